@@ -1,0 +1,1 @@
+"""qpan: a warehouse of QP-AN indicators from Vietnamese local-government news."""

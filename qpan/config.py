@@ -1,0 +1,108 @@
+"""Where things live and how they are configured.
+
+Everything the product writes at run time lives under `.qpan/` in the repository
+(git-ignored): the embedded Postgres data directory, Airflow's home, generated
+secrets, reports. Configuration comes from environment variables only, so that
+nothing secret is ever committed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("QPAN_SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+
+def state_dir() -> Path:
+    """The git-ignored folder of run-time state (`QPAN_HOME` overrides, for tests)."""
+    return Path(os.environ.get("QPAN_HOME", REPO_ROOT / ".qpan")).resolve()
+
+
+DEFAULT_PG_PORT = 55432
+WAREHOUSE_DB = "qpan"
+ROLES = ("qpan_loader", "qpan_transformer", "qpan_analyst")
+ADMIN_ROLE = "qpan_admin"
+
+
+def pg_port() -> int:
+    return int(os.environ.get("QPAN_PG_PORT", DEFAULT_PG_PORT))
+
+
+def external_database_url() -> str | None:
+    """`QPAN_DATABASE_URL` points everything at an external Postgres (compose, production)."""
+    return os.environ.get("QPAN_DATABASE_URL") or None
+
+
+def _secrets_file() -> Path:
+    return state_dir() / "secrets.json"
+
+
+def role_password(role: str) -> str:
+    """Password of a role: from `QPAN_<ROLE>_PASSWORD` if set, else generated once and kept
+    in `.qpan/secrets.json` (mode 600, git-ignored). Never a default that works elsewhere."""
+    env_name = f"{role.upper()}_PASSWORD"
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    path = _secrets_file()
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if role not in stored:
+        stored[role] = secrets.token_urlsafe(18)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stored, indent=1))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return stored[role]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    dbname: str
+
+
+def endpoint() -> Endpoint:
+    from urllib.parse import urlsplit
+
+    url = external_database_url()
+    if url:
+        parts = urlsplit(url)
+        return Endpoint(parts.hostname or "127.0.0.1", parts.port or 5432, parts.path.lstrip("/") or WAREHOUSE_DB)
+    return Endpoint("127.0.0.1", pg_port(), WAREHOUSE_DB)
+
+
+def database_url(role: str = ADMIN_ROLE, dbname: str | None = None) -> str:
+    """A libpq URL for `role`. With `QPAN_DATABASE_URL` set, the admin URL is that URL and
+    the other roles connect to the same host and database with their own passwords."""
+    external = external_database_url()
+    ep = endpoint()
+    db = dbname or ep.dbname
+    if role == ADMIN_ROLE and external and dbname is None:
+        return external
+    if role == ADMIN_ROLE and external:
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(external)
+        return urlunsplit(parts._replace(path="/" + db))
+    return f"postgresql://{role}:{quote(role_password(role), safe='')}@{ep.host}:{ep.port}/{db}"
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", state_dir() / "airflow"))

@@ -1,0 +1,110 @@
+"""Connections, the raw schema and the least-privilege roles of the warehouse."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+from psycopg import sql
+
+from qpan import config
+
+log = logging.getLogger(__name__)
+
+# Schemas dbt builds into. `marts` is what analysts see; `marts_candidate` is where a build
+# lands before the quality gate publishes it (write-audit-publish).
+DBT_SCHEMAS = ("staging", "intermediate", "seeds", "marts_candidate", "marts")
+
+
+def connect(role: str = config.ADMIN_ROLE, dbname: str | None = None, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(config.database_url(role, dbname), connect_timeout=10, **kwargs)
+
+
+@contextmanager
+def transaction(role: str = config.ADMIN_ROLE) -> Iterator[psycopg.Connection]:
+    with connect(role) as conn:
+        with conn.transaction():
+            yield conn
+
+
+def _ensure_database() -> None:
+    ep = config.endpoint()
+    with connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (ep.dbname,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(ep.dbname)))
+
+
+def _ensure_roles(conn: psycopg.Connection) -> None:
+    for role in config.ROLES:
+        password = config.role_password(role)
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        verb = "alter" if exists else "create"
+        conn.execute(
+            sql.SQL(verb + " role {} with login nosuperuser nocreatedb nocreaterole password {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+
+
+GRANTS = """
+revoke all on database {db} from public;
+revoke create on schema public from public;
+grant connect on database {db} to qpan_loader, qpan_transformer, qpan_analyst;
+grant create on database {db} to qpan_transformer;
+
+-- the loader writes raw, nothing else
+grant usage on schema raw to qpan_loader, qpan_transformer;
+grant select, insert, update, delete on all tables in schema raw to qpan_loader;
+grant usage, select on all sequences in schema raw to qpan_loader;
+grant select on all tables in schema raw to qpan_transformer;
+alter default privileges in schema raw grant select on tables to qpan_transformer;
+
+-- the gate writes audit; analysts read it for quality charts
+grant usage on schema audit to qpan_transformer, qpan_loader;
+grant select, insert on all tables in schema audit to qpan_transformer;
+grant usage, select on all sequences in schema audit to qpan_transformer;
+"""
+
+
+def migrate() -> None:
+    """Create the warehouse database, raw/audit schemas, roles and grants. Idempotent."""
+    _ensure_database()
+    ddl = (Path(__file__).parent / "schema.sql").read_text()
+    ep = config.endpoint()
+    with connect() as conn:
+        with conn.transaction():
+            # One migration at a time, even when two runs start together.
+            conn.execute("select pg_advisory_xact_lock(hashtext('qpan.migrate'))")
+            conn.execute(ddl)
+            _ensure_roles(conn)
+            conn.execute(GRANTS.format(db=sql.Identifier(ep.dbname).as_string(conn)))
+            # dbt's schemas are owned by the transformer: no other role can create objects there.
+            for schema in DBT_SCHEMAS:
+                conn.execute(sql.SQL("create schema if not exists {} authorization qpan_transformer").format(
+                    sql.Identifier(schema)))
+                conn.execute(sql.SQL("alter schema {} owner to qpan_transformer").format(sql.Identifier(schema)))
+            grant_analyst(conn)
+
+
+def grant_analyst(conn: psycopg.Connection) -> None:
+    """The analyst reads `marts` and the audit trail, nothing else (re-run after a publish swap)."""
+    conn.execute("grant usage on schema marts to qpan_analyst")
+    conn.execute("grant select on all tables in schema marts to qpan_analyst")
+    conn.execute("grant usage on schema audit to qpan_analyst")
+    conn.execute("grant select on audit.validation_results, audit.publish_log to qpan_analyst")
+
+
+def table_counts(conn: psycopg.Connection, schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, int]:
+    rows = conn.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema = any(%s) and table_type = 'BASE TABLE' order by 1, 2",
+        (list(schemas),),
+    ).fetchall()
+    counts = {}
+    for schema, table in rows:
+        query = sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        counts[f"{schema}.{table}"] = conn.execute(query).fetchone()[0]
+    return counts

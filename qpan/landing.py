@@ -1,0 +1,188 @@
+"""Landing into Postgres: raw pages, parsed articles, quarantine and crawl state.
+
+`PostgresStore` is what the crawler writes through. Every write is an idempotent upsert,
+so a rerun (or a retried task after a crash) leaves the same rows as an uninterrupted run.
+Each method commits its own small transaction: a crash loses at most the page in flight,
+never something already landed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from qpan import config, db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ParsedArticle:
+    """What a template parser gives for one article page."""
+
+    source: str
+    url: str
+    title: str
+    body_text: str
+    published_at: datetime | None
+    author: str | None = None
+    lead: str | None = None
+    captions: list[str] = field(default_factory=list)
+    body_variant: str = "html"  # html | decoded | rss
+    template: str | None = None
+    source_unit_id: str | None = None
+    page_sha256: str | None = None
+    synthetic: bool = False
+
+    @property
+    def content_hash(self) -> str:
+        text = "\x1f".join([self.title, self.lead or "", self.body_text])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class PostgresStore:
+    """The crawler's sink. Connects as the least-privilege `qpan_loader` role by default."""
+
+    def __init__(self, role: str = "qpan_loader", conn: psycopg.Connection | None = None):
+        self.conn = conn or db.connect(role, autocommit=True)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "PostgresStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- raw pages -------------------------------------------------------------
+    def save_page(self, source: str, url: str, status: int, headers: dict[str, str], body: bytes,
+                  fetched_at: datetime | None = None) -> str:
+        digest = sha256(body)
+        now = fetched_at or datetime.now(timezone.utc)
+        self.conn.execute(
+            """
+            insert into raw.pages (source, url, status, headers, body, sha256, fetched_at, last_seen_at)
+            values (%s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (url, sha256) do update
+               set last_seen_at = excluded.last_seen_at, status = excluded.status, removed_at = null
+            """,
+            (source, url, status, Jsonb(dict(headers)), body, digest, now, now),
+        )
+        return digest
+
+    def mark_removed(self, url: str, at: datetime | None = None) -> None:
+        """A landed article that the site now answers 404/410 for: kept, marked removed."""
+        at = at or datetime.now(timezone.utc)
+        self.conn.execute("update raw.pages set removed_at = coalesce(removed_at, %s) where url = %s", (at, url))
+        self.conn.execute("update raw.articles set removed_at = coalesce(removed_at, %s) where url = %s", (at, url))
+
+    # -- articles --------------------------------------------------------------
+    def save_article(self, art: ParsedArticle) -> bool:
+        """Upsert by URL. Returns True when the row is new or its content changed."""
+        row = self.conn.execute(
+            """
+            insert into raw.articles (source, url, title, published_at, author, lead, body_text, captions,
+                                      body_variant, source_unit_id, template, content_hash, page_sha256, synthetic)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (url) do update set
+                source = excluded.source, title = excluded.title, published_at = excluded.published_at,
+                author = excluded.author, lead = excluded.lead, body_text = excluded.body_text,
+                captions = excluded.captions, body_variant = excluded.body_variant,
+                source_unit_id = excluded.source_unit_id, template = excluded.template,
+                content_hash = excluded.content_hash, page_sha256 = excluded.page_sha256,
+                synthetic = excluded.synthetic, parsed_at = now(), removed_at = null,
+                loaded_at = case when raw.articles.content_hash is distinct from excluded.content_hash
+                                 then now() else raw.articles.loaded_at end
+            returning (xmax = 0) as inserted, loaded_at
+            """,
+            (art.source, art.url, art.title, art.published_at, art.author, art.lead, art.body_text,
+             Jsonb(art.captions), art.body_variant, art.source_unit_id, art.template, art.content_hash,
+             art.page_sha256, art.synthetic),
+        ).fetchone()
+        return bool(row[0])
+
+    def known_urls(self, source: str) -> set[str]:
+        rows = self.conn.execute("select url from raw.articles where source = %s", (source,)).fetchall()
+        return {r[0] for r in rows}
+
+    # -- quarantine ------------------------------------------------------------
+    def quarantine(self, stage: str, source: str | None, url: str | None, reason: str,
+                   detail: str | None = None, payload: dict[str, Any] | None = None) -> None:
+        log.warning("quarantined [%s] %s: %s", stage, url, reason)
+        self.conn.execute(
+            """
+            insert into raw.quarantine (stage, source, url, reason, detail, payload)
+            values (%s, %s, %s, %s, %s, %s)
+            on conflict (stage, url, reason) do update
+               set last_seen_at = now(), detail = excluded.detail, payload = excluded.payload, resolved_at = null
+            """,
+            (stage, source, url, reason, detail, Jsonb(payload) if payload is not None else None),
+        )
+
+    def resolve_quarantine(self, stage: str, url: str) -> None:
+        """A page that parses now (after a fix, or a reparse) leaves the quarantine as resolved."""
+        self.conn.execute(
+            "update raw.quarantine set resolved_at = now() where stage = %s and url = %s and resolved_at is null",
+            (stage, url),
+        )
+
+    # -- crawl state -----------------------------------------------------------
+    def validators(self, url: str) -> tuple[str | None, str | None] | None:
+        row = self.conn.execute("select etag, last_modified from raw.http_validators where url = %s", (url,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        if not etag and not last_modified:
+            return
+        self.conn.execute(
+            """
+            insert into raw.http_validators (url, etag, last_modified) values (%s, %s, %s)
+            on conflict (url) do update set etag = excluded.etag, last_modified = excluded.last_modified,
+                                            checked_at = now()
+            """,
+            (url, etag, last_modified),
+        )
+
+    def high_water_mark(self, source: str) -> datetime | None:
+        row = self.conn.execute("select high_water_mark from raw.source_state where source = %s", (source,)).fetchone()
+        return row[0] if row else None
+
+    def set_high_water_mark(self, source: str, mark: datetime | None, status: str = "ok") -> None:
+        """Advance (never move back) the source's high-water mark and record the run."""
+        self.conn.execute(
+            """
+            insert into raw.source_state (source, high_water_mark, last_run_at, last_status)
+            values (%s, %s, now(), %s)
+            on conflict (source) do update set
+                high_water_mark = greatest(raw.source_state.high_water_mark, excluded.high_water_mark),
+                last_run_at = now(), last_status = excluded.last_status
+            """,
+            (source, mark, status),
+        )
+
+    def page_bodies(self, source: str | None = None):
+        """Latest stored body of every page (for `qpan reparse`), newest version per URL."""
+        query = """
+            select distinct on (url) source, url, status, headers, body, sha256
+            from raw.pages where (%s::text is null or source = %s) and status = 200
+            order by url, fetched_at desc
+        """
+        with self.conn.cursor(name="page_bodies") if not self.conn.autocommit else self.conn.cursor() as cur:
+            cur.execute(query, (source, source))
+            for source_name, url, status, headers, body, digest in cur:
+                yield source_name, url, status, headers, bytes(body or b""), digest
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)

@@ -1,0 +1,115 @@
+-- The landing zone (schema raw) and the audit trail (schema audit).
+-- Applied by `qpan db migrate` (and every `make run`); every statement is idempotent.
+
+create schema if not exists raw;
+create schema if not exists audit;
+
+-- Every HTTP response we received, kept verbatim: one row per distinct body of a URL,
+-- so a refetch of unchanged content adds nothing and a changed page keeps its history.
+create table if not exists raw.pages (
+    page_id        bigserial primary key,
+    source         text        not null,
+    url            text        not null,
+    status         integer     not null,
+    headers        jsonb       not null default '{}'::jsonb,
+    body           bytea,
+    sha256         text        not null,
+    fetched_at     timestamptz not null,
+    last_seen_at   timestamptz not null,
+    removed_at     timestamptz,
+    unique (url, sha256)
+);
+create index if not exists pages_source_idx on raw.pages (source, fetched_at);
+
+-- Parsed articles, upserted by URL.
+create table if not exists raw.articles (
+    article_id     bigserial primary key,
+    source         text        not null,
+    url            text        not null unique,
+    title          text        not null,
+    published_at   timestamptz,
+    author         text,
+    lead           text,
+    body_text      text        not null,
+    captions       jsonb       not null default '[]'::jsonb,
+    body_variant   text        not null default 'html',
+    source_unit_id text,
+    template       text,
+    content_hash   text        not null,
+    page_sha256    text,
+    synthetic      boolean     not null default false,
+    removed_at     timestamptz,
+    parsed_at      timestamptz not null default now(),
+    loaded_at      timestamptz not null default now()
+);
+create index if not exists articles_source_idx on raw.articles (source, published_at);
+
+-- Extracted indicator facts: re-extraction of an article replaces its rows for that version.
+create table if not exists raw.indicator_mentions (
+    mention_id        bigserial primary key,
+    article_id        bigint      not null references raw.articles (article_id) on delete cascade,
+    extractor_version text        not null,
+    indicator         text        not null,
+    value             numeric     not null,
+    value_type        text        not null default 'number',
+    comparator        text        not null default '=',
+    unit_id           text,
+    period            text        not null,
+    qualifiers        jsonb       not null default '{}'::jsonb,
+    evidence          text        not null,
+    span_start        integer     not null,
+    span_end          integer     not null,
+    confidence        real        not null default 1.0,
+    extracted_at      timestamptz not null default now(),
+    unique (article_id, extractor_version, indicator, unit_id, period, span_start, qualifiers)
+);
+create index if not exists mentions_article_idx on raw.indicator_mentions (article_id, extractor_version);
+
+-- Whatever could not be parsed, extracted or admitted, with the reason. Nothing is dropped.
+create table if not exists raw.quarantine (
+    quarantine_id  bigserial primary key,
+    stage          text        not null,
+    source         text,
+    url            text,
+    reason         text        not null,
+    detail         text,
+    payload        jsonb,
+    first_seen_at  timestamptz not null default now(),
+    last_seen_at   timestamptz not null default now(),
+    resolved_at    timestamptz,
+    unique (stage, url, reason)
+);
+
+-- Per-source crawl state: high-water mark for incremental runs, conditional-GET validators.
+create table if not exists raw.source_state (
+    source         text primary key,
+    high_water_mark timestamptz,
+    last_run_at    timestamptz,
+    last_status    text
+);
+create table if not exists raw.http_validators (
+    url            text primary key,
+    etag           text,
+    last_modified  text,
+    checked_at     timestamptz not null default now()
+);
+
+-- Every expectation evaluated by the quality gate, so quality over time can be charted.
+create table if not exists audit.validation_results (
+    result_id      bigserial primary key,
+    run_id         text        not null,
+    suite          text        not null,
+    expectation    text        not null,
+    column_name    text,
+    success        boolean     not null,
+    observed_value text,
+    details        jsonb,
+    validated_at   timestamptz not null default now()
+);
+create table if not exists audit.publish_log (
+    publish_id     bigserial primary key,
+    run_id         text        not null,
+    published      boolean     not null,
+    reason         text,
+    at             timestamptz not null default now()
+);

@@ -1,0 +1,45 @@
+"""Shared fixtures: a real Postgres (the embedded server) with a fresh database per session."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from qpan import config, db, pgserver
+
+SHARED = config.SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def warehouse_url():
+    """A fresh, migrated warehouse database on the embedded server, used through
+    QPAN_DATABASE_URL by everything the test starts (dbt, GX, Airflow subprocesses)."""
+    previous = os.environ.get("QPAN_DATABASE_URL")
+    os.environ.pop("QPAN_DATABASE_URL", None)
+    pgserver.start()
+    name = f"qpan_test_{uuid.uuid4().hex[:8]}"
+    url = config.database_url(config.ADMIN_ROLE, dbname=name)
+    os.environ["QPAN_DATABASE_URL"] = url
+    db.migrate()
+    yield url
+    os.environ.pop("QPAN_DATABASE_URL", None)
+    with db.connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+    if previous is not None:
+        os.environ["QPAN_DATABASE_URL"] = previous
+
+
+@pytest.fixture()
+def admin_conn(warehouse_url):
+    with db.connect() as conn:
+        conn.autocommit = True
+        yield conn
+
+
+@pytest.fixture()
+def store(warehouse_url):
+    from qpan.landing import PostgresStore
+
+    with PostgresStore() as s:
+        yield s
