@@ -54,6 +54,7 @@ revoke all on database {db} from public;
 revoke create on schema public from public;
 grant connect on database {db} to qpan_loader, qpan_transformer, qpan_analyst;
 grant create on database {db} to qpan_transformer;
+grant temporary on database {db} to qpan_loader, qpan_transformer;
 
 -- the loader writes raw, nothing else
 grant usage on schema raw to qpan_loader, qpan_transformer;
@@ -65,6 +66,7 @@ alter default privileges in schema raw grant select on tables to qpan_transforme
 -- the gate writes audit; analysts read it for quality charts
 grant usage on schema audit to qpan_transformer, qpan_loader;
 grant select, insert on all tables in schema audit to qpan_transformer;
+grant select on audit.gazetteer_unit_ids to qpan_loader;
 grant usage, select on all sequences in schema audit to qpan_transformer;
 """
 
@@ -86,7 +88,22 @@ def migrate() -> None:
                 conn.execute(sql.SQL("create schema if not exists {} authorization qpan_transformer").format(
                     sql.Identifier(schema)))
                 conn.execute(sql.SQL("alter schema {} owner to qpan_transformer").format(sql.Identifier(schema)))
+            _load_gazetteer_ids(conn)
             grant_analyst(conn)
+
+
+def _load_gazetteer_ids(conn: psycopg.Connection) -> None:
+    import csv
+
+    path = config.REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        ids = sorted({row["unit_id"] for row in csv.DictReader(fh)})
+    if conn.execute("select count(*) from audit.gazetteer_unit_ids").fetchone()[0] == len(ids):
+        return
+    conn.execute("truncate audit.gazetteer_unit_ids")
+    with conn.cursor().copy("copy audit.gazetteer_unit_ids (unit_id) from stdin") as copy:
+        for unit_id in ids:
+            copy.write_row((unit_id,))
 
 
 def grant_analyst(conn: psycopg.Connection) -> None:

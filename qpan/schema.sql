@@ -65,6 +65,14 @@ create table if not exists raw.indicator_mentions (
 );
 create index if not exists mentions_article_idx on raw.indicator_mentions (article_id, extractor_version);
 
+-- Which extractor version last processed each article (an article may yield no facts at all).
+create table if not exists raw.article_extractions (
+    article_id        bigint      primary key references raw.articles (article_id) on delete cascade,
+    extractor_version text        not null,
+    n_facts           integer     not null,
+    extracted_at      timestamptz not null default now()
+);
+
 -- Whatever could not be parsed, extracted or admitted, with the reason. Nothing is dropped.
 create table if not exists raw.quarantine (
     quarantine_id  bigserial primary key,
@@ -112,4 +120,10 @@ create table if not exists audit.publish_log (
     published      boolean     not null,
     reason         text,
     at             timestamptz not null default now()
+);
+
+-- Reference: every unit_id of the gazetteer (loaded by migrate from dbt_project/seeds/admin_units.csv),
+-- so the landing gate can check attribution without waiting for dbt's seeds.
+create table if not exists audit.gazetteer_unit_ids (
+    unit_id text primary key
 );

@@ -1,0 +1,87 @@
+"""Writes the expectation suites of the quality gate as JSON under `expectations/gx/expectations/`.
+
+The JSON files are the reviewed, committed source of truth; this script is how they were
+made and how to regenerate them after a deliberate change:
+
+    .venv/bin/python expectations/define_suites.py
+
+Values known only at run time (now, the catalogue's codes, the published row counts) are
+suite parameters (`{"$PARAMETER": ...}`) that `qpan/gate.py` fills in.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+PROJECT = Path(__file__).resolve().parent
+VIETNAMESE_LETTERS = "[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]"
+
+
+def p(name: str) -> dict:
+    return {"$PARAMETER": name}
+
+
+SUITES: dict[str, list] = {
+    # 1. Landing: what the crawler and extractor wrote (rows already quarantined are excluded).
+    "landing__articles": [
+        gxe.ExpectColumnValuesToNotBeNull(column="url"),
+        gxe.ExpectColumnValuesToBeUnique(column="url"),
+        gxe.ExpectColumnValuesToNotBeNull(column="title"),
+        gxe.ExpectColumnValuesToNotBeNull(column="body_text"),
+        gxe.ExpectColumnValuesToNotBeNull(column="published_at", mostly=0.95),
+        gxe.ExpectColumnValuesToBeBetween(column="published_at", min_value=p("earliest_published"),
+                                          max_value=p("now")),
+        gxe.ExpectColumnValueLengthsToBeBetween(column="body_text", min_value=200, mostly=0.9),
+        gxe.ExpectColumnValuesToMatchRegex(column="body_text", regex=VIETNAMESE_LETTERS, mostly=0.95),
+    ],
+    "landing__indicator_mentions": [
+        gxe.ExpectColumnValuesToBeInSet(column="indicator", value_set=p("indicator_codes")),
+        gxe.ExpectColumnValuesToNotBeNull(column="evidence"),
+        gxe.ExpectColumnValuesToBeInSet(column="comparator", value_set=["=", ">", "<", "~"]),
+        gxe.ExpectColumnValuesToMatchRegex(column="period", regex=r"^\d{4}(/\d{4})?$"),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="span_end", column_B="span_start"),
+    ],
+    # facts whose unit_id is not in the gazetteer (after quarantine): there must be none
+    "landing__unknown_units": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
+    # 2. Candidate marts: what dbt just built into marts_candidate, before anyone sees it.
+    "candidate__fct_indicator_facts": [
+        gxe.ExpectColumnValuesToNotBeNull(column="fact_id"),
+        gxe.ExpectColumnValuesToBeUnique(column="fact_id"),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["indicator_code", "unit_id", "period", "qualifiers_key"]),
+        gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=p("indicator_codes")),
+        gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0),
+        gxe.ExpectTableRowCountToBeBetween(min_value=p("min_rows_fct_indicator_facts")),
+    ],
+    "candidate__mart_district_year": [
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["unit_id", "year"]),
+        gxe.ExpectColumnValuesToBeBetween(column="recruitment_quota_pct", min_value=0, max_value=200),
+        gxe.ExpectColumnValuesToBeBetween(column="recruits_enlisted", min_value=0),
+        gxe.ExpectTableRowCountToBeBetween(min_value=p("min_rows_mart_district_year")),
+    ],
+    # rows of mart_district_year whose flag contradicts the percentage: there must be none
+    "candidate__flag_vs_percentage": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
+    # 3. Published marts: the last successful publish is recent enough.
+    "published__freshness": [
+        gxe.ExpectColumnMaxToBeBetween(column="at", min_value=p("fresh_after")),
+    ],
+}
+
+
+def main() -> None:
+    context = gx.get_context(mode="file", project_root_dir=str(PROJECT))
+    for name, expectations in SUITES.items():
+        suite = gx.ExpectationSuite(name=name)
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        context.suites.add_or_update(suite)
+        print("wrote suite", name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""The quality gate: Great Expectations decides what reaches the marts (write-audit-publish).
+
+GX Core is called from plain TaskFlow tasks rather than through the official GX Airflow
+provider: airflow-provider-great-expectations 1.0.0 pins a structlog that conflicts with
+Airflow 3.3.2, and calling GX Core directly keeps one code path for the DAG, `qpan check`
+and the tests.
+
+Three points:
+1. landing: row-level rules first (an impossible date, an unknown unit): such rows are
+   quarantined with their reason and excluded from the marts, unless more than a configured
+   fraction is bad, which stops the run; then the landing suites;
+2. candidate: the marts dbt built into `marts_candidate`; a failure stops the publish;
+3. published: freshness of the published marts.
+Every expectation evaluated is also written to `audit.validation_results`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from qpan import config, db
+
+log = logging.getLogger(__name__)
+GX_PROJECT = config.REPO_ROOT / "expectations"
+SEEDS = config.REPO_ROOT / "dbt_project" / "seeds"
+DATASOURCE = "warehouse"
+
+
+class GateFailed(RuntimeError):
+    """The gate said no. The message lists the failed expectations."""
+
+
+def _float_env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {os.environ.get(name)!r}") from exc
+
+
+def max_quarantine_fraction() -> float:
+    """Above this share of bad rows, quarantining stops being enough: the run stops."""
+    return _float_env("QPAN_GATE_MAX_QUARANTINE_FRACTION", 0.5)
+
+
+def max_row_drop() -> float:
+    """A candidate mart may have at most this fraction fewer rows than the published one."""
+    return _float_env("QPAN_GATE_MAX_ROW_DROP", 0.5)
+
+
+def freshness_hours() -> float:
+    return _float_env("QPAN_GATE_FRESHNESS_HOURS", 48)
+
+
+# -- catalogue values --------------------------------------------------------------
+def indicator_codes() -> list[str]:
+    with open(SEEDS / "indicators.csv", newline="", encoding="utf-8") as fh:
+        return [row["code"] for row in csv.DictReader(fh)]
+
+
+# -- 1a. row-level quarantine ------------------------------------------------------
+QUARANTINE_ARTICLES = """
+insert into raw.quarantine (stage, source, url, reason, payload)
+select 'landing', a.source, a.url, 'published_at out of range',
+       jsonb_build_object('kind', 'article', 'id', a.article_id, 'published_at', a.published_at)
+from raw.articles a
+where a.published_at > now() + interval '1 day' or a.published_at < timestamptz '1990-01-01'
+on conflict (stage, url, reason) do update
+   set last_seen_at = now(), payload = excluded.payload, resolved_at = null
+"""
+
+QUARANTINE_MENTIONS = """
+insert into raw.quarantine (stage, source, url, reason, detail, payload)
+select 'landing', a.source, a.url || '#mention-' || m.mention_id,
+       case when m.unit_id is null then 'unit not resolved'
+            when u.unit_id is null then 'unknown unit_id'
+            else 'unknown indicator' end,
+       m.evidence,
+       jsonb_build_object('kind', 'mention', 'id', m.mention_id, 'article_id', m.article_id,
+                          'indicator', m.indicator, 'unit_id', m.unit_id, 'value', m.value)
+from raw.indicator_mentions m
+join raw.articles a using (article_id)
+left join audit.gazetteer_unit_ids u on u.unit_id = m.unit_id
+left join pg_temp.known_indicators i on i.code = m.indicator
+where u.unit_id is null or i.code is null
+on conflict (stage, url, reason) do update
+   set last_seen_at = now(), payload = excluded.payload, resolved_at = null
+"""
+
+# Quarantine rows whose cause is gone (the article was fixed or re-extracted) are resolved.
+RESOLVE_STALE = """
+update raw.quarantine q set resolved_at = now()
+where q.stage = 'landing' and q.resolved_at is null and (
+   (q.payload->>'kind' = 'mention'
+      and not exists (select 1 from raw.indicator_mentions m where m.mention_id = (q.payload->>'id')::bigint))
+or (q.payload->>'kind' = 'article'
+      and not exists (select 1 from raw.articles a where a.article_id = (q.payload->>'id')::bigint
+                      and (a.published_at > now() + interval '1 day' or a.published_at < timestamptz '1990-01-01'))))
+"""
+
+EXCLUDED_ARTICLES = """(select (q.payload->>'id')::bigint from raw.quarantine q
+    where q.stage = 'landing' and q.resolved_at is null and q.payload->>'kind' = 'article')"""
+EXCLUDED_MENTIONS = """(select (q.payload->>'id')::bigint from raw.quarantine q
+    where q.stage = 'landing' and q.resolved_at is null and q.payload->>'kind' = 'mention')"""
+
+
+def quarantine_bad_rows() -> dict:
+    """Quarantine row-level problems; stop when there are too many of them."""
+    with db.connect("qpan_loader") as conn:
+        with conn.transaction():
+            conn.execute("create temp table known_indicators (code text primary key) on commit drop")
+            with conn.cursor().copy("copy pg_temp.known_indicators (code) from stdin") as copy:
+                for code in indicator_codes():
+                    copy.write_row((code,))
+            conn.execute(RESOLVE_STALE)
+            conn.execute(QUARANTINE_ARTICLES)
+            conn.execute(QUARANTINE_MENTIONS)
+        n_articles, bad_articles = conn.execute(
+            f"select count(*), count(*) filter (where article_id in {EXCLUDED_ARTICLES}) from raw.articles"
+        ).fetchone()
+        n_mentions, bad_mentions = conn.execute(
+            f"select count(*), count(*) filter (where mention_id in {EXCLUDED_MENTIONS}) from raw.indicator_mentions"
+        ).fetchone()
+    result = {"articles": n_articles, "articles_quarantined": bad_articles,
+              "mentions": n_mentions, "mentions_quarantined": bad_mentions}
+    log.info("landing quarantine: %s", result)
+    limit = max_quarantine_fraction()
+    for kind, bad, total in (("articles", bad_articles, n_articles), ("facts", bad_mentions, n_mentions)):
+        if total and bad / total > limit:
+            raise GateFailed(
+                f"{bad} of {total} {kind} failed row-level checks ({bad / total:.0%} > "
+                f"QPAN_GATE_MAX_QUARANTINE_FRACTION={limit:.0%}); see raw.quarantine (stage 'landing')"
+            )
+    return result
+
+
+# -- GX wiring ---------------------------------------------------------------------
+def _assets(candidate_schema: str) -> dict[str, tuple[str, str]]:
+    """asset name → (query, suite name)."""
+    c = candidate_schema
+    return {
+        "landing_articles": (
+            f"select * from raw.articles where not synthetic and article_id not in {EXCLUDED_ARTICLES}",
+            "landing__articles"),
+        "landing_indicator_mentions": (
+            f"select m.* from raw.indicator_mentions m join raw.articles a using (article_id) "
+            f"where not a.synthetic and m.mention_id not in {EXCLUDED_MENTIONS} "
+            f"and m.article_id not in {EXCLUDED_ARTICLES}",
+            "landing__indicator_mentions"),
+        "candidate_fct_indicator_facts": (f"select * from {c}.fct_indicator_facts", "candidate__fct_indicator_facts"),
+        "candidate_mart_district_year": (f"select * from {c}.mart_district_year", "candidate__mart_district_year"),
+        "candidate_flag_vs_percentage": (
+            f"select * from {c}.mart_district_year where recruitment_quota_pct >= 100 "
+            f"and recruitment_quota_met is false", "candidate__flag_vs_percentage"),
+        "landing_unknown_units": (
+            f"select m.* from raw.indicator_mentions m join raw.articles a using (article_id) "
+            f"left join audit.gazetteer_unit_ids g on g.unit_id = m.unit_id "
+            f"where g.unit_id is null and not a.synthetic and m.mention_id not in {EXCLUDED_MENTIONS}",
+            "landing__unknown_units"),
+        "published_publish_log": ("select at from audit.publish_log where published", "published__freshness"),
+    }
+
+
+CHECKPOINTS = {
+    "landing": ["landing_articles", "landing_indicator_mentions", "landing_unknown_units"],
+    "candidate": ["candidate_fct_indicator_facts", "candidate_mart_district_year", "candidate_flag_vs_percentage"],
+    "published": ["published_publish_log"],
+}
+
+
+def _context(candidate_schema: str = "marts_candidate"):
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    # The connection string stays a `${...}` reference in the committed YAML.
+    url = config.database_url("qpan_transformer").replace("postgresql://", "postgresql+psycopg://", 1)
+    os.environ["QPAN_GX_WAREHOUSE_URL"] = url
+    context = gx.get_context(mode="file", project_root_dir=str(GX_PROJECT))
+    datasource = context.data_sources.add_or_update_postgres(
+        name=DATASOURCE, connection_string="${QPAN_GX_WAREHOUSE_URL}")
+    definitions = {}
+    for asset_name, (query, suite_name) in _assets(candidate_schema).items():
+        try:
+            datasource.delete_asset(asset_name)
+        except Exception:  # not there yet
+            pass
+        asset = datasource.add_query_asset(name=asset_name, query=query)
+        batch = asset.add_batch_definition_whole_table("all_rows")
+        suite = context.suites.get(suite_name)
+        definition = gx.ValidationDefinition(name=asset_name, data=batch, suite=suite)
+        definitions[asset_name] = context.validation_definitions.add_or_update(definition)
+    checkpoints = {}
+    for name, assets in CHECKPOINTS.items():
+        checkpoint = gx.Checkpoint(
+            name=name,
+            validation_definitions=[definitions[a] for a in assets],
+            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            result_format={"result_format": "SUMMARY"},
+        )
+        checkpoints[name] = context.checkpoints.add_or_update(checkpoint)
+    return context, checkpoints
+
+
+def _published_counts() -> dict[str, int]:
+    counts = {"fct_indicator_facts": 0, "mart_district_year": 0}
+    with db.connect("qpan_transformer") as conn:
+        for table in counts:
+            exists = conn.execute("select to_regclass(%s)", (f"marts.{table}",)).fetchone()[0]
+            if exists:
+                counts[table] = conn.execute(f"select count(*) from marts.{table}").fetchone()[0]
+    return counts
+
+
+def _parameters() -> dict:
+    now = datetime.now(timezone.utc)
+    published = _published_counts()
+    drop = max_row_drop()
+    return {
+        "now": (now + timedelta(days=1)).isoformat(),
+        "earliest_published": "1990-01-01T00:00:00+00:00",
+        "indicator_codes": indicator_codes(),
+        "min_rows_fct_indicator_facts": int(published["fct_indicator_facts"] * (1 - drop)),
+        "min_rows_mart_district_year": int(published["mart_district_year"] * (1 - drop)),
+        "fresh_after": (now - timedelta(hours=freshness_hours())).isoformat(),
+    }
+
+
+def _record(run_id: str, checkpoint: str, result) -> list[str]:
+    """Write every expectation result to audit.validation_results; return the failures."""
+    failures: list[str] = []
+    rows = []
+    for validation in result.run_results.values():
+        suite = validation.suite_name
+        for item in validation.results:
+            cfg = item.expectation_config
+            column = cfg.kwargs.get("column") or ",".join(cfg.kwargs.get("column_list", []) or [])
+            observed = item.result.get("observed_value") if item.result else None
+            if observed is None and item.result:
+                observed = item.result.get("unexpected_count")
+            details = {k: v for k, v in (item.result or {}).items() if k in (
+                "unexpected_count", "unexpected_percent", "partial_unexpected_list", "element_count")}
+            if item.exception_info and item.exception_info.get("raised_exception"):
+                details["exception"] = str(item.exception_info.get("exception_message"))[:500]
+            rows.append((run_id, suite, cfg.type, column or None, bool(item.success),
+                         None if observed is None else json.dumps(observed, default=str)[:1000],
+                         json.dumps(details, default=str, ensure_ascii=False)))
+            if not item.success:
+                failures.append(f"{suite}: {cfg.type}({column or ''}) observed={observed} "
+                                f"{details.get('partial_unexpected_list', '') or details.get('exception', '')}")
+    with db.connect("qpan_transformer") as conn:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into audit.validation_results (run_id, suite, expectation, column_name, success, "
+                "observed_value, details) values (%s, %s, %s, %s, %s, %s, %s::jsonb)", rows)
+        conn.commit()
+    log.info("gate %s: %d expectations, %d failed", checkpoint, len(rows), len(failures))
+    return failures
+
+
+def run_checkpoint(name: str, run_id: str | None = None, candidate_schema: str = "marts_candidate") -> dict:
+    run_id = run_id or f"manual__{uuid.uuid4().hex[:12]}"
+    context, checkpoints = _context(candidate_schema)
+    result = checkpoints[name].run(expectation_parameters=_parameters())
+    failures = _record(run_id, name, result)
+    docs = data_docs_index()
+    if failures:
+        raise GateFailed(f"quality gate '{name}' failed {len(failures)} expectation(s):\n  - "
+                         + "\n  - ".join(failures) + f"\nData Docs: {docs}")
+    return {"checkpoint": name, "success": True, "data_docs": str(docs)}
+
+
+def data_docs_index() -> Path:
+    return GX_PROJECT / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def run_landing_gate(run_id: str | None = None) -> dict:
+    quarantined = quarantine_bad_rows()
+    result = run_checkpoint("landing", run_id)
+    result["quarantine"] = quarantined
+    return result
+
+
+def run_candidate_gate(run_id: str | None = None) -> dict:
+    from qpan.pipeline import record_refusal
+
+    try:
+        return run_checkpoint("candidate", run_id)
+    except GateFailed as exc:
+        record_refusal(run_id or "manual", str(exc))
+        raise
+
+
+# -- CLI -----------------------------------------------------------------------------
+def cmd_check(args) -> int:
+    names = [args.checkpoint] if args.checkpoint != "all" else ["landing", "candidate", "published"]
+    failed = 0
+    for name in names:
+        try:
+            if name == "landing":
+                out = run_landing_gate()
+            else:
+                out = run_checkpoint(name)
+            print(f"{name}: passed")
+        except GateFailed as exc:
+            failed += 1
+            print(f"{name}: FAILED\n{exc}")
+        except Exception as exc:  # e.g. candidate marts not built yet
+            failed += 1
+            print(f"{name}: could not run: {exc}")
+    print(f"Data Docs: {data_docs_index()}")
+    return 1 if failed else 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("check", help="run the quality gate's checkpoints (exit 1 on failure)")
+    parser.add_argument("checkpoint", nargs="?", default="all", choices=["all", *CHECKPOINTS],
+                        help="which checkpoint (default: all)")
+    parser.set_defaults(func=cmd_check)

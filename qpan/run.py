@@ -1,0 +1,98 @@
+"""`qpan run`: the main job end to end, through Airflow itself.
+
+1. start the embedded Postgres and migrate the raw schema and roles;
+2. initialise Airflow (SQLite metadata DB under `.qpan/airflow`);
+3. for the sample source set, serve the sample portal pages on 127.0.0.1;
+4. `airflow dags test qpan_ingest`, then `airflow dags test qpan_transform`;
+5. print what was built and how to connect.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from contextlib import ExitStack
+
+from qpan import airflow_env, config, db, pgserver
+
+log = logging.getLogger(__name__)
+SAMPLE_REGISTRY = "scrapers/sample_sources.yml"
+LIVE_REGISTRY = "scrapers/sources.yml"
+
+
+class DagRunFailed(RuntimeError):
+    pass
+
+
+def _last_run_state(dag_id: str) -> str | None:
+    """The state Airflow recorded for the DAG's latest run (what `dags test` left behind)."""
+    path = config.airflow_home() / "airflow.db"
+    with sqlite3.connect(path) as conn:
+        row = conn.execute(
+            "select state from dag_run where dag_id = ? order by id desc limit 1", (dag_id,)
+        ).fetchone()
+    return row[0] if row else None
+
+
+def run_dag(dag_id: str, conf: dict | None = None, extra_env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    print(f"==> airflow dags test {dag_id}" + (f" -c '{json.dumps(conf)}'" if conf else ""), flush=True)
+    res = airflow_env.dags_test(dag_id, conf, extra_env)
+    state = _last_run_state(dag_id)
+    elapsed = time.monotonic() - started
+    if res.returncode != 0 or state != "success":
+        tail = res.log_path.read_text(errors="replace")[-4000:]
+        raise DagRunFailed(f"{dag_id} ended {state or 'without a run'} (exit {res.returncode}); "
+                           f"log: {res.log_path}\n--- last lines ---\n{tail}")
+    print(f"    {dag_id}: success in {elapsed:.1f}s (log: {res.log_path})", flush=True)
+    return elapsed
+
+
+def run_main_job(sources: str = "sample") -> int:
+    t0 = time.monotonic()
+    print("==> embedded Postgres", flush=True)
+    pgserver.start()
+    db.migrate()
+    print(f"    {pgserver.status()}", flush=True)
+    print("==> Airflow metadata DB", flush=True)
+    airflow_env.ensure_initialised()
+    with ExitStack() as stack:
+        extra_env: dict[str, str] = {}
+        if sources == "sample":
+            from scrapers.portal_server import serve_sample_site
+
+            server = stack.enter_context(serve_sample_site())
+            extra_env.update(server.env())
+            print(f"==> sample portal pages served at {server.describe()}", flush=True)
+            registry = SAMPLE_REGISTRY
+        else:
+            registry = LIVE_REGISTRY
+        run_dag("qpan_ingest", {"sources_file": registry}, extra_env)
+    run_dag("qpan_transform")
+    _print_summary(time.monotonic() - t0)
+    return 0
+
+
+def _print_summary(elapsed: float) -> None:
+    with db.connect() as conn:
+        counts = db.table_counts(conn, ("raw", "marts"))
+        sources = conn.execute("select count(distinct source) from raw.articles").fetchone()[0]
+    ep = config.endpoint()
+    print("\n==> qpan built the warehouse in %.0fs" % elapsed)
+    print(f"    articles landed:        {counts.get('raw.articles', 0)} from {sources} source(s)")
+    print(f"    raw pages kept:         {counts.get('raw.pages', 0)}")
+    print(f"    quarantined:            {counts.get('raw.quarantine', 0)}")
+    print(f"    facts extracted:        {counts.get('raw.indicator_mentions', 0)}")
+    for name, n in sorted(counts.items()):
+        if name.startswith("marts."):
+            print(f"    {name:<32}{n} rows")
+    gx_docs = config.state_dir() / "gx-docs" / "index.html"
+    report = config.state_dir() / "report" / "index.html"
+    if gx_docs.exists():
+        print(f"    quality report (GX):    {gx_docs}")
+    if report.exists():
+        print(f"    analyst report:         {report}")
+    print("\n    connect as the read-only analyst:")
+    print(f'      {pgserver.psql_path()} "$(.venv/bin/qpan db url --role qpan_analyst --show-password)"')
+    print(f"      (host {ep.host}, port {ep.port}, database {ep.dbname}, user qpan_analyst)")
