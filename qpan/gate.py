@@ -179,29 +179,48 @@ def _context(candidate_schema: str = "marts_candidate"):
     # The connection string stays a `${...}` reference in the committed YAML.
     url = config.database_url("qpan_transformer").replace("postgresql://", "postgresql+psycopg://", 1)
     os.environ["QPAN_GX_WAREHOUSE_URL"] = url
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics leave this machine
     context = gx.get_context(mode="file", project_root_dir=str(GX_PROJECT))
-    datasource = context.data_sources.add_or_update_postgres(
-        name=DATASOURCE, connection_string="${QPAN_GX_WAREHOUSE_URL}")
+    try:
+        datasource = context.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        datasource = None
+    if datasource is None:
+        datasource = context.data_sources.add_postgres(name=DATASOURCE, connection_string="${QPAN_GX_WAREHOUSE_URL}")
     definitions = {}
+    # Reuse what the committed project already holds; rewrite only what changed, so a run
+    # leaves the reviewed JSON files as they are.
     for asset_name, (query, suite_name) in _assets(candidate_schema).items():
-        try:
+        asset = next((a for a in datasource.assets if a.name == asset_name), None)
+        if asset is not None and asset.query != query:
             datasource.delete_asset(asset_name)
-        except Exception:  # not there yet
-            pass
-        asset = datasource.add_query_asset(name=asset_name, query=query)
-        batch = asset.add_batch_definition_whole_table("all_rows")
-        suite = context.suites.get(suite_name)
-        definition = gx.ValidationDefinition(name=asset_name, data=batch, suite=suite)
-        definitions[asset_name] = context.validation_definitions.add_or_update(definition)
+            asset = None
+        if asset is None:
+            asset = datasource.add_query_asset(name=asset_name, query=query)
+        batch = next((b for b in asset.batch_definitions if b.name == "all_rows"), None) \
+            or asset.add_batch_definition_whole_table("all_rows")
+        try:
+            definition = context.validation_definitions.get(asset_name)
+            if definition.data.id != batch.id or definition.suite.name != suite_name:
+                raise LookupError("stale")
+        except Exception:
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=asset_name, data=batch, suite=context.suites.get(suite_name)))
+        definitions[asset_name] = definition
     checkpoints = {}
     for name, assets in CHECKPOINTS.items():
-        checkpoint = gx.Checkpoint(
-            name=name,
-            validation_definitions=[definitions[a] for a in assets],
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "SUMMARY"},
-        )
-        checkpoints[name] = context.checkpoints.add_or_update(checkpoint)
+        try:
+            checkpoint = context.checkpoints.get(name)
+            if [v.name for v in checkpoint.validation_definitions] != assets:
+                raise LookupError("stale")
+        except Exception:
+            checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+                name=name,
+                validation_definitions=[definitions[a] for a in assets],
+                actions=[UpdateDataDocsAction(name="update_data_docs")],
+                result_format={"result_format": "SUMMARY"},
+            ))
+        checkpoints[name] = checkpoint
     return context, checkpoints
 
 
