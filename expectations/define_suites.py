@@ -33,7 +33,7 @@ SUITES: dict[str, list] = {
         gxe.ExpectColumnValuesToNotBeNull(column="published_at", mostly=0.95),
         gxe.ExpectColumnValuesToBeBetween(column="published_at", min_value=p("earliest_published"),
                                           max_value=p("now")),
-        gxe.ExpectColumnValueLengthsToBeBetween(column="body_text", min_value=200, mostly=0.9),
+        gxe.ExpectColumnValueLengthsToBeBetween(column="body_text", min_value=80, mostly=0.9),
         gxe.ExpectColumnValuesToMatchRegex(column="body_text", regex=VIETNAMESE_LETTERS, mostly=0.95),
     ],
     "landing__indicator_mentions": [

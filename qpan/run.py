@@ -60,16 +60,20 @@ def run_main_job(sources: str = "sample") -> int:
     with ExitStack() as stack:
         extra_env: dict[str, str] = {}
         if sources == "sample":
-            from scrapers.portal_server import serve_sample_site
+            from scrapers.portal_server import PortalServer, sample_site
 
-            server = stack.enter_context(serve_sample_site())
+            # The sample pages are served on loopback hosts over real HTTP for the run's duration.
+            server = stack.enter_context(PortalServer(sample_site(), port=0))
             extra_env.update(server.env())
-            print(f"==> sample portal pages served at {server.describe()}", flush=True)
+            print("==> sample portal pages served at " + ", ".join(server.base(s) for s in server.sites), flush=True)
             registry = SAMPLE_REGISTRY
         else:
             registry = LIVE_REGISTRY
         run_dag("qpan_ingest", {"sources_file": registry}, extra_env)
     run_dag("qpan_transform")
+    from qpan.report import build_report
+
+    build_report()
     _print_summary(time.monotonic() - t0)
     return 0
 

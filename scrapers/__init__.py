@@ -1,0 +1,10 @@
+"""Scrapers of the QP-AN warehouse: registry of portals, polite fetcher, template parsers,
+incremental crawl into the landing store (`qpan.landing.PostgresStore`).
+
+Public entry points:
+    scrapers.registry.load_registry(path) -> Registry
+    scrapers.crawl.crawl_source(source, store, *, registry, since=None, until=None, progress=None) -> CrawlStats
+    scrapers.crawl.crawl(registry, store, only=None, since=None, until=None) -> dict[str, CrawlStats]
+    scrapers.crawl.reparse(store, source=None, registry=None) -> ReparseStats
+    scrapers.templates.parse_article(template, html, url, source, ...) -> ParsedArticle
+"""

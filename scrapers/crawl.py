@@ -1,0 +1,526 @@
+"""Incremental, polite crawl of the registry's sources into the landing store.
+
+`crawl_source` discovers article URLs from RSS feeds and list pages (with pagination),
+decides relevance from the list/RSS title + lead (decision logged), fetches relevant new
+articles, saves every raw response before parsing, parses with the source's template and
+upserts the article; whatever fails is quarantined with its reason.
+
+Incremental: articles already landed (store.known_urls) are not refetched, and pagination
+stops at the first page with nothing new (nothing unknown and nothing at or after the
+high-water mark); list pages and feeds are fetched with conditional GET (304 -> the stored
+body is reused). A backfill window (`since`/`until`) refetches landed articles inside it
+(conditionally) and skips what is outside. An article answering 404/410 after it was landed
+is marked removed (store.mark_removed).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from defusedxml import ElementTree as DefusedET
+
+from qpan.landing import ParsedArticle
+from scrapers.fetch import Fetcher, FetchError, Skipped, decode_body
+from scrapers.registry import Registry, Source, host_of
+from scrapers.templates import ParseError, parse_article, template_config
+from scrapers.templates.common import VN_TZ, as_list, date_from_url, first, node_text, parse_html, parse_vn_datetime
+from scrapers.text import clean
+
+log = logging.getLogger("scrapers.crawl")
+
+
+@dataclass
+class CrawlStats:
+    source: str = ""
+    fetched: int = 0            # 200 responses landed (feeds, list pages, articles)
+    not_modified: int = 0       # 304 answers to conditional GETs
+    retried: int = 0            # retries after timeouts, connection errors, 5xx, 429
+    skipped_irrelevant: int = 0
+    skipped_robots: int = 0
+    skipped_offsite: int = 0    # distinct links/redirects to hosts outside the allow-list
+    skipped_known: int = 0      # already landed, not refetched
+    skipped_window: int = 0     # outside the backfill window
+    quarantined: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    removed: int = 0
+    errors: int = 0             # fetches that failed (also quarantined)
+    discovery_ok: int = 0       # feeds/list pages answered 200 or 304
+    discovery_failed: int = 0
+    failed: bool = False        # the source failed entirely (no discovery page could be fetched)
+    seconds: float = 0.0
+    offsite_links: set = field(default_factory=set, repr=False)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("offsite_links", None)
+        return d
+
+
+@dataclass
+class Candidate:
+    url: str
+    title: str | None = None
+    lead: str | None = None
+    date: datetime | None = None
+    rss_item: dict | None = None
+    via: str = "list"
+
+
+# -- discovery ------------------------------------------------------------------------------
+def parse_rss(body: bytes, base_url: str) -> list[Candidate]:
+    """RSS 2.0 / Atom items, parsed without entity expansion or network access (defusedxml)."""
+    root = DefusedET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    out = []
+    for item in root.iter():
+        tag = item.tag.rsplit("}", 1)[-1]
+        if tag not in ("item", "entry"):
+            continue
+        fields = {}
+        for child in item:
+            name = child.tag.rsplit("}", 1)[-1]
+            if name == "link" and child.get("href"):
+                fields["link"] = child.get("href")
+            elif name == "encoded":
+                fields["content"] = child.text or ""
+            else:
+                fields[name] = (child.text or "").strip()
+        link = fields.get("link") or fields.get("guid")
+        if not link:
+            continue
+        url = urldefrag(urljoin(base_url, link.strip()))[0]
+        pub = fields.get("pubDate") or fields.get("published") or fields.get("updated")
+        dt = None
+        if pub:
+            import email.utils
+
+            try:
+                dt = email.utils.parsedate_to_datetime(pub).astimezone(VN_TZ)
+            except (TypeError, ValueError):
+                dt = parse_vn_datetime(pub)
+        desc = fields.get("description") or fields.get("summary") or ""
+        lead = clean(re.sub(r"<[^>]+>", " ", desc)) or None
+        item_d = {"title": fields.get("title"), "link": url, "description": desc, "content": fields.get("content"),
+                  "pubDate": pub}
+        out.append(Candidate(url, clean(fields.get("title") or "") or None, lead, dt, item_d, "rss"))
+    return out
+
+
+def parse_list_page(html: str, page_url: str, conf: dict) -> tuple[list[Candidate], set[str], set[str]]:
+    """(article candidates, all other links, next-page links) of a list page."""
+    tree = parse_html(html)
+    pattern = re.compile(conf.get("article_url_pattern") or r"$^")
+    cands: "OrderedDict[str, Candidate]" = OrderedDict()
+
+    def is_article(u: str) -> bool:
+        return bool(pattern.search(urlsplit(u).path))
+
+    items = []
+    for sel in as_list(conf.get("list_item")):
+        items = tree.css(sel)
+        if items:
+            break
+    for it in items:
+        a = None
+        for sel in as_list(conf.get("list_title")) or ["a"]:
+            for cand in it.css(sel):
+                href = cand.attributes.get("href")
+                if href and is_article(urljoin(page_url, href)):
+                    a = cand
+                    break
+            if a is not None:
+                break
+        if a is None:
+            continue
+        url = urldefrag(urljoin(page_url, a.attributes["href"].strip()))[0]
+        lead_n = first(it, conf.get("list_lead"))
+        date_n = first(it, conf.get("list_date"))
+        dt = None
+        if date_n is not None:
+            dt = parse_vn_datetime(date_n.attributes.get("datetime") or node_text(date_n))
+        cands.setdefault(url, Candidate(url, node_text(a) or None, node_text(lead_n) or None, dt or date_from_url(url)))
+    others: set[str] = set()
+    for a in tree.css("a[href]"):
+        href = (a.attributes.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        u = urldefrag(urljoin(page_url, href))[0]
+        if u in cands:
+            continue
+        if not items and is_article(u) and host_of(u) == host_of(page_url):  # no item markup: anchors
+            cands.setdefault(u, Candidate(u, node_text(a) or None, None, date_from_url(u)))
+        else:
+            others.add(u)
+    return list(cands.values()), others, set()
+
+
+# -- the crawl ------------------------------------------------------------------------------
+def _in_window(dt: datetime | None, since: date | None, until: date | None) -> bool | None:
+    if dt is None:
+        return None
+    d = dt.astimezone(VN_TZ).date()
+    if since and d < since:
+        return False
+    if until and d > until:
+        return False
+    return True
+
+
+def _as_date(v) -> date | None:
+    if v is None or isinstance(v, date) and not isinstance(v, datetime):
+        return v
+    if isinstance(v, datetime):
+        return v.date()
+    return date.fromisoformat(str(v))
+
+
+def _stored_body(store, url: str) -> tuple[bytes, dict] | None:
+    row = store.conn.execute(
+        "select body, headers from raw.pages where url = %s and status = 200 order by fetched_at desc limit 1",
+        (url,)).fetchone()
+    return (bytes(row[0]), row[1] or {}) if row else None
+
+
+def _content_hash(store, url: str) -> str | None:
+    row = store.conn.execute("select content_hash from raw.articles where url = %s", (url,)).fetchone()
+    return row[0] if row else None
+
+
+def _emit(progress, **info):
+    if progress is not None:
+        try:
+            progress(**info)
+        except Exception:  # noqa: BLE001 - a progress bar never breaks a crawl
+            log.debug("progress callback failed", exc_info=True)
+
+
+def crawl_source(source: Source, store, *, registry: Registry, since=None, until=None, progress=None,
+                 fetcher: Fetcher | None = None) -> CrawlStats:
+    """Crawl one source into `store`; returns its CrawlStats (never raises for a page)."""
+    t0 = time.monotonic()
+    stats = CrawlStats(source=source.name)
+    since, until = _as_date(since), _as_date(until)
+    backfill = since is not None or until is not None
+    own = fetcher is None
+    fetcher = fetcher or Fetcher(registry, store)
+    conf = template_config(source.template, source.selectors)
+    try:
+        known = store.known_urls(source.name)
+        hwm = store.high_water_mark(source.name)
+        hwm_cut = hwm - timedelta(days=1) if hwm else None
+        cands: "OrderedDict[str, Candidate]" = OrderedDict()
+        rss_items: dict[str, dict] = {}
+
+        def fresh(c: Candidate) -> bool:
+            if backfill:
+                return _in_window(c.date, since, until) is not False
+            # new to us and not older than the high-water mark (minus a day of slack)
+            return c.url not in known and (hwm_cut is None or c.date is None or c.date >= hwm_cut)
+
+        def discovery_fetch(url: str, later_page: bool = False) -> tuple[bytes, dict] | None:
+            try:
+                resp = fetcher.fetch(url, source, stats=stats)
+            except Skipped as exc:
+                _skip(stats, exc, url)
+                stats.discovery_failed += 1
+                return None
+            except FetchError as exc:
+                stats.errors += 1
+                stats.discovery_failed += 1
+                _quarantine(store, stats, "fetch", source, url, exc.reason, exc.detail)
+                return None
+            if resp.status == 304:
+                stats.not_modified += 1
+                stats.discovery_ok += 1
+                log.info("%s 304 %s (unchanged)", source.name, url)
+                return _stored_body(store, url)
+            if resp.status != 200:
+                log.info("%s %s %s%s", source.name, resp.status, url, " (end of pagination)" if later_page else "")
+                if not (later_page and resp.status in (404, 410)):
+                    stats.discovery_failed += 1
+                    stats.errors += 1
+                    _quarantine(store, stats, "fetch", source, url, f"http {resp.status}", "discovery page")
+                return None
+            stats.fetched += 1
+            stats.discovery_ok += 1
+            log.info("%s 200 %s (discovery)", source.name, url)
+            return resp.body, resp.headers
+
+        for feed in source.rss:
+            got = discovery_fetch(feed)
+            if not got:
+                continue
+            try:
+                items = parse_rss(got[0], feed)
+            except Exception as exc:  # noqa: BLE001 - malformed or hostile XML
+                _quarantine(store, stats, "parse", source, feed, "rss not parseable", str(exc)[:500])
+                continue
+            for c in items:
+                rss_items[c.url] = c.rss_item or {}
+                cands.setdefault(c.url, c)
+
+        for lp in source.list_pages:
+            seen_pages: set[str] = set()
+            for n in range(lp.first_page, lp.first_page + lp.max_pages):
+                page_url = lp.page_url(n)
+                if page_url in seen_pages:
+                    break
+                seen_pages.add(page_url)
+                got = discovery_fetch(page_url, later_page=n > lp.first_page)
+                if not got:
+                    break
+                items, others, _ = parse_list_page(decode_body(got[0], (got[1] or {}).get("content-type")), page_url, conf)
+                for u in others:
+                    if not registry.host_allowed(host_of(u)) or urlsplit(u).scheme not in ("http", "https"):
+                        if u not in stats.offsite_links:
+                            stats.offsite_links.add(u)
+                            log.info("%s offsite link not followed: %s", source.name, u)
+                new_here = 0
+                for c in items:
+                    if c.url in cands:
+                        prev = cands[c.url]
+                        prev.lead = prev.lead or c.lead
+                        prev.date = prev.date or c.date
+                        continue
+                    if fetcher.refusal(c.url, source):
+                        stats.offsite_links.add(c.url)
+                        continue
+                    cands[c.url] = c
+                    new_here += fresh(c)
+                if not items or (new_here == 0 and not backfill and known):
+                    break
+                if backfill and since and items and all(c.date and c.date.date() < since for c in items):
+                    break
+
+        stats.failed = stats.discovery_ok == 0 and (stats.discovery_failed > 0)
+        max_pub: datetime | None = None
+        total = len(cands)
+        for i, c in enumerate(cands.values(), 1):
+            decision = _handle(c, source, store, registry, fetcher, stats, known, backfill, since, until,
+                               rss_items, conf)
+            if isinstance(decision, datetime):
+                max_pub = max(max_pub, decision) if max_pub else decision
+                decision = "landed"
+            _emit(progress, source=source.name, done=i, total=total, url=c.url, decision=decision)
+        stats.skipped_offsite = len(stats.offsite_links)
+        store.set_high_water_mark(source.name, max_pub, "failed" if stats.failed else "ok")
+    finally:
+        if own:
+            fetcher.close()
+        stats.seconds = round(time.monotonic() - t0, 3)
+    log.info("%s summary %s", source.name, stats.to_dict())
+    return stats
+
+
+def _skip(stats: CrawlStats, exc: Skipped, url: str) -> None:
+    if exc.kind == "robots":
+        stats.skipped_robots += 1
+    else:
+        stats.offsite_links.add(url)
+    log.info("%s skipped (%s): %s", stats.source, exc.kind, exc.reason)
+
+
+def _quarantine(store, stats, stage, source: Source, url, reason, detail=None, payload=None):
+    stats.quarantined += 1
+    store.quarantine(stage, source.name, url, reason, detail, payload)
+
+
+def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, stats: CrawlStats, known,
+            backfill, since, until, rss_items, conf):
+    name = source.name
+    dt = c.date or date_from_url(c.url)
+    if backfill and _in_window(dt, since, until) is False:
+        stats.skipped_window += 1
+        log.info("%s skip (outside window %s..%s): %s", name, since, until, c.url)
+        return "outside window"
+    if c.url in known and not backfill:
+        stats.skipped_known += 1
+        log.info("%s skip (already landed): %s", name, c.url)
+        return "known"
+    if c.title:
+        relevant, why = source.relevance.decide(c.title, c.lead)
+        log.info("%s relevance %s (%s): %s | %s", name, "yes" if relevant else "no", why, c.url, c.title)
+        if not relevant:
+            stats.skipped_irrelevant += 1
+            return "irrelevant"
+    try:
+        resp = fetcher.fetch(c.url, source, stats=stats)
+    except Skipped as exc:
+        _skip(stats, exc, c.url)
+        return f"skipped {exc.kind}"
+    except FetchError as exc:
+        stats.errors += 1
+        _quarantine(store, stats, "fetch", source, c.url, exc.reason, exc.detail)
+        return f"quarantined: {exc.reason}"
+    log.info("%s %s %s", name, resp.status, c.url)
+    if resp.status == 304:
+        stats.not_modified += 1
+        return "not modified"
+    if resp.status in (404, 410):
+        if c.url in known:
+            store.mark_removed(c.url)
+            stats.removed += 1
+            return "removed"
+        stats.errors += 1
+        _quarantine(store, stats, "fetch", source, c.url, f"http {resp.status}")
+        return f"http {resp.status}"
+    if resp.status != 200:
+        stats.errors += 1
+        _quarantine(store, stats, "fetch", source, c.url, f"http {resp.status}",
+                    f"after {resp.attempts} attempts")
+        return f"http {resp.status}"
+    stats.fetched += 1
+    html = decode_body(resp.body, resp.headers.get("content-type"))
+    try:
+        art = parse_article(source.template, html, c.url, source=name, unit_id=source.unit_id,
+                            selectors=source.selectors, rss_item=c.rss_item or rss_items.get(c.url))
+    except ParseError as exc:
+        _quarantine(store, stats, "parse", source, c.url, exc.reason, exc.detail,
+                    {"template": source.template, "page_sha256": resp.page_sha256})
+        return f"quarantined: {exc.reason}"
+    if not c.title:
+        relevant, why = source.relevance.decide(art.title, art.lead)
+        log.info("%s relevance (page) %s (%s): %s", name, "yes" if relevant else "no", why, c.url)
+        if not relevant:
+            stats.skipped_irrelevant += 1
+            return "irrelevant"
+    if art.published_at is None and dt is not None:
+        art.published_at = dt  # the list/RSS date, else the URL's date: never "now"
+    art.page_sha256 = resp.page_sha256
+    before = _content_hash(store, c.url) if c.url in known or backfill else None
+    inserted = store.save_article(art)
+    if inserted:
+        stats.articles_new += 1
+    elif before != art.content_hash:
+        stats.articles_updated += 1
+    store.resolve_quarantine("parse", c.url)
+    store.resolve_quarantine("fetch", c.url)
+    return art.published_at or "landed"
+
+
+def crawl(registry: Registry, store, only=None, since=None, until=None, progress=None,
+          store_factory=None, fetcher: Fetcher | None = None) -> dict[str, CrawlStats]:
+    """All enabled sources (or `only`: a name or list of names), one thread per host, sources
+    of one host one after the other; the fetcher's host gates keep per-host politeness."""
+    names = [only] if isinstance(only, str) else (list(only) if only else None)
+    sources = [s for s in registry.sources if (s.name in names if names else s.enabled)]
+    if names:
+        missing = set(names) - {s.name for s in sources}
+        if missing:
+            raise KeyError(f"unknown source(s): {', '.join(sorted(missing))}")
+    by_host: "OrderedDict[str, list[Source]]" = OrderedDict()
+    for s in sources:
+        by_host.setdefault(s.host, []).append(s)
+    results: dict[str, CrawlStats] = {}
+    lock = threading.Lock()
+    own_fetcher = fetcher is None
+    fetcher = fetcher or Fetcher(registry, store)
+
+    def run(group: list[Source]):
+        st = store_factory() if store_factory else store
+        f = fetcher if st is store else Fetcher(registry, st)
+        try:
+            for s in group:
+                try:
+                    r = crawl_source(s, st, registry=registry, since=since, until=until, progress=progress, fetcher=f)
+                except Exception as exc:  # noqa: BLE001 - one source never stops the others
+                    log.exception("%s failed", s.name)
+                    r = CrawlStats(source=s.name, failed=True, errors=1)
+                    try:
+                        st.quarantine("crawl", s.name, s.base_url, "source crashed", repr(exc)[:1000])
+                    except Exception:  # noqa: BLE001
+                        pass
+                with lock:
+                    results[s.name] = r
+        finally:
+            if f is not fetcher:
+                f.close()
+            if st is not store:
+                st.close()
+
+    threads = [threading.Thread(target=run, args=(g,), name=f"crawl-{h}") for h, g in by_host.items()]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        if own_fetcher:
+            fetcher.close()
+    return {s.name: results[s.name] for s in sources if s.name in results}
+
+
+# -- reparse --------------------------------------------------------------------------------
+@dataclass
+class ReparseStats:
+    pages: int = 0
+    parsed: int = 0
+    articles_new: int = 0
+    articles_updated: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def reparse(store, source: str | None = None, registry: Registry | None = None) -> ReparseStats:
+    """Re-parse the stored raw pages (no fetching): after a template fix, quarantined pages land."""
+    from scrapers.registry import DEFAULT_SOURCES, SAMPLE_SOURCES, load_registry
+
+    regs = [registry] if registry else []
+    if not regs:
+        for p in (DEFAULT_SOURCES, SAMPLE_SOURCES):
+            try:
+                regs.append(load_registry(p))
+            except Exception:  # noqa: BLE001 - e.g. sample port variable unset
+                continue
+    by_name = {}
+    for r in regs:
+        for s in r.sources:
+            by_name.setdefault(s.name, s)
+    st = ReparseStats()
+    pages = list(store.page_bodies(source))
+    rss_items: dict[str, dict] = {}
+    for name, url, status, headers, body, digest in pages:
+        if (headers or {}).get("content-type", "").find("xml") >= 0 or url.endswith((".xml", ".rss")):
+            try:
+                for c in parse_rss(body, url):
+                    rss_items[c.url] = c.rss_item or {}
+            except Exception:  # noqa: BLE001
+                pass
+    for name, url, status, headers, body, digest in pages:
+        src = by_name.get(name)
+        if src is None:
+            st.skipped += 1
+            continue
+        conf = template_config(src.template, src.selectors)
+        if not re.search(conf.get("article_url_pattern") or r"$^", urlsplit(url).path):
+            st.skipped += 1  # robots.txt, feeds, list pages
+            continue
+        st.pages += 1
+        html = decode_body(body, (headers or {}).get("content-type"))
+        try:
+            art = parse_article(src.template, html, url, source=name, unit_id=src.unit_id,
+                                selectors=src.selectors, rss_item=rss_items.get(url))
+        except ParseError as exc:
+            st.quarantined += 1
+            store.quarantine("parse", name, url, exc.reason, exc.detail, {"template": src.template, "page_sha256": digest})
+            continue
+        if art.published_at is None:
+            art.published_at = date_from_url(url)
+        art.page_sha256 = digest
+        before = _content_hash(store, url)
+        if store.save_article(art):
+            st.articles_new += 1
+        elif before != art.content_hash:
+            st.articles_updated += 1
+        store.resolve_quarantine("parse", url)
+        st.parsed += 1
+    return st

@@ -1,0 +1,478 @@
+"""Build the sample portal site (fixtures/portal/) from the five seed articles.
+
+    python -m scrapers.fixtures_build [--seeds /work/shared/seeds] [--out fixtures/portal]
+
+Each seed is rendered in its portal's template, with the chrome described in
+/work/shared/domain/sources.md around it (portal name, slogan, breadcrumb, "Tin liên quan",
+"Thăm dò ý kiến", comment forms, footers) so the parsers must strip it:
+
+- 001 Thọ Xuân      -> thanhhoa_portal, newer layout (/web/trang-chu/tin-tuc-su-kien/...)
+- 002 Ngọc Lặc      -> thanhhoa_portal, old SharePoint layout (/portal/Pages/2023-12-20/...)
+- 003 dangcongsan   -> dangcongsan
+- 000 Báo Thanh Hóa -> baothanhhoa, clear text
+- 004 Báo Thanh Hóa -> baothanhhoa, obfuscated body (base64 of ROT13 letters), RSS available
+
+Every seed paragraph becomes a <p> of the article body (so the parsed body_text carries the
+seed text verbatim); the one <figure> per page has a short invented caption (synthetic, for
+the caption/body separation). Around the seeds: a few short synthetic articles (marked
+"synthetic" in the manifest): non-QP-AN items that relevance must skip ("báo chí" is not
+"bão"), a 200 error page, a page whose template changed (no <h1>), an obfuscated page whose
+blob does not decode (RSS fallback), and offsite links. The output is deterministic.
+
+Layout: fixtures/portal/manifest.json maps each site to its loopback host and each URL path
+(with query) to a file under fixtures/portal/<site>/.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+from pathlib import Path
+
+from scrapers.templates.baothanhhoa import obfuscate
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "fixtures" / "portal"
+DEFAULT_SEEDS = Path("/work/shared/seeds")
+
+SITES = {  # site -> loopback host (each site is its own "host": per-host politeness is real)
+    "thoxuan": "127.0.0.2",
+    "ngoclac": "127.0.0.3",
+    "baothanhhoa": "127.0.0.4",
+    "dangcongsan": "127.0.0.5",
+    "huonghoa": "127.0.0.6",
+}
+LAST_MODIFIED = "Wed, 20 Dec 2023 09:00:00 GMT"
+
+# seed file prefix -> (site, url path, title line, body lines [a, b] inclusive, author, published, extra)
+SEEDS = {
+    "000": dict(site="baothanhhoa",
+                path="/quoc-phong-an-ninh/tp-thanh-hoa-phat-huy-suc-manh-tong-hop-thuc-hien-nhiem-vu-qp-an/196123.htm",
+                title_line=0, body=(2, None), author=None, published="2023-12-05T11:05:00+07:00", obfuscated=False),
+    "001": dict(site="thoxuan",
+                path="/web/trang-chu/tin-tuc-su-kien/quoc-phong-an-ninh/hoi-nghi-tong-ket-cong-tac-quoc-phong-an-ninh-nam-2020.html",
+                title_line=6, body=(10, 40), author_line=42, published="15:50:13 18/12/2020"),
+    "002": dict(site="ngoclac",
+                path="/portal/Pages/2023-12-20/Ngoc-Lac-tong-ket-cong-tac-Quoc-phong-An-ninh-nam-2023-e5f1c2.aspx",
+                title_line=0, body=(2, 16), author_line=18, published="16:20:05 20/12/2023"),
+    "003": dict(site="dangcongsan",
+                path="/xay-dung-dang/nang-cao-hieu-qua-cong-tac-lanh-dao-cua-dang-voi-phong-trao-toan-dan-bao-ve-antq-633117.html",
+                title_line=0, body=(3, 26), author_line=28, published="Thứ ba, 14/03/2023 15:55"),
+    "004": dict(site="baothanhhoa",
+                path="/tp-thanh-hoa-tong-ket-cong-tac-pho-thon-va-trien-khai-ke-hoach-bao-dam-an-ninh-trat-tu-174321.htm",
+                title_line=0, body=(2, None), author=None, published="2023-01-06T16:20:00+07:00", obfuscated=True),
+}
+
+
+def e(s: str) -> str:
+    return html.escape(s, quote=True)
+
+
+def seed_parts(path: Path, spec: dict) -> dict:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    title = lines[spec["title_line"]].strip()
+    title = re.sub(r"^date \d{4}-\d{2}\s+", "", title)  # 004's stray date widget
+    a, b = spec["body"]
+    body = [ln for ln in lines[a:(b + 1 if b is not None else None)]]
+    paras = [ln for ln in body if ln.strip()]
+    author = lines[spec["author_line"]].strip() if spec.get("author_line") is not None else None
+    return {"title": title, "paragraphs": paras, "author": author, "raw_lines": body}
+
+
+def ps(paras, lead_first_bold=False) -> str:
+    out = []
+    for i, p in enumerate(paras):
+        t = e(p)
+        out.append(f"<p><strong>{t}</strong></p>" if (i == 0 and lead_first_bold) else f"<p>{t}</p>")
+    return "\n".join(out)
+
+
+FIG = ('<figure class="image"><img src="/portal/Photos/{ym}/anh-{n}.jpg" alt="">'
+       '<figcaption>{cap}</figcaption></figure>')
+
+
+# -- thanhhoa_portal -----------------------------------------------------------------------
+def portal_chrome(site_name: str, slogan: str, inner: str, title: str, offsite=True) -> str:
+    links = ('<a href="https://www.facebook.com/congthongtin.thanhhoa">Facebook</a> '
+             '<a href="http://baomoi.com/tin-moi.epi">Báo mới</a> '
+             '<a href="https://thanhhoa.gov.vn/">Cổng TTĐT tỉnh</a>') if offsite else ""
+    return f"""<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>{e(title)} - {e(site_name)}</title></head>
+<body>
+<div class="header"><div class="portal-name">{e(site_name)}</div>
+<marquee class="slogan">{e(slogan)}</marquee><div class="date-widget">date</div></div>
+<ul class="menu"><li><a href="/">Trang chủ</a></li><li><a href="/portal/KenhTin/Tin-tuc-su-kien.aspx">Tin tức - Sự kiện</a></li>
+<li><a href="/web/trang-chu/tin-tuc-su-kien/quoc-phong-an-ninh.html">Quốc phòng - An ninh</a></li></ul>
+{inner}
+<div class="poll"><h3>Thăm dò ý kiến</h3><div>noData</div><div>Không có dữ liệu</div></div>
+<div class="footer">{links}<p>Cơ quan chủ quản: UBND huyện. Địa chỉ: Khu 1, thị trấn.</p>
+<p>Chịu trách nhiệm nội dung: Chánh Văn phòng HĐND-UBND huyện</p></div>
+</body></html>
+"""
+
+
+TX_NAME = "Cổng thông tin điện tử huyện Thọ Xuân - Thanh Hóa"
+TX_SLOGAN = ("THỌ XUÂN PHẤN ĐẤU ĐẾN NĂM 2025 TRỞ THÀNH MỘT TRONG NHỮNG HUYỆN DẪN ĐẦU CỦA TỈNH VỀ PHÁT TRIỂN "
+             "KINH TẾ - XÃ HỘI, ĐẾN NĂM 2030 TRỞ THÀNH THỊ XÃ THỌ XUÂN.")
+NL_NAME = "Cổng thông tin điện tử huyện Ngọc Lặc - Thanh Hóa"
+NL_SLOGAN = "NGỌC LẶC - ĐOÀN KẾT, ĐỔI MỚI, PHÁT TRIỂN BỀN VỮNG"
+
+
+def portal_new_article(title, date_line, category, paras, author, caption, ym="2020-12", changed=False) -> str:
+    author_html = f'<p style="text-align: right;"><strong>{e(author)}</strong></p>' if author else ""
+    h = f'<div class="tieu-de">{e(title)}</div>' if changed else f"<h1 class=\"title\">{e(title)}</h1>"
+    inner = f"""<div class="portlet-body"><div class="news-detail">
+<div class="breadcrumb"><a href="/web/trang-chu/tin-tuc-su-kien/quoc-phong-an-ninh.html">{e(category)}</a></div>
+{h}
+<div class="date">Đăng lúc: {e(date_line)} (GMT+7)</div>
+<div class="font-size">100%</div>
+<div class="journal-content-article">
+{ps(paras[:1], True)}
+<p>&nbsp;</p><p> </p>
+<p>av.jpg</p>
+{FIG.format(ym=ym, n=1, cap=caption)}
+{ps(paras[1:])}
+{author_html}
+</div>
+<div class="related-news"><h3>Tin liên quan</h3><ul><li><a href="/web/trang-chu/tin-tuc-su-kien/quoc-phong-an-ninh/tho-xuan-ra-quan-huan-luyen-dan-quan-tu-ve-nam-2022.html">Thọ Xuân ra quân huấn luyện</a></li></ul></div>
+</div></div>"""
+    return portal_chrome(TX_NAME, TX_SLOGAN, inner, title)
+
+
+def portal_old_article(title, date_line, category, lead, paras, author, caption, ym="2023-12", site=(NL_NAME, NL_SLOGAN)) -> str:
+    inner = f"""<div class="breadcrumb"><a href="/portal/KenhTin/Tin-tuc-su-kien.aspx">{e(category)}</a></div>
+<div class="article-detail">
+<h1>{e(title)}</h1>
+<div class="article-date">Đăng lúc: {e(date_line)} (GMT+7)</div>
+<div class="article-sapo"><p>{e(lead)}</p></div>
+<div class="article-content">
+{FIG.format(ym=ym, n=1, cap=caption)}
+{ps(paras)}
+<div class="article-author">Tác giả: {e(author)}</div>
+<div class="box-lienquan"><h3>Tin liên quan</h3><ul><li><a href="/portal/Pages/2023-2-14/Ngoc-Lac-giao-quan-nam-2023-a11b22.aspx">Ngọc Lặc giao quân năm 2023</a></li></ul></div>
+</div>
+<a class="print" href="/portal/pages/print.aspx?p=e5f1c2">In bài</a>
+</div>"""
+    return portal_chrome(site[0], site[1], inner, title)
+
+
+def portal_list(items, page_links, layout="old", site=(NL_NAME, NL_SLOGAN)) -> str:
+    rows = "\n".join(
+        f'<div class="news-item"><a class="news-title" href="{e(u)}">{e(t)}</a>'
+        f'<div class="news-date">{e(d)}</div><div class="news-summary">{e(s)}</div></div>'
+        for u, t, d, s in items)
+    pager = " ".join(f'<a href="{e(u)}">{n}</a>' for n, u in page_links)
+    inner = f'<div class="news-list">\n{rows}\n</div><div class="pager">{pager}</div>'
+    return portal_chrome(site[0], site[1], inner, "Tin tức - Sự kiện")
+
+
+def portal_error_page(site=(NL_NAME, NL_SLOGAN)) -> str:
+    inner = ('<div class="error-box"><p>Trang bạn yêu cầu không tồn tại hoặc đã bị xóa.</p>'
+             '<p><a href="/">Quay lại trang chủ</a></p></div>')
+    return portal_chrome(site[0], site[1], inner, "Lỗi")
+
+
+# -- baothanhhoa ---------------------------------------------------------------------------
+def btt_chrome(inner: str, title: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>{e(title)} | Báo Thanh Hóa</title></head>
+<body>
+<header class="site-header"><a class="logo" href="/">Báo Thanh Hóa</a>
+<span class="date-widget">date 2023-01</span>
+<nav><a href="/thoi-su.htm">Thời sự</a> <a href="/quoc-phong-an-ninh.htm">Quốc phòng - An ninh</a>
+<a href="/rss/thoi-su.xml">RSS</a> <a href="https://www.youtube.com/@baothanhhoa">Video</a></nav></header>
+{inner}
+<footer class="site-footer"><p>Cơ quan của Đảng bộ Đảng Cộng sản Việt Nam tỉnh Thanh Hóa, tiếng nói của Đảng bộ, chính quyền và Nhân dân Thanh Hóa.</p>
+<p>Tổng Biên tập: (chrome) - Địa chỉ: Số 6 Nguyễn Trãi, TP Thanh Hóa</p></footer>
+</body></html>
+"""
+
+
+def btt_article(title, published, lead, paras, caption, *, obfuscated=False, blob=None, author=None) -> str:
+    if obfuscated:
+        body = f'<div class="article__body" data-obf="b64-rot13">{blob or obfuscate(chr(10).join(paras))}</div>'
+    else:
+        body = f"""<div class="article__body">
+{ps(paras[1:2])}
+{FIG.format(ym=published[:7], n=1, cap=caption)}
+{ps(paras[2:])}
+<div class="article__related"><h3>Tin cùng chuyên mục</h3><a href="/thoi-su.htm">Thời sự</a></div>
+</div>"""
+    dt = published
+    shown = f"{dt[8:10]}/{dt[5:7]}/{dt[:4]} {dt[11:16]}"
+    auth = f'<div class="article__author">{e(author)}</div>' if author else ""
+    inner = f"""<div class="breadcrumb"><a href="/thoi-su.htm">Thời sự</a> <a href="/quoc-phong-an-ninh.htm">Quốc phòng - An ninh</a></div>
+<article class="article">
+<h1 class="article__title">{e(title)}</h1>
+<div class="article__meta"><time class="article__time" datetime="{dt}">{shown}</time></div>
+<div class="article__sapo">{e(lead)}</div>
+{body}
+{auth}
+</article>
+<div class="box-related"><h3>Tin liên quan</h3><a href="/thoi-su.htm">Xem thêm</a></div>"""
+    return btt_chrome(inner, title)
+
+
+def btt_list(items, next_url=None) -> str:
+    rows = "\n".join(
+        f'<div class="story"><h3 class="story__title"><a href="{e(u)}">{e(t)}</a></h3>'
+        f'<time datetime="{d}">{d[:10]}</time><p class="story__summary">{e(s)}</p></div>'
+        for u, t, d, s in items)
+    nxt = f'<a class="next" href="{e(next_url)}">Trang sau</a>' if next_url else ""
+    return btt_chrome(f'<div class="list-news">{rows}</div>{nxt}', "Thời sự")
+
+
+def rss(items) -> str:
+    import email.utils
+    from datetime import datetime
+
+    out = []
+    for it in items:
+        pub = email.utils.format_datetime(datetime.fromisoformat(it["published"]))
+        out.append(f"""<item><title>{e(it['title'])}</title><link>{e(it['link'])}</link>
+<description><![CDATA[{it['description']}]]></description><pubDate>{pub}</pubDate><guid>{e(it['link'])}</guid></item>""")
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Báo Thanh Hóa - Thời sự</title>'
+            '<link>/thoi-su.htm</link><description>Thời sự</description>\n' + "\n".join(out) + "\n</channel></rss>\n")
+
+
+# -- dangcongsan ---------------------------------------------------------------------------
+def dcs_chrome(inner, title) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>{e(title)}</title></head>
+<body><div class="header"><a href="/" class="logo">ĐẢNG CỘNG SẢN VIỆT NAM</a>
+<form action="/page/search"><input name="keyword"></form>
+<a href="https://twitter.com/dangcongsan">X</a></div>
+{inner}
+<div class="footer">Báo điện tử Đảng Cộng sản Việt Nam. Cơ quan chủ quản: Ban Tuyên giáo Trung ương.</div>
+</body></html>"""
+
+
+def dcs_article(title, date_line, lead, paras, author, caption) -> str:
+    inner = f"""<div class="post-detail">
+<h1 class="post-title">{e(title)}</h1>
+<span class="lbPublishedDate">{e(date_line)}</span>
+<div class="post-summary"><h2>{e(lead)}</h2></div>
+<div class="post-content">
+{ps(paras[1:2])}
+{FIG.format(ym="2023-03", n=1, cap=caption)}
+{ps(paras[2:])}
+<div class="post-author">{e(author)}</div>
+<div class="box-quantam"><h3>CÓ THỂ BẠN QUAN TÂM</h3><a href="/xa-hoi/hoi-nghi-bao-cao-vien-trung-uong-thang-3-633001.html">Hội nghị Báo cáo viên</a></div>
+</div>
+<div class="box-comment"><h3>Ý kiến bình luận</h3><form><label>Họ và tên</label><input><label>Email</label><input>
+<label>Lời bình</label><textarea></textarea><span>/</span><button>Xác thực</button></form></div>
+</div>"""
+    return dcs_chrome(inner, title)
+
+
+def dcs_list(items, next_url=None) -> str:
+    rows = "\n".join(
+        f'<div class="item"><a class="title" href="{e(u)}">{e(t)}</a><span class="date">{e(d)}</span>'
+        f'<p class="sapo">{e(s)}</p></div>' for u, t, d, s in items)
+    nxt = f'<div class="paging"><a href="{e(next_url)}">2</a></div>' if next_url else ""
+    return dcs_chrome(f'<div class="ctrangc3">{rows}</div>{nxt}', "Xây dựng Đảng")
+
+
+# -- generic (Liferay portal of another province) -------------------------------------------
+HH_TEXT = [
+    "Ngày 11/01/2023, Ban Chỉ huy Quân sự huyện Hướng Hóa tổ chức hội nghị tổng kết công tác quốc phòng - an ninh năm 2022, triển khai nhiệm vụ năm 2023.",
+    "Năm 2022, lực lượng vũ trang huyện đã hoàn thành tốt công tác tuyển quân, giao quân đạt 100% chỉ tiêu; tổ chức huấn luyện dân quân tự vệ đúng kế hoạch.",
+    "Công tác phối hợp giữa lực lượng quân sự, công an và biên phòng được duy trì chặt chẽ, giữ vững an ninh chính trị, trật tự an toàn xã hội trên địa bàn.",
+    "Dịp này, Chủ tịch UBND huyện tặng Giấy khen cho các tập thể và cá nhân có thành tích xuất sắc.",
+]
+
+
+def hh_article() -> str:
+    body = "\n".join(f"<p>{e(p)}</p>" for p in HH_TEXT)
+    return f"""<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
+<title>Hướng Hóa tổng kết công tác quốc phòng - an ninh năm 2022</title>
+<meta property="og:title" content="Hướng Hóa tổng kết công tác quốc phòng - an ninh năm 2022">
+<meta name="date" content="2023-01-11"></head><body>
+<div class="header">Cổng thông tin điện tử huyện Hướng Hóa</div>
+<div class="journal-content-article">
+<div class="category">Phóng sự - Huyện Hướng Hóa</div>
+<h1>Hướng Hóa tổng kết công tác quốc phòng - an ninh năm 2022</h1>
+<div class="meta">11/01/2023 854 0</div>
+{body}
+</div>
+<div class="footer">Bản quyền thuộc về UBND huyện Hướng Hóa</div></body></html>"""
+
+
+def hh_list() -> str:
+    return """<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>Phóng sự</title></head><body>
+<ul class="list"><li><a href="/-/view-article/huong-hoa-tong-ket-cong-tac-quoc-phong-an-ninh-nam-2022">Hướng Hóa tổng kết công tác quốc phòng - an ninh năm 2022</a></li>
+<li><a href="/-/view-article/huong-hoa-khai-mac-le-hoi-van-hoa-dan-toc-van-kieu">Hướng Hóa khai mạc lễ hội văn hóa dân tộc Vân Kiều</a></li></ul></body></html>"""
+
+
+ROBOTS = {
+    "thoxuan": "User-agent: *\nDisallow: /portal/pages/print.aspx\nDisallow: /web/trang-chu/tin-tuc-su-kien/quoc-phong-an-ninh/tai-lieu-noi-bo.html\n",
+    "ngoclac": "User-agent: *\nDisallow: /portal/pages/print.aspx\n",
+    "baothanhhoa": "User-agent: *\nDisallow: /print/\n",
+    "dangcongsan": "User-agent: *\nDisallow: /page/search\n",
+    "huonghoa": "User-agent: *\nAllow: /\n",
+}
+
+
+def build(seeds_dir: Path = DEFAULT_SEEDS, out: Path = DEFAULT_OUT) -> dict:
+    files: dict[str, dict[str, str]] = {s: {} for s in SITES}
+    synthetic: dict[str, list[str]] = {s: [] for s in SITES}
+    seeds_meta = {}
+    parts = {}
+    for prefix, spec in SEEDS.items():
+        path = next(seeds_dir.glob(f"{prefix}_*.txt"))
+        parts[prefix] = seed_parts(path, spec)
+        seeds_meta[prefix] = {"file": path.name, "site": spec["site"], "path": spec["path"],
+                              "title": parts[prefix]["title"], "author": parts[prefix]["author"],
+                              "body_lines": list(spec["body"]), "published": spec["published"]}
+
+    # -- Thọ Xuân (newer layout) --------------------------------------------------------
+    p = parts["001"]
+    files["thoxuan"][SEEDS["001"]["path"]] = portal_new_article(
+        p["title"], SEEDS["001"]["published"], "Chiến lược - Định Hướng - Quy hoạch", p["paragraphs"], p["author"],
+        "Quang cảnh hội nghị tổng kết (ảnh minh họa).")
+    tx_base = "/web/trang-chu/tin-tuc-su-kien/quoc-phong-an-ninh"
+    tx_dq = f"{tx_base}/tho-xuan-ra-quan-huan-luyen-dan-quan-tu-ve-nam-2022.html"
+    files["thoxuan"][tx_dq] = portal_new_article(
+        "Thọ Xuân ra quân huấn luyện dân quân tự vệ năm 2022", "23/11/2022", "Quốc phòng - An ninh",
+        ["Sáng 23/11, Ban Chỉ huy Quân sự huyện Thọ Xuân tổ chức lễ ra quân huấn luyện dân quân tự vệ năm 2022.",
+         "Tham gia huấn luyện có các trung đội dân quân cơ động của 30 xã, thị trấn trong huyện.",
+         "Thời gian huấn luyện từ 23/11 đến 7/12/2022, tập trung vào nội dung chính trị, quân sự và điều lệnh."],
+        "Ban CHQS huyện", "Lễ ra quân huấn luyện (ảnh minh họa).", ym="2022-11")
+    tx_changed = f"{tx_base}/tho-xuan-dien-tap-khu-vuc-phong-thu-nam-2022.html"
+    files["thoxuan"][tx_changed] = portal_new_article(
+        "Thọ Xuân diễn tập khu vực phòng thủ năm 2022", "10/10/2022", "Quốc phòng - An ninh",
+        ["Huyện Thọ Xuân tổ chức diễn tập khu vực phòng thủ năm 2022 (trang có bố cục đã đổi: không có thẻ h1).",
+         "Nội dung diễn tập gồm chuyển trạng thái sẵn sàng chiến đấu và tác chiến phòng thủ."],
+        None, "Diễn tập (ảnh minh họa).", ym="2022-10", changed=True)
+    tx_irrelevant = f"{tx_base.rsplit('/', 1)[0]}/van-hoa/tho-xuan-khai-mac-hoi-thi-van-nghe-quan-chung.html"
+    tx_robots = f"{tx_base}/tai-lieu-noi-bo.html"
+    files["thoxuan"][tx_robots] = portal_error_page((TX_NAME, TX_SLOGAN))
+    synthetic["thoxuan"] += [tx_dq, tx_changed, tx_robots]
+    files["thoxuan"][f"{tx_base}.html"] = portal_list([
+        (SEEDS["001"]["path"], p["title"], "18/12/2020", p["paragraphs"][0]),
+        (tx_dq, "Thọ Xuân ra quân huấn luyện dân quân tự vệ năm 2022", "23/11/2022", "Ra quân huấn luyện."),
+        (tx_changed, "Thọ Xuân diễn tập khu vực phòng thủ năm 2022", "10/10/2022", "Diễn tập khu vực phòng thủ."),
+        (tx_irrelevant, "Thọ Xuân khai mạc hội thi văn nghệ quần chúng", "01/10/2022", "Hội thi văn nghệ."),
+        (tx_robots, "Tài liệu nội bộ về công tác quân sự", "01/09/2022", "Không công khai."),
+    ], [], site=(TX_NAME, TX_SLOGAN))
+
+    # -- Ngọc Lặc (old SharePoint layout) -------------------------------------------------
+    p = parts["002"]
+    files["ngoclac"][SEEDS["002"]["path"]] = portal_old_article(
+        p["title"], SEEDS["002"]["published"], "Tin tức - Sự kiện", p["paragraphs"][0], p["paragraphs"][1:],
+        p["author"].removeprefix("Tác giả:").strip(), "Đại biểu dự hội nghị (ảnh minh họa).")
+    nl_gq = "/portal/Pages/2023-2-14/Ngoc-Lac-giao-quan-nam-2023-a11b22.aspx"
+    files["ngoclac"][nl_gq] = portal_old_article(
+        "Ngọc Lặc giao quân năm 2023", "08:15:00 14/02/2023", "Tin tức - Sự kiện",
+        "Sáng 14/2, huyện Ngọc Lặc tổ chức lễ giao nhận quân năm 2023.",
+        ["Các tân binh lên đường nhập ngũ trong không khí phấn khởi.",
+         "Lễ giao quân diễn ra nhanh gọn, an toàn, đúng quy định."],
+        "Hà Linh", "Tân binh lên đường (ảnh minh họa).", ym="2023-02")
+    nl_bao = "/portal/Pages/2023-9-7/Ngoc-Lac-chu-dong-phong-chong-bao-so-3-b22c33.aspx"
+    files["ngoclac"][nl_bao] = portal_old_article(
+        "Ngọc Lặc chủ động phòng, chống bão số 3", "09:00:00 07/09/2023", "Tin tức - Sự kiện",
+        "Huyện Ngọc Lặc triển khai phương án phòng, chống bão số 3 và tìm kiếm cứu nạn.",
+        ["Lực lượng dân quân được huy động sẵn sàng ứng cứu tại các xã vùng trũng."],
+        "Hà Linh", "Kiểm tra công tác phòng chống bão (ảnh minh họa).", ym="2023-09")
+    nl_bc = "/portal/Pages/2023-6-21/Ngoc-Lac-tap-huan-nghiep-vu-bao-chi-c33d44.aspx"
+    nl_err = "/portal/Pages/2023-11-2/Ngoc-Lac-trien-khai-cong-tac-tuyen-quan-nam-2024-d44e55.aspx"
+    files["ngoclac"][nl_err] = portal_error_page()
+    synthetic["ngoclac"] += [nl_gq, nl_bao, nl_err]
+    lst = "/portal/KenhTin/Tin-tuc-su-kien.aspx"
+    files["ngoclac"][lst] = portal_list([
+        (SEEDS["002"]["path"], p["title"], "20/12/2023", p["paragraphs"][0]),
+        (nl_err, "Ngọc Lặc triển khai công tác tuyển quân năm 2024", "02/11/2023", "Triển khai tuyển quân."),
+        (nl_bao, "Ngọc Lặc chủ động phòng, chống bão số 3", "07/09/2023", "Phòng chống bão, tìm kiếm cứu nạn."),
+    ], [(2, f"{lst}?Page=2")])
+    files["ngoclac"][f"{lst}?Page=2"] = portal_list([
+        (nl_bc, "Ngọc Lặc tập huấn nghiệp vụ báo chí năm 2023", "21/06/2023", "Tập huấn cho phóng viên, biên tập viên."),
+        (nl_gq, "Ngọc Lặc giao quân năm 2023", "14/02/2023", "Lễ giao nhận quân."),
+    ], [(1, lst)])
+
+    # -- Báo Thanh Hóa --------------------------------------------------------------------
+    rss_items = []
+    for prefix in ("000", "004"):
+        spec, p = SEEDS[prefix], parts[prefix]
+        paras = p["paragraphs"]
+        files["baothanhhoa"][spec["path"]] = btt_article(
+            p["title"], spec["published"], paras[0], paras, "Quang cảnh hội nghị (ảnh minh họa).",
+            obfuscated=spec["obfuscated"])
+        rss_items.append({"title": p["title"], "link": spec["path"], "published": spec["published"],
+                          "description": e(paras[0])})
+    btt_rss = "/bo-chqs-tinh-tong-ket-cong-tac-giao-duc-quoc-phong-va-an-ninh-175500.htm"
+    rss_text = ["Chiều 12/1, Bộ Chỉ huy Quân sự tỉnh tổng kết công tác giáo dục quốc phòng và an ninh năm 2022.",
+                "Năm 2022, toàn tỉnh mở các lớp bồi dưỡng kiến thức quốc phòng và an ninh cho các đối tượng theo kế hoạch.",
+                "Hội nghị đề ra nhiệm vụ trọng tâm năm 2023."]
+    files["baothanhhoa"][btt_rss] = btt_article(
+        "Bộ CHQS tỉnh tổng kết công tác giáo dục quốc phòng và an ninh", "2023-01-12T17:00:00+07:00",
+        rss_text[0], rss_text, "", obfuscated=True, blob="VGhpcyBpcyBub3QgdGhlIGFydGljbGUhIQ==*corrupt*")
+    rss_items.append({"title": "Bộ CHQS tỉnh tổng kết công tác giáo dục quốc phòng và an ninh", "link": btt_rss,
+                      "published": "2023-01-12T17:00:00+07:00",
+                      "description": "".join(f"<p>{e(t)}</p>" for t in rss_text)})
+    btt_bao = "/bao-thanh-hoa-ra-mat-an-pham-xuan-quy-mao-2023-173900.htm"
+    rss_items.append({"title": "Báo Thanh Hóa ra mắt ấn phẩm Xuân Quý Mão 2023", "link": btt_bao,
+                      "published": "2023-01-10T09:00:00+07:00", "description": "Ấn phẩm báo Xuân phục vụ bạn đọc."})
+    synthetic["baothanhhoa"] += [btt_rss]
+    rss_items.sort(key=lambda it: it["published"], reverse=True)
+    files["baothanhhoa"]["/rss/thoi-su.xml"] = rss(rss_items)
+    files["baothanhhoa"]["/thoi-su.htm"] = btt_list(
+        [(it["link"], it["title"], it["published"], re.sub("<[^>]+>", " ", it["description"])[:160]) for it in rss_items[:2]],
+        next_url="/thoi-su/trang-2.htm")
+    files["baothanhhoa"]["/thoi-su/trang-2.htm"] = btt_list(
+        [(it["link"], it["title"], it["published"], re.sub("<[^>]+>", " ", it["description"])[:160]) for it in rss_items[2:]])
+
+    # -- dangcongsan ----------------------------------------------------------------------
+    p = parts["003"]
+    paras = p["paragraphs"]
+    files["dangcongsan"][SEEDS["003"]["path"]] = dcs_article(
+        p["title"], SEEDS["003"]["published"], paras[0], paras, p["author"], "Quang cảnh buổi làm việc (ảnh minh họa).")
+    dcs_bcv = "/xa-hoi/hoi-nghi-bao-cao-vien-trung-uong-thang-3-633001.html"
+    files["dangcongsan"]["/xay-dung-dang"] = dcs_list([
+        (SEEDS["003"]["path"], p["title"], "14/03/2023 15:55", paras[0][:150]),
+        (dcs_bcv, "Hội nghị Báo cáo viên Trung ương tháng 3", "13/03/2023 09:00", "Thông tin thời sự cho báo cáo viên."),
+    ], next_url="/xay-dung-dang/p/2")
+    files["dangcongsan"]["/xay-dung-dang/p/2"] = dcs_list([
+        ("/van-hoa/ngay-hoi-van-hoa-cac-dan-toc-632500.html", "Ngày hội văn hóa các dân tộc", "01/03/2023 08:00",
+         "Ngày hội văn hóa."),
+    ])
+
+    # -- Hướng Hóa (generic) ----------------------------------------------------------------
+    hh = "/-/view-article/huong-hoa-tong-ket-cong-tac-quoc-phong-an-ninh-nam-2022"
+    files["huonghoa"][hh] = hh_article()
+    files["huonghoa"]["/phong-su"] = hh_list()
+    synthetic["huonghoa"].append(hh)
+
+    for site, text in ROBOTS.items():
+        files[site]["/robots.txt"] = text
+
+    # -- write ------------------------------------------------------------------------------
+    manifest = {"generated_by": "python -m scrapers.fixtures_build", "last_modified": LAST_MODIFIED,
+                "sites": {}, "seeds": seeds_meta}
+    for site, routes in files.items():
+        site_dir = out / site
+        site_dir.mkdir(parents=True, exist_ok=True)
+        entries = {}
+        for route, content in sorted(routes.items()):
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", route.strip("/")) or "index"
+            if not re.search(r"\.(html?|aspx|xml|txt)$", name):
+                name += ".html"
+            (site_dir / name).write_text(content, encoding="utf-8")
+            entries[route] = {"file": f"{site}/{name}", "synthetic": route in synthetic[site]}
+        manifest["sites"][site] = {"host": SITES[site], "routes": entries}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args(argv)
+    m = build(args.seeds, args.out)
+    print(f"wrote {sum(len(s['routes']) for s in m['sites'].values())} routes for {len(m['sites'])} sites to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
