@@ -33,6 +33,13 @@ def pg_port() -> int:
     return int(os.environ.get("QPAN_PG_PORT", DEFAULT_PG_PORT))
 
 
+def sample_port() -> int:
+    """Port of the local sample portal server. Fixed (not random) because the page URLs, which
+    include it, are the articles' keys: a second run must see the same URLs. Derived from the
+    Postgres port so that two clones with different `QPAN_PG_PORT` do not collide."""
+    return int(os.environ.get("QPAN_SAMPLE_PORT", pg_port() + 10))
+
+
 def external_database_url() -> str | None:
     """`QPAN_DATABASE_URL` points everything at an external Postgres (compose, production)."""
     return os.environ.get("QPAN_DATABASE_URL") or None

@@ -63,7 +63,7 @@ def run_main_job(sources: str = "sample") -> int:
             from scrapers.portal_server import PortalServer, sample_site
 
             # The sample pages are served on loopback hosts over real HTTP for the run's duration.
-            server = stack.enter_context(PortalServer(sample_site(), port=0))
+            server = stack.enter_context(PortalServer(sample_site(), port=config.sample_port()))
             extra_env.update(server.env())
             print("==> sample portal pages served at " + ", ".join(server.base(s) for s in server.sites), flush=True)
             registry = SAMPLE_REGISTRY

@@ -457,6 +457,10 @@ def build(seeds_dir: Path = DEFAULT_SEEDS, out: Path = DEFAULT_OUT) -> dict:
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", route.strip("/")) or "index"
             if not re.search(r"\.(html?|aspx|xml|txt)$", name):
                 name += ".html"
+            if route in synthetic[site] and "<head>" in content:
+                # Invented pages say so in the page itself, so they land flagged synthetic and
+                # never reach the marts that `make run` shows.
+                content = content.replace("<head>", '<head><meta name="qpan:synthetic" content="true">', 1)
             (site_dir / name).write_text(content, encoding="utf-8")
             entries[route] = {"file": f"{site}/{name}", "synthetic": route in synthetic[site]}
         manifest["sites"][site] = {"host": SITES[site], "routes": entries}
