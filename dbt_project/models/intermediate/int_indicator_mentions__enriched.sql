@@ -1,0 +1,173 @@
+{#
+    One row per mention that counts: latest extractor version of each non-synthetic article,
+    with the article's URL, title, source and date, and the gazetteer version of its unit.
+
+    Incremental (delete+insert by article_id): an article whose mentions were (re-)extracted
+    or whose row was (re-)loaded since the last build is reprocessed as a whole, so a new
+    extractor version replaces the old rows. A post-hook removes rows whose mention or article
+    disappeared from raw (re-extraction with no result, deleted article) or became synthetic.
+    `--full-refresh` rebuilds from raw and gives the same rows (processed_at aside).
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='article_id',
+        indexes=[
+            {'columns': ['article_id']},
+            {'columns': ['mention_id'], 'unique': True},
+            {'columns': ['fact_id']},
+        ],
+        post_hook=[
+            "delete from {{ this }} as t where not exists (
+                select 1 from {{ ref('stg_raw__indicator_mentions') }} as m
+                join {{ ref('stg_raw__articles') }} as a on m.article_id = a.article_id
+                where m.mention_id = t.mention_id and not a.is_synthetic
+            ) or exists (
+                select 1 from {{ ref('int_quarantined_rows') }} as q
+                where (q.row_kind = 'mention' and q.row_id = t.mention_id)
+                   or (q.row_kind = 'article' and q.row_id = t.article_id)
+            )"
+        ],
+    )
+}}
+
+with articles as (
+    select *
+    from {{ ref('stg_raw__articles') }}
+    where
+        not is_synthetic
+        and article_id not in (
+            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
+            where quarantined.row_kind = 'article'
+        )
+),
+
+mentions as (
+    select *
+    from {{ ref('stg_raw__indicator_mentions') }}
+    where mention_id not in (
+        select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
+        where quarantined.row_kind = 'mention'
+    )
+),
+
+changed_articles as (
+    select articles.article_id from articles
+    {% if is_incremental() %}
+        where articles.loaded_at > (select max(previous.article_loaded_at) from {{ this }} as previous)
+            - interval '{{ var("incremental_lookback_minutes", 60) }} minutes'
+        union
+        select mentions.article_id from mentions
+        where mentions.extracted_at > (select max(previous.extracted_at) from {{ this }} as previous)
+            - interval '{{ var("incremental_lookback_minutes", 60) }} minutes'
+    {% endif %}
+),
+
+-- only the latest extractor version of an article counts (the loader already deletes older ones)
+latest_version as (
+    select distinct on (article_id)
+        article_id,
+        extractor_version
+    from mentions
+    where article_id in (select changed_articles.article_id from changed_articles)
+    order by article_id asc, extracted_at desc, extractor_version desc
+),
+
+current_mentions as (
+    select mentions.*
+    from mentions
+    inner join latest_version
+        on
+            mentions.article_id = latest_version.article_id
+            and mentions.extractor_version = latest_version.extractor_version
+),
+
+joined as (
+    select
+        current_mentions.*,
+        articles.source,
+        articles.url as article_url,
+        articles.title as article_title,
+        articles.published_at,
+        articles.published_date,
+        articles.source_unit_id,
+        articles.removed_at as article_removed_at,
+        articles.loaded_at as article_loaded_at,
+        make_date(current_mentions.period_start_year, 1, 1) as period_start_date,
+        make_date(current_mentions.period_end_year, 12, 31) as period_end_date,
+        -- the day the figure describes: end of its period, or the publication day if earlier
+        least(
+            make_date(current_mentions.period_end_year, 12, 31),
+            coalesce(articles.published_date, make_date(current_mentions.period_end_year, 12, 31))
+        ) as reference_date
+    from current_mentions
+    inner join articles on current_mentions.article_id = articles.article_id
+),
+
+units as (
+    select * from {{ ref('stg_seeds__admin_units') }}
+)
+
+select
+    joined.mention_id,
+    joined.article_id,
+    joined.extractor_version,
+    md5(
+        joined.indicator_code || '|' || coalesce(joined.unit_id, '') || '|' || joined.period
+        || '|' || joined.qualifiers_key
+    ) as fact_id,
+    joined.indicator_code,
+    joined.value,
+    joined.value_type,
+    joined.comparator,
+    joined.unit_id,
+    unit_version.unit_version_key,
+    case
+        when joined.unit_id is null then 'no_unit'
+        when unit_version.unit_version_key is null then 'unknown_unit'
+        when unit_version.is_valid_at_reference then 'valid_at_reference_date'
+        else 'nearest_version'
+    end as unit_match,
+    joined.period,
+    joined.period_start_year,
+    joined.period_end_year,
+    joined.period_start_date,
+    joined.period_end_date,
+    joined.reference_date,
+    joined.qualifiers,
+    joined.qualifiers_key,
+    joined.evidence,
+    joined.span_start,
+    joined.span_end,
+    joined.confidence,
+    joined.extracted_at,
+    joined.source,
+    joined.article_url,
+    joined.article_title,
+    joined.published_at,
+    joined.published_date,
+    joined.source_unit_id,
+    joined.article_removed_at,
+    joined.article_loaded_at,
+    current_timestamp as processed_at
+from joined
+left join lateral (
+    -- the version valid at the reference date, else the version nearest to it
+    select
+        units.unit_version_key,
+        (
+            joined.reference_date >= coalesce(units.valid_from, '-infinity'::date)
+            and joined.reference_date <= coalesce(units.valid_to, 'infinity'::date)
+        ) as is_valid_at_reference
+    from units
+    where units.unit_id = joined.unit_id
+    order by
+        is_valid_at_reference desc,
+        greatest(
+            coalesce(units.valid_from - joined.reference_date, 0),
+            coalesce(joined.reference_date - units.valid_to, 0)
+        ) asc,
+        units.valid_from desc nulls last
+    limit 1
+) as unit_version on true

@@ -1,0 +1,63 @@
+{#
+    Grain: one row per consolidated fact = (indicator_code, unit_id, period, qualifiers).
+    fact_id = md5 of that key. Synthetic articles never contribute.
+#}
+with facts as (
+    select * from {{ ref('int_indicator_facts__consolidated') }}
+),
+
+indicators as (
+    select * from {{ ref('dim_indicator') }}
+),
+
+units as (
+    select * from {{ ref('dim_admin_unit') }}
+)
+
+select
+    facts.fact_id,
+    facts.indicator_code,
+    indicators.name_vi as indicator_name_vi,
+    indicators.name_en as indicator_name_en,
+    indicators.measure_unit,
+    indicators.is_additive,
+    facts.unit_id,
+    facts.unit_version_key,
+    facts.unit_match,
+    units.level as unit_level,
+    units.unit_full_name,
+    units.province_id,
+    units.current_province_id,
+    facts.period,
+    facts.period_start_year,
+    facts.period_end_year,
+    facts.period_start_year = facts.period_end_year as is_single_year,
+    facts.period_start_date,
+    facts.period_end_date,
+    facts.qualifiers,
+    facts.qualifiers_key,
+    facts.qualifiers = '{}'::jsonb as is_headline,
+    facts.value_type,
+    facts.value,
+    case when facts.value_type = 'boolean' then facts.value = 1 end as value_boolean,
+    facts.comparator,
+    facts.value_rule,
+    facts.value_mention_id,
+    facts.value_article_url,
+    facts.has_conflict,
+    facts.distinct_values,
+    facts.n_distinct_values,
+    facts.min_value,
+    facts.max_value,
+    facts.n_mentions,
+    facts.n_articles,
+    facts.n_sources,
+    facts.sources,
+    facts.first_reported_at,
+    facts.last_reported_at,
+    facts.first_reported_date,
+    facts.last_reported_date,
+    facts.evidence
+from facts
+left join indicators on facts.indicator_code = indicators.indicator_code
+left join units on facts.unit_version_key = units.unit_version_key

@@ -1,0 +1,180 @@
+{#
+    Grain: one row per (unit_id, year) for every unit a source speaks for (seed `sources`,
+    raw.articles.source_unit_id) in every year from the first to the last year seen, while the
+    unit exists, plus every (unit, year) that has a single-year fact. It tells "no data"
+    (no article, no review) from "zero" (a fact with value 0).
+
+    An article counts for the unit its source speaks for and the year it was published; a
+    year-end QP-AN review counts for the year it reviews ("năm YYYY" in the title, else the
+    publication year, minus one when published in January-June).
+#}
+with articles as (
+    select
+        articles.*,
+        coalesce(articles.source_unit_id, sources.unit_id) as unit_id,
+        lower(normalize(articles.title)) as title_lc,
+        lower(normalize(left(articles.body_text, 3000))) as body_lc
+    from {{ ref('stg_raw__articles') }} as articles
+    left join {{ ref('stg_seeds__sources') }} as sources on articles.source = sources.source
+    where
+        not articles.is_synthetic
+        and articles.article_id not in (
+            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
+            where quarantined.row_kind = 'article'
+        )
+),
+
+classified as (
+    select
+        articles.*,
+        (
+            (
+                articles.title_lc like '%tổng kết%'
+                and (articles.title_lc || ' ' || articles.body_lc) ~ '(quốc phòng|qp ?[-–] ?an|qpan)'
+            )
+            or articles.body_lc ~ 'tổng kết (công tác |nhiệm vụ )?(quốc phòng|qp ?[-–] ?an|qpan)'
+        ) as is_year_end_review,
+        extract(year from articles.published_date)::integer as published_year,
+        substring(articles.title_lc from 'tổng kết.*năm (20[0-9]{2})')::integer as title_year
+    from articles
+),
+
+dated as (
+    select
+        classified.*,
+        case
+            when not classified.is_year_end_review then classified.published_year
+            when classified.title_year is not null then classified.title_year
+            when extract(month from classified.published_date) <= 6 then classified.published_year - 1
+            else classified.published_year
+        end as report_year
+    from classified
+),
+
+facts as (
+    select * from {{ ref('int_indicator_facts__consolidated') }}
+    where period_start_year = period_end_year and unit_id is not null
+),
+
+fact_articles as (
+    select
+        unit_id,
+        period_start_year as year,
+        count(distinct article_id) as n_articles_with_facts
+    from {{ ref('int_indicator_mentions__enriched') }}
+    where period_start_year = period_end_year and unit_id is not null
+    group by unit_id, period_start_year
+),
+
+units as (
+    select * from {{ ref('dim_admin_unit') }}
+),
+
+years as (
+    select generate_series(min(year), max(year)) as year
+    from (
+        select report_year as year from dated
+        union all
+        select published_year as year from dated
+        union all
+        select period_start_year as year from facts
+    ) as seen
+),
+
+units_of_interest as (
+    select unit_id from {{ ref('stg_seeds__sources') }}
+    where unit_id is not null
+    union
+    select unit_id from dated
+    where unit_id is not null
+),
+
+spine as (
+    select distinct
+        units_of_interest.unit_id,
+        years.year
+    from units_of_interest
+    cross join years
+    inner join units
+        on
+            units_of_interest.unit_id = units.unit_id
+            and coalesce(units.valid_from, '-infinity'::date) <= make_date(years.year, 12, 31)
+            and coalesce(units.valid_to, 'infinity'::date) >= make_date(years.year, 1, 1)
+    union
+    select
+        unit_id,
+        period_start_year as year
+    from facts
+),
+
+article_counts as (
+    select
+        unit_id,
+        published_year as year,
+        count(*) as n_articles
+    from dated
+    where unit_id is not null and published_year is not null
+    group by unit_id, published_year
+),
+
+review_counts as (
+    select
+        unit_id,
+        report_year as year,
+        count(*) as n_year_end_reviews,
+        array_agg(url order by published_at) as year_end_review_urls
+    from dated
+    where is_year_end_review and unit_id is not null and report_year is not null
+    group by unit_id, report_year
+),
+
+fact_counts as (
+    select
+        unit_id,
+        period_start_year as year,
+        count(*) as n_facts,
+        count(distinct indicator_code) as n_indicators_reported,
+        count(*) filter (where has_conflict) as n_conflicting_facts
+    from facts
+    group by unit_id, period_start_year
+)
+
+select
+    spine.unit_id,
+    spine.year,
+    unit_version.unit_version_key,
+    unit_version.level as unit_level,
+    unit_version.unit_full_name,
+    unit_version.current_province_id,
+    coalesce(article_counts.n_articles, 0) as n_articles,
+    coalesce(review_counts.n_year_end_reviews, 0) as n_year_end_reviews,
+    coalesce(review_counts.n_year_end_reviews, 0) > 0 as has_year_end_review,
+    review_counts.year_end_review_urls,
+    coalesce(fact_counts.n_facts, 0) as n_facts,
+    coalesce(fact_counts.n_indicators_reported, 0) as n_indicators_reported,
+    coalesce(fact_counts.n_conflicting_facts, 0) as n_conflicting_facts,
+    coalesce(fact_articles.n_articles_with_facts, 0) as n_articles_with_facts,
+    case
+        when coalesce(fact_counts.n_facts, 0) > 0 then 'facts_extracted'
+        when coalesce(review_counts.n_year_end_reviews, 0) > 0 then 'review_without_facts'
+        when coalesce(article_counts.n_articles, 0) > 0 then 'articles_without_facts'
+        else 'no_articles'
+    end as coverage_status
+from spine
+left join article_counts on spine.unit_id = article_counts.unit_id and spine.year = article_counts.year
+left join review_counts on spine.unit_id = review_counts.unit_id and spine.year = review_counts.year
+left join fact_counts on spine.unit_id = fact_counts.unit_id and spine.year = fact_counts.year
+left join fact_articles on spine.unit_id = fact_articles.unit_id and spine.year = fact_articles.year
+left join lateral (
+    select units.*
+    from units
+    where
+        units.unit_id = spine.unit_id
+    order by
+        (
+            coalesce(units.valid_from, '-infinity'::date) <= make_date(spine.year, 12, 31)
+            and coalesce(units.valid_to, 'infinity'::date) >= make_date(spine.year, 1, 1)
+        ) desc,
+        units.valid_from desc nulls last
+    limit 1
+) as unit_version on true

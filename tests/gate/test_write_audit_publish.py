@@ -1,0 +1,121 @@
+"""Write-audit-publish with real dbt and real GX: a clean build publishes; a candidate that breaks
+an expectation fails, leaves the published marts byte-for-byte unchanged and is recorded in
+audit.validation_results; a single bad article is quarantined while the rest publishes."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from qpan import gate, pipeline, warehouse
+
+pytestmark = pytest.mark.slow
+
+BODY = ("Năm 2023, huyện đã hoàn thành tốt nhiệm vụ giao quân với {n} thanh niên, đạt 100% chỉ tiêu giao. "
+        "Công tác quốc phòng - an ninh được giữ vững, trật tự an toàn xã hội được bảo đảm. ") * 3
+
+
+def add_article(conn, url: str, unit_id: str, published: datetime) -> int:
+    return conn.execute(
+        """insert into raw.articles (source, url, title, published_at, body_text, content_hash, source_unit_id)
+           values ('test_portal', %s, 'Hội nghị tổng kết công tác quốc phòng - an ninh năm 2023', %s, %s, md5(%s), %s)
+           returning article_id""",
+        (url, published, BODY.format(n=226), url, unit_id),
+    ).fetchone()[0]
+
+
+def add_fact(conn, article_id: int, indicator: str, value: float, unit_id: str, period: str = "2023",
+             value_type: str = "number") -> None:
+    evidence = f"{indicator} {value}"
+    conn.execute(
+        """insert into raw.indicator_mentions (article_id, extractor_version, indicator, value, value_type,
+               comparator, unit_id, period, qualifiers, evidence, span_start, span_end)
+           values (%s, 'test', %s, %s, %s, '=', %s, %s, %s, %s, 0, %s)""",
+        (article_id, indicator, value, value_type, unit_id, period, Jsonb({}), evidence, len(evidence)),
+    )
+
+
+def marts_checksums(conn) -> dict[str, str]:
+    tables = [r[0] for r in conn.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+    return {t: conn.execute(f"select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                            f"from marts.{t} t").fetchone()[0] for t in tables}
+
+
+def run_pipeline(run_id: str) -> None:
+    gate.run_landing_gate(run_id)
+    warehouse.build()
+    gate.run_candidate_gate(run_id)
+    pipeline.publish(run_id)
+
+
+@pytest.fixture(scope="module")
+def published(warehouse_url):
+    from qpan import db
+
+    with db.connect() as conn:
+        conn.autocommit = True
+        a1 = add_article(conn, "http://portal.test/a1", "38.395", datetime(2023, 12, 18, 8, tzinfo=timezone.utc))
+        add_fact(conn, a1, "recruits_enlisted", 226, "38.395")
+        add_fact(conn, a1, "recruitment_quota_pct", 100, "38.395")
+        add_fact(conn, a1, "recruitment_quota_met", 1, "38.395", value_type="boolean")
+        a2 = add_article(conn, "http://portal.test/a2", "38.389", datetime(2023, 12, 20, 8, tzinfo=timezone.utc))
+        add_fact(conn, a2, "awarded_collectives", 14, "38.389")
+    run_pipeline("clean-run")
+    return warehouse_url
+
+
+def test_clean_run_publishes(published, admin_conn):
+    n = admin_conn.execute("select count(*) from marts.fct_indicator_facts").fetchone()[0]
+    assert n == 4
+    ok = admin_conn.execute("select published from audit.publish_log where run_id = 'clean-run'").fetchone()
+    assert ok == (True,)
+
+
+@pytest.mark.parametrize("indicator,value", [("recruits_enlisted", -5), ("recruitment_quota_pct", 350)])
+def test_breaking_candidate_fails_and_leaves_marts_untouched(published, admin_conn, indicator, value):
+    before = marts_checksums(admin_conn)
+    a3 = add_article(admin_conn, f"http://portal.test/bad-{indicator}", "38.397",
+                     datetime(2023, 12, 21, tzinfo=timezone.utc))
+    add_fact(admin_conn, a3, indicator, value, "38.397")
+    run_id = f"bad-{indicator}"
+    try:
+        with pytest.raises(gate.GateFailed):
+            run_pipeline(run_id)
+        assert marts_checksums(admin_conn) == before
+        failed = admin_conn.execute(
+            "select count(*) from audit.validation_results where run_id = %s and not success", (run_id,)
+        ).fetchone()[0]
+        assert failed >= 1
+        refused = admin_conn.execute("select published from audit.publish_log where run_id = %s", (run_id,)).fetchone()
+        assert refused == (False,)
+    finally:
+        admin_conn.execute("delete from raw.articles where article_id = %s", (a3,))
+
+
+def test_single_bad_article_is_quarantined_and_the_rest_publishes(published, admin_conn):
+    future = add_article(admin_conn, "http://portal.test/from-the-future", "38.400",
+                         datetime(2099, 1, 1, tzinfo=timezone.utc))
+    add_fact(admin_conn, future, "recruits_enlisted", 300, "38.400")
+    good = add_article(admin_conn, "http://portal.test/good", "38.401", datetime(2023, 12, 22, tzinfo=timezone.utc))
+    add_fact(admin_conn, good, "recruits_enlisted", 180, "38.401")
+    run_pipeline("one-bad-article")
+    reasons = admin_conn.execute(
+        "select reason from raw.quarantine where url = 'http://portal.test/from-the-future' and resolved_at is null"
+    ).fetchall()
+    assert reasons == [("published_at out of range",)]
+    units = {r[0] for r in admin_conn.execute("select unit_id from marts.fct_indicator_facts").fetchall()}
+    assert "38.401" in units
+    assert "38.400" not in units
+
+
+def test_unknown_unit_is_quarantined_not_fatal(published, admin_conn):
+    art = add_article(admin_conn, "http://portal.test/unknown-unit", "38.402", datetime(2023, 12, 23, tzinfo=timezone.utc))
+    add_fact(admin_conn, art, "drills_held", 2, "99.999")
+    run_pipeline("unknown-unit")
+    reason = admin_conn.execute(
+        "select reason from raw.quarantine where url like 'http://portal.test/unknown-unit#mention-%'").fetchall()
+    assert reason == [("unknown unit_id",)]
+    units = {r[0] for r in admin_conn.execute("select unit_id from marts.fct_indicator_facts").fetchall()}
+    assert "99.999" not in units
