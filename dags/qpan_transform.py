@@ -1,18 +1,63 @@
 """qpan_transform: facts → dbt marts → quality gate → publish (write-audit-publish).
 
-Scheduled on the `qpan://raw/articles` Asset that `qpan_ingest` emits. dbt builds the marts
-into `marts_candidate`; Great Expectations validates them; only a passing candidate is
-swapped into `marts`, in one transaction. A failing gate fails the run and leaves the
-published marts untouched.
+Scheduled on the `qpan://raw/articles` Asset that `qpan_ingest` emits.
+- extract_facts: the extractor over articles that need it;
+- landing_gate: row-level quarantine, then the GX landing suites;
+- dbt: the dbt project rendered by astronomer-cosmos, one task per model with its tests after
+  it, loaded from the manifest built at set-up (`qpan.warehouse.parse_manifest`) so that
+  parsing this file stays fast; marts land in `marts_candidate`;
+- candidate_gate: GX on the candidate marts; a failure fails the run and publishes nothing;
+- publish: `marts_candidate` is swapped into `marts` in one transaction.
+Without a manifest (a fresh checkout before set-up), one `dbt build` task stands in for the
+cosmos group, so the DAG always parses.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from airflow.sdk import Asset, dag, task
 
 RAW_ARTICLES = Asset("qpan://raw/articles")
 MARTS = Asset("qpan://marts")
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT = REPO / "dbt_project"
+MANIFEST = Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT / "target")) / "manifest.json"
+
+
+def dbt_task_group():
+    """The cosmos DbtTaskGroup (profile mapped from the Airflow connection `qpan_warehouse`)."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+    from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+    venv_dbt = Path(os.environ.get("QPAN_DBT_EXECUTABLE", REPO / ".venv" / "bin" / "dbt"))
+    return DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST,
+                                     install_dbt_deps=False, partial_parse=True),
+        profile_config=ProfileConfig(
+            profile_name="qpan",
+            target_name="airflow",
+            profile_mapping=PostgresUserPasswordProfileMapping(
+                conn_id="qpan_warehouse", profile_args={"schema": "staging", "threads": 2}),
+        ),
+        execution_config=ExecutionConfig(
+            dbt_executable_path=str(venv_dbt),
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # a model's test task runs only the tests of that model; tests spanning several
+            # models get their own task after all their parents (should_detach_... below)
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            exclude=["resource_type:seed"],  # seeds load in `dbt_seeds`, only when they changed
+            test_behavior=TestBehavior.AFTER_EACH,
+            should_detach_multiple_parents_tests=True,
+        ),
+        operator_args={"install_deps": False, "env": {"QPAN_MARTS_SCHEMA": "marts_candidate"}},
+    )
 
 
 @dag(
@@ -33,10 +78,16 @@ def qpan_transform():
         return extract_pending().to_dict()
 
     @task
-    def landing_gate() -> dict:
+    def landing_gate(run_id=None) -> dict:
         from qpan.gate import run_landing_gate
 
-        return run_landing_gate()
+        return run_landing_gate(run_id)
+
+    @task
+    def dbt_seeds() -> list[str]:
+        from qpan.warehouse import seed_if_changed
+
+        return seed_if_changed()
 
     @task
     def dbt_build() -> None:
@@ -56,7 +107,12 @@ def qpan_transform():
 
         publish_marts(run_id)
 
-    extract_facts() >> landing_gate() >> dbt_build() >> candidate_gate() >> publish()
+    ready = extract_facts() >> landing_gate()
+    if MANIFEST.exists() and os.environ.get("QPAN_TRANSFORM_MODE", "cosmos") == "cosmos":
+        models = dbt_task_group()
+        ready >> dbt_seeds() >> models >> candidate_gate() >> publish()
+    else:
+        ready >> dbt_build() >> candidate_gate() >> publish()
 
 
 qpan_transform()

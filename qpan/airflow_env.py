@@ -37,6 +37,12 @@ def env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "QPAN_HOME": str(config.state_dir()),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(config.REPO_ROOT), os.environ.get("PYTHONPATH")])),
             "NO_PROXY": "*",
+            # no usage telemetry from cosmos, dbt or GX: nothing leaves this machine
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "DO_NOT_TRACK": "1",
+            "SCARF_NO_ANALYTICS": "true",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "GX_ANALYTICS_ENABLED": "false",
         }
     )
     if extra:

@@ -57,6 +57,10 @@ def run_main_job(sources: str = "sample") -> int:
     print(f"    {pgserver.status()}", flush=True)
     print("==> Airflow metadata DB", flush=True)
     airflow_env.ensure_initialised()
+    print("==> dbt manifest (the transform DAG renders it with astronomer-cosmos)", flush=True)
+    from qpan.warehouse import parse_manifest
+
+    parse_manifest()
     with ExitStack() as stack:
         extra_env: dict[str, str] = {}
         if sources == "sample":
@@ -91,7 +95,9 @@ def _print_summary(elapsed: float) -> None:
     for name, n in sorted(counts.items()):
         if name.startswith("marts."):
             print(f"    {name:<32}{n} rows")
-    gx_docs = config.state_dir() / "gx-docs" / "index.html"
+    from qpan.gate import data_docs_index
+
+    gx_docs = data_docs_index()
     report = config.state_dir() / "report" / "index.html"
     if gx_docs.exists():
         print(f"    quality report (GX):    {gx_docs}")

@@ -178,6 +178,17 @@ def build(full_refresh: bool = False, marts_schema: str = CANDIDATE_SCHEMA, sele
         _record_seeds(sorted(set(seed_checksums()) - set(skipped)))
 
 
+def seed_if_changed() -> list[str]:
+    """Load only the seeds whose CSV changed since their last load (the Airflow DAG runs the
+    models through cosmos, one task each, after this)."""
+    changed = sorted(set(seed_checksums()) - set(unchanged_seeds()))
+    if changed:
+        run_dbt(["seed", "--select", *changed])
+        _record_seeds(changed)
+    log.info("seeds loaded: %s", ", ".join(changed) or "none (all unchanged)")
+    return changed
+
+
 def source_freshness(raise_on_stale: bool = False) -> dict[str, str]:
     """`dbt source freshness` (warn after 2 days without a load, error after 7; an empty table
     is stale). Returns {source table: pass|warn|error|runtime error}; raises DbtError when dbt
