@@ -1,0 +1,469 @@
+"""Article text -> indicator facts.
+
+Pipeline: normalise (keeping a map to the original offsets), cut page chrome, split
+sentences, date the article (publication date, reviewed year), find place names and
+the article's subject unit, then read every candidate figure with the ordered
+number rules of patterns.yml and every qualitative statement with the flag rules.
+Each fact gets the unit its clause or paragraph is about, the period its clause
+describes, and is dropped when the clause is a plan or a directive.
+"""
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+from . import periods
+from .gazetteer import Gazetteer, Mention, Unit, default_gazetteer
+from .normalize import Normalized, Sentence, normalize, split_sentences
+from .numbers import NumberMention, find_numbers
+from .rules import NumberRule, Rules, default_rules
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR_VERSION = "rules-1.0"
+
+_LEFT_WINDOW = 140
+_RIGHT_WINDOW = 90
+_NEAR = 40
+# A breakdown of the figure before ("312 tân binh, trong đó có 42 đảng viên").
+_BREAKDOWN_RE = re.compile(r"trong đó|bao gồm|\(")
+
+
+@dataclass
+class Fact:
+    indicator: str
+    value: int | float | bool
+    comparator: str
+    unit_id: str | None
+    period: str | None
+    qualifiers: dict = field(default_factory=dict)
+    evidence: str = ""
+    span_start: int = 0
+    span_end: int = 0
+    confidence: float = 0.0
+    extractor_version: str = EXTRACTOR_VERSION
+
+    def key(self) -> tuple:
+        return (self.indicator, self.value, self.unit_id, self.period)
+
+    def to_json(self, doc: str | None = None) -> dict:
+        """The gold-format dict (plus span, confidence and version)."""
+        d = asdict(self)
+        out = {"doc": doc} if doc is not None else {}
+        out.update({
+            "indicator": d["indicator"], "value": d["value"], "unit_id": d["unit_id"],
+            "period": d["period"], "comparator": d["comparator"], "qualifiers": d["qualifiers"],
+            "evidence": d["evidence"], "span_start": d["span_start"], "span_end": d["span_end"],
+            "confidence": d["confidence"], "extractor_version": d["extractor_version"],
+        })
+        return out
+
+
+# ------------------------------------------------------------------ context
+@dataclass
+class _Doc:
+    nz: Normalized
+    text: str
+    low: str
+    sents: list[Sentence]
+    sent_starts: list[int]
+    para_first: dict[int, Sentence]
+    pub: periods.PubDate | None
+    ref_year: int | None       # default period: reviewed year, else publication year
+    plan_after: int | None     # a year above this is a plan year
+    present_year: int | None   # "hiện nay" / "hằng năm"
+    on: date | None            # date for picking unit versions
+    gaz: Gazetteer
+    context: set[str]          # province / source units that disambiguate names
+    subject: Unit | None
+    para_unit: dict[int, Unit | None]
+    para_plan: set[int]
+    para_span: dict[int, str]
+    para_year: dict[int, int]
+    para_seen: set[int] = field(default_factory=set)
+    sent_mentions: dict[int, list[tuple[Mention, Unit | None]]] = field(default_factory=dict)
+
+
+_YEAR_ANY_RE = re.compile(r"(?<!\w)năm\s+((?:19|20)\d\d)(?!\d)")
+_SUBJECT_BLOCK_BEFORE_RE = re.compile(r"(?:của|thuộc|tại|ở|với|cho|và|đến|về|như|sang)\s*$")
+_PARA_LEAD_RE = re.compile(r"(?:tại|ở|riêng|đối với|với|trong đó,?)?\s*")
+
+
+def _clause_bounds(low: str, s: Sentence, pos: int) -> tuple[int, int]:
+    start = low.rfind(";", s.start, pos)
+    start = s.start if start < 0 else start + 1
+    end = low.find(";", pos, s.end)
+    return start, (s.end if end < 0 else end)
+
+
+def _dates(low: str, published_at: datetime | date | None):
+    pub = None
+    if isinstance(published_at, datetime):
+        pub = periods.PubDate(published_at.year, published_at.month, published_at.day)
+    elif isinstance(published_at, date):
+        pub = periods.PubDate(published_at.year, published_at.month, published_at.day)
+    if pub is None:
+        pub = periods.parse_publication_date(low)
+    head = low[:2500]
+    ry = periods.reviewed_year(head, pub)
+    ev = periods.parse_event_date(low, pub, ry)
+    fallback = None
+    if ry is None and pub is None and ev is None:
+        years = Counter(int(y) for y in _YEAR_ANY_RE.findall(low))
+        fallback = years.most_common(1)[0][0] if years else None
+    ref_year = ry or (pub.year if pub else None) or (ev.year if ev else None) or fallback
+    plan_after = ry or (pub.year if pub else None) or (ev.year if ev else None) or fallback
+    present = (pub.year if pub else None) or (ev.year if ev else None) or ref_year
+    on = (pub or ev).as_date() if (pub or ev) else (date(ref_year, 12, 31) if ref_year else None)
+    if pub and pub.day is None and ev and ev.year == pub.year:
+        on = ev.as_date()
+    return pub, ref_year, plan_after, present, on
+
+
+def _context(gaz: Gazetteer, mentions: list[Mention], on: date | None, source_unit_id: str | None) -> set[str]:
+    """Provinces named outright, and the source's own unit, narrow ambiguous names."""
+    context: set[str] = set()
+    if source_unit_id:
+        context.add(source_unit_id.split(".")[0])
+        context.add(source_unit_id)
+    for m in mentions:
+        u = gaz.pick(m.units, on)
+        if u is not None and u.level == "province":
+            context.add(u.unit_id)
+    return context
+
+
+def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: set[str],
+             title_end: int, lead_end: int, source_unit_id: str | None) -> Unit | None:
+    """The unit the article is about: weighted mentions (title and lead count more,
+    typed names more than bare ones), the source's unit as a prior; ties go to the
+    more specific unit."""
+    score: Counter = Counter()
+    for m in mentions:
+        u = gaz.pick(m.units, on, context)
+        if u is None:
+            continue
+        w = 4.0 if m.start < title_end else (2.0 if m.start < lead_end else 1.0)
+        score[u.unit_id] += w * (1.0 if m.typed else 0.7)
+    if source_unit_id:
+        score[source_unit_id] += 2.5
+    if not score:
+        return None
+    best = max(score.items(), key=lambda kv: (kv[1], kv[0].count(".")))[0]
+    return gaz.unit(best, on) or gaz.unit(best)
+
+
+def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None:
+    rules = default_rules()
+    text = f"{title}\n{body}"
+    nz = normalize(text)
+    t, low = nz.text, nz.lower
+    title_end = len(normalize(title).text) if title else 0
+    stop = rules.stop_re.search(low, title_end)
+    limit = stop.start() if stop else len(t)
+    sents = split_sentences(t[:limit])
+    if not sents:
+        return None
+    pub, ref_year, plan_after, present, on = _dates(low[:limit], published_at)
+    gaz = default_gazetteer()
+    # Place names are looked up in the title and lead (for the subject) and later only
+    # in the clauses that hold a fact: most of an article never needs the gazetteer.
+    lead_end = sents[min(len(sents) - 1, 7)].end
+    mentions = gaz.find_mentions(t, low, 0, lead_end)
+    if not mentions:
+        mentions = gaz.find_mentions(t, low, 0, limit)
+    context = _context(gaz, mentions, on, source_unit_id)
+    subject = _subject(gaz, mentions, on, context, title_end, lead_end, source_unit_id)
+    if subject is None and source_unit_id:
+        subject = gaz.unit(source_unit_id, on)
+    para_first: dict[int, Sentence] = {}
+    for s in sents:
+        para_first.setdefault(s.para, s)
+    doc = _Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
+               present, on, gaz, context, subject, {}, set(), {}, {})
+    return doc
+
+
+def _para_info(doc: _Doc, rules: Rules, p: int) -> None:
+    """Plan mode, span and leading year of paragraph p, from its first sentence (lazily:
+    only paragraphs that hold a candidate fact are looked at)."""
+    if p in doc.para_seen:
+        return
+    doc.para_seen.add(p)
+    low, s = doc.low, doc.para_first[p]
+    if rules.plan_para_re.search(low, s.start, s.end):
+        doc.para_plan.add(p)
+    sp = periods.find_span(low, s.start, min(s.end, s.start + 40))
+    if sp:
+        doc.para_span[p] = periods.format_period(sp[0], sp[1])
+    ly = periods.leading_year(low, s.start)
+    if ly is not None:
+        if doc.plan_after is not None and ly > doc.plan_after:
+            doc.para_plan.add(p)
+        else:
+            doc.para_year[p] = ly
+
+
+def _para_unit(doc: _Doc, para: int) -> Unit | None:
+    """A paragraph that opens on a named unit ("Tại huyện Nga Sơn, ...") is about it."""
+    if para not in doc.para_unit:
+        s = doc.para_first[para]
+        lead = _PARA_LEAD_RE.match(doc.low, s.start).end()
+        u = None
+        for m in doc.gaz.find_mentions(doc.text, doc.low, lead, min(s.end, lead + 60)):
+            if m.start - lead <= 2 and m.typed:
+                u = doc.gaz.pick(m.units, doc.on, doc.context)
+            break
+        doc.para_unit[para] = u
+    return doc.para_unit[para]
+
+
+# ------------------------------------------------------------------ per fact
+def _sentence_at(doc: _Doc, pos: int) -> Sentence | None:
+    i = bisect.bisect_right(doc.sent_starts, pos) - 1
+    if i < 0:
+        return None
+    s = doc.sents[i]
+    return s if pos < s.end else None
+
+
+def _is_plan(doc: _Doc, rules: Rules, s: Sentence, pos: int) -> bool:
+    _para_info(doc, rules, s.para)
+    if s.para in doc.para_plan:
+        return True
+    return rules.plan_re.search(doc.low, s.start, pos) is not None
+
+
+def _period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+    """The period of a figure in clause [cs, ce) of sentence s; False means a plan."""
+    low = doc.low
+    sp = periods.find_span(low, s.start, s.end)
+    if sp:
+        a, b, _ = sp
+        if doc.plan_after is not None and b > doc.plan_after and a >= doc.plan_after:
+            return False
+        if doc.present_year is None or b <= doc.present_year:
+            return periods.format_period(a, b)
+    ys = periods.years_in(low, cs, ce) or periods.years_in(low, s.start, s.end)
+    if ys:
+        y = ys[0][0]
+        if doc.plan_after is not None and y > doc.plan_after:
+            return False
+        return str(y)
+    if s.para in doc.para_span:
+        return doc.para_span[s.para]
+    ly = periods.leading_year(low, s.start)
+    if ly is not None:
+        return str(ly)
+    if s.para in doc.para_year:
+        return str(doc.para_year[s.para])
+    if periods.is_present(low, s.start, s.end):
+        return str(doc.present_year) if doc.present_year else None
+    return str(doc.ref_year) if doc.ref_year else None
+
+
+def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
+    """The unit a figure belongs to: the last place named as a subject before it in the
+    clause, else the paragraph's unit, else the article's subject."""
+    ms = doc.sent_mentions.get(s.start)
+    if ms is None:  # once per sentence, shared by all its facts
+        ms = [(m, doc.gaz.pick(m.units, doc.on, doc.context))
+              for m in doc.gaz.find_mentions(doc.text, doc.low, s.start, s.end)]
+        doc.sent_mentions[s.start] = ms
+    for m, u in reversed(ms):
+        if m.start < cs or m.end > pos or u is None:
+            continue
+        if _SUBJECT_BLOCK_BEFORE_RE.search(doc.low, max(0, m.start - 8), m.start):
+            continue
+        return u
+    return _para_unit(doc, s.para) or doc.subject
+
+
+def _award_qualifiers(doc: _Doc, rules: Rules, cs: int, ce: int, pos: int) -> dict:
+    low, t = doc.low, doc.text
+    q: dict = {}
+    found: list[tuple[int, int]] = []
+    for rx in rules.award_bodies:
+        for m in rx.finditer(low, cs, ce):
+            if not any(a <= m.start() and m.end() <= b for a, b in found):
+                found.append((m.start(), m.end()))
+    if found:
+        before = [f for f in found if f[0] < pos]
+        a, b = max(before) if before else min(found)
+        q["awarded_by"] = t[a:b]
+    fields = []
+    for seg in ((pos, ce), (cs, ce)):
+        hits = []
+        for name, rx in rules.award_fields:
+            m = rx.search(low, *seg)
+            if m:
+                hits.append((m.start(), name))
+        if hits:
+            fields = [n for _, n in sorted(hits)]
+            break
+    if fields:
+        q["field"] = ", ".join(dict.fromkeys(fields))
+    return q
+
+
+def _trainee_qualifiers(doc: _Doc, rules: Rules, head_start: int, ce: int) -> dict:
+    m = rules.trainee_groups.search(doc.low, head_start, min(ce, head_start + _RIGHT_WINDOW))
+    return {"target_group": doc.text[m.start():m.end()]} if m else {}
+
+
+def _rule_fits(r: NumberRule, low: str, n: NumberMention, left: tuple[int, int], head_end: int,
+               right_end: int, cs: int, ce: int) -> bool:
+    if n.kind not in r.kinds:
+        return False
+    if r.left_near and not r.left_near.search(low, max(cs, n.start - _NEAR), n.start):
+        return False
+    if r.left and not r.left.search(low, *left):
+        return False
+    if r.not_left and r.not_left.search(low, *left):
+        return False
+    if r.right and not r.right.search(low, head_end, right_end):
+        return False
+    if r.not_right and r.not_right.search(low, head_end, right_end):
+        return False
+    if r.clause and not r.clause.search(low, cs, ce):
+        return False
+    if r.not_clause and r.not_clause.search(low, cs, ce):
+        return False
+    return True
+
+
+def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next_start: int,
+                  cs: int, ce: int) -> tuple[NumberRule, int] | None:
+    """The first rule that fits figure n. The left context runs from the previous figure
+    (or the clause start); the right context from the head over at most one more figure
+    ("38 vụ, 52 đối tượng phạm tội về ma túy") and stops at a breakdown ("trong đó")."""
+    low = doc.low
+    pos = n.end
+    while pos < ce and low[pos] == " ":
+        pos += 1
+    hm = rules.head_re.match(low, pos, ce)
+    if hm is None:
+        fm = rules.filler_re.match(low, pos, ce)
+        if fm:
+            hm = rules.head_re.match(low, fm.end(), ce)
+    cands: list[int] = []
+    head_end = pos
+    if hm is not None:
+        cands = rules.head_rules[hm.lastgroup]
+        head_end = hm.end()
+    for rx, idx in rules.generic_rules:
+        if rx.match(low, pos, ce):
+            cands = sorted(set(cands) | {idx})
+    if not cands:
+        return None
+    left = (max(cs, prev_end, n.start - _LEFT_WINDOW), n.start)
+    right_end = min(ce, next_start, head_end + _RIGHT_WINDOW)
+    bm = _BREAKDOWN_RE.search(low, head_end, right_end)
+    if bm:
+        right_end = bm.start()
+    for idx in cands:
+        r = rules.number_rules[idx]
+        if _rule_fits(r, low, n, left, head_end, right_end, cs, ce):
+            return r, head_end
+    return None
+
+
+def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
+               period: str | None, qualifiers: dict, confidence: float) -> Fact:
+    a, b = span
+    while a < b and doc.text[a] in " ;,":
+        a += 1
+    while b > a and doc.text[b - 1] in " ;,":
+        b -= 1
+    os_, oe = doc.nz.orig_span(a, b)
+    if unit is None:
+        confidence *= 0.5
+    return Fact(indicator, value, comparator, unit.unit_id if unit else None, period, qualifiers,
+                doc.nz.original[os_:oe], os_, oe, round(confidence, 3), EXTRACTOR_VERSION)
+
+
+def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
+    rules = default_rules()
+    doc = _prepare(title, body, published_at, source_unit_id)
+    if doc is None:
+        return []
+    low = doc.low
+    facts: list[Fact] = []
+    limit = doc.sents[-1].end
+    nums = find_numbers(low, 0, limit)
+    last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
+    for k, n in enumerate(nums):
+        s = _sentence_at(doc, n.start)
+        if s is None:
+            continue
+        cs, ce = _clause_bounds(low, s, n.start)
+        prev_end = nums[k - 1].end if k > 0 else 0
+        # the right context may run over one more figure (see _match_number)
+        next_start = nums[k + 2].start if k + 2 < len(nums) else len(low)
+        hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
+        if hit is None or hit[0].indicator is None:
+            continue
+        r, head_end = hit
+        if n.kind in ("count", "ratio") and isinstance(n.value, float):
+            continue  # "5,5 cán bộ/địa phương" is an average, not a count
+        if _is_plan(doc, rules, s, n.start):
+            continue
+        prev_same = last_of.get((s.start, r.indicator))
+        if prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, n.start):
+            continue  # a part of a figure already read, not another total
+        last_of[(s.start, r.indicator)] = n.end
+        period = _period(doc, s, cs, ce)
+        if period is False:
+            continue
+        q: dict = {}
+        if r.qualifiers == "award":
+            q = _award_qualifiers(doc, rules, cs, ce, n.start)
+        elif r.qualifiers == "trainees":
+            q = _trainee_qualifiers(doc, rules, n.end, ce)
+        unit = _unit(doc, s, cs, n.start)
+        facts.append(_make_fact(doc, (cs, ce), r.indicator, n.value, n.comparator, unit, period, q, r.confidence))
+        # 100% of the recruitment quota means the quota was met.
+        if r.indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
+            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+    for fr in rules.flag_rules:
+        if fr.requires and not any(r in low for r in fr.requires):
+            continue
+        for m in fr.pattern.finditer(low, 0, limit):
+            s = _sentence_at(doc, m.start())
+            if s is None or _is_plan(doc, rules, s, m.start()):
+                continue
+            cs, ce = _clause_bounds(low, s, m.start())
+            period = _period(doc, s, cs, ce)
+            if period is False:
+                continue
+            unit = _unit(doc, s, cs, m.start())
+            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence))
+    return _dedupe(facts)
+
+
+def _dedupe(facts: list[Fact]) -> list[Fact]:
+    seen: set = set()
+    out = []
+    for f in facts:
+        k = (f.key(), tuple(sorted(f.qualifiers.items())), type(f.value))
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append(f)
+    return out
+
+
+def extract_article(title: str, body: str, published_at: datetime | date | None = None,
+                    source_unit_id: str | None = None) -> list[Fact]:
+    """Indicator facts in an article. Spans index `title + "\\n" + body`. Never raises."""
+    try:
+        if not isinstance(title, str) or not isinstance(body, str):
+            return []
+        return _extract(title, body, published_at, source_unit_id)
+    except Exception:  # one bad article must not stop a batch
+        log.exception("extraction failed")
+        return []

@@ -1,0 +1,123 @@
+"""Scoring against gold, exactly as the domain README says.
+
+A prediction matches a gold fact when doc, indicator, value (numbers within 1e-9
+relative, booleans equal), unit_id and period are equal. Precision is over the
+distinct predicted keys, recall over the gold facts; a gold line with
+"optional": true counts neither way; only documents in the gold file are scored; a
+document with `"indicator": null` has no facts, so any prediction on it is false.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _num_key(v):
+    if isinstance(v, bool):
+        return ("b", v)
+    return ("n", float(v))
+
+
+def values_equal(a, b) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    try:
+        a, b = float(a), float(b)
+    except (TypeError, ValueError):
+        return False
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0) or a == b
+
+
+def _same(p: dict, g: dict) -> bool:
+    return (p.get("doc") == g.get("doc") and p.get("indicator") == g.get("indicator")
+            and p.get("unit_id") == g.get("unit_id") and p.get("period") == g.get("period")
+            and values_equal(p.get("value"), g.get("value")))
+
+
+@dataclass
+class Score:
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    n_pred: int
+    n_gold: int
+    misses: list[dict] = field(default_factory=list)      # gold facts not predicted
+    false_hits: list[dict] = field(default_factory=list)  # predictions matching no gold
+
+
+def load_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _bucket(d: dict) -> tuple:
+    """Everything of the match key but the value (compared with tolerance)."""
+    return (d.get("doc"), d.get("indicator"), d.get("unit_id"), d.get("period"))
+
+
+def score(predictions: list[dict], gold: list[dict]) -> Score:
+    docs = {g["doc"] for g in gold}
+    facts = [g for g in gold if g.get("indicator") is not None]
+    required = [g for g in facts if not g.get("optional")]
+    optional = [g for g in facts if g.get("optional")]
+    # distinct predicted keys on scored documents
+    distinct: dict[tuple, dict] = {}
+    for p in predictions:
+        if p.get("doc") not in docs:
+            continue
+        k = _bucket(p) + (_num_key(p.get("value")) if p.get("value") is not None else None,)
+        distinct.setdefault(k, p)
+    preds = list(distinct.values())
+    req_by: dict[tuple, list[dict]] = {}
+    for g in required:
+        req_by.setdefault(_bucket(g), []).append(g)
+    opt_by: dict[tuple, list[dict]] = {}
+    for g in optional:
+        opt_by.setdefault(_bucket(g), []).append(g)
+    pred_by: dict[tuple, list[dict]] = {}
+    for p in preds:
+        pred_by.setdefault(_bucket(p), []).append(p)
+
+    tp_pred = n_pred = 0
+    false_hits = []
+    for p in preds:
+        if any(_same(p, g) for g in req_by.get(_bucket(p), ())):
+            tp_pred += 1
+            n_pred += 1
+        elif any(_same(p, g) for g in opt_by.get(_bucket(p), ())):
+            continue  # counts neither way
+        else:
+            n_pred += 1
+            false_hits.append(p)
+    misses = [g for g in required if not any(_same(p, g) for p in pred_by.get(_bucket(g), ()))]
+    matched = len(required) - len(misses)
+    precision = tp_pred / n_pred if n_pred else (1.0 if not required else 0.0)
+    recall = matched / len(required) if required else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Score(precision, recall, f1, matched, n_pred, len(required), misses, false_hits)
+
+
+def predict_dir(directory: str | Path, published=None, unit: str | None = None) -> list[dict]:
+    from .engine import extract_article
+
+    out = []
+    for path in sorted(Path(directory).glob("*.txt")):
+        title, body = read_article(path)
+        for f in extract_article(title, body, published, unit):
+            out.append(f.to_json(doc=path.name))
+    return out
+
+
+def read_article(path: str | Path) -> tuple[str, str]:
+    """First line is the title, the rest the body (so title + "\\n" + body is the file)."""
+    text = Path(path).read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    return title, body
+
+
+def evaluate_dir(gold_path: str | Path, directory: str | Path) -> Score:
+    gold = load_jsonl(gold_path)
+    return score(predict_dir(directory), gold)

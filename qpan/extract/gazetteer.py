@@ -1,0 +1,212 @@
+"""Place names -> gazetteer units (admin_units.csv), fast.
+
+The index is built once per process: a dict from token tuples (lower-case, tone
+placement unified) to unit versions, holding the names with their type words ("huyện
+Thọ Xuân", "H. Thọ Xuân", "TP Thanh Hóa", "Huyện ủy Thọ Xuân"), the CSV aliases, and
+bare names of provinces and districts. Text is scanned only at capitalised word runs
+(a Vietnamese place name is always capitalised), so the cost per article is a few
+dozen dict look-ups, whatever the size of the gazetteer.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from .normalize import fold, strip_diacritics
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    unit_id: str
+    level: str          # province | district | commune
+    type: str
+    name: str
+    parent_id: str | None
+    valid_from: date | None
+    valid_to: date | None
+    successor_id: str | None
+
+    @property
+    def key(self) -> tuple[str, date | None]:
+        return (self.unit_id, self.valid_from)
+
+    def valid_at(self, d: date | None) -> bool:
+        if d is None:
+            return True
+        return (self.valid_from is None or self.valid_from <= d) and (self.valid_to is None or d <= self.valid_to)
+
+    @property
+    def province_id(self) -> str:
+        return self.unit_id.split(".")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    start: int             # offsets in the normalised text
+    end: int
+    units: tuple[int, ...] # indexes into Gazetteer.units (all versions that match)
+    typed: bool            # written with a type word ("huyện X"), not bare
+
+
+# Type words in front of a name, by unit type. Party committees ("Huyện ủy X") name the
+# unit as much as "huyện X" does.
+_TYPE_PREFIXES = {
+    "tỉnh": ["tỉnh", "tỉnh ủy"],
+    "thành phố trực thuộc trung ương": ["thành phố", "tp", "tp.", "thành ủy"],
+    "thành phố": ["thành phố", "tp", "tp.", "thành ủy"],
+    "thị xã": ["thị xã", "tx", "tx.", "thị ủy"],
+    "huyện": ["huyện", "h.", "huyện ủy"],
+    "quận": ["quận", "q.", "quận ủy"],
+    "xã": ["xã", "đảng ủy xã"],
+    "phường": ["phường", "p.", "đảng ủy phường"],
+    "thị trấn": ["thị trấn", "tt", "tt."],
+    "đặc khu": ["đặc khu"],
+}
+_TOKEN_RE = re.compile(r"\w+")
+_UPPER = "".join(c for c in map(chr, range(0x41, 0x1EFA)) if c.isalpha() and c.isupper())
+# A run of capitalised words (digits allowed after the first: "Quận 1"), "TP." style dots.
+_RUN_RE = re.compile(rf"[{_UPPER}][\w]*(?:\.?[ ]+(?:[{_UPPER}][\w]*|\d+(?!\w)))*")
+# Lower-case type words just before a run: "huyện Thọ Xuân", "đảng ủy xã Xuân Lai".
+_TYPE_WORDS = frozenset("""huyện ủy|thành ủy|tỉnh ủy|thị ủy|quận ủy|đảng ủy xã|đảng ủy phường|thành phố|
+thị xã|thị trấn|đặc khu|huyện|tỉnh|xã|phường|quận|tp|tp.|tx|tx.|tt|tt.|h.|q.|p.|huyen|tinh|xa|phuong|
+quan|thanh pho|thi xa|thi tran""".replace("\n", "").split("|"))
+
+
+def _type_before(low: str, rs: int) -> int:
+    """Start of a type word right before position rs (one space between), else rs."""
+    ws = low[max(0, rs - 18):rs].split()
+    for k in (3, 2, 1):
+        if len(ws) >= k:
+            cand = " ".join(ws[-k:])
+            if cand in _TYPE_WORDS and low.startswith(cand + " ", rs - len(cand) - 1):
+                return rs - len(cand) - 1
+    return rs
+
+
+def _tokens(s: str) -> tuple[str, ...]:
+    return tuple(_TOKEN_RE.findall(fold(s)))
+
+
+def _parse_date(s: str) -> date | None:
+    s = (s or "").strip()
+    return date.fromisoformat(s) if s else None
+
+
+class Gazetteer:
+    def __init__(self, rows: list[dict]):
+        self.units: list[Unit] = []
+        self.by_id: dict[str, list[int]] = {}
+        for r in rows:
+            u = Unit(r["unit_id"], r["level"], r["type"], r["name"], r.get("parent_id") or None,
+                     _parse_date(r.get("valid_from")), _parse_date(r.get("valid_to")),
+                     r.get("successor_id") or None)
+            self.by_id.setdefault(u.unit_id, []).append(len(self.units))
+            self.units.append(u)
+        self.index: dict[tuple[str, ...], tuple[set[int], bool]] = {}
+        self.ascii_index: dict[tuple[str, ...], tuple[set[int], bool]] = {}
+        bare: dict[tuple[str, ...], set[int]] = {}
+        for i, (u, r) in enumerate(zip(self.units, rows)):
+            name = _tokens(u.name)
+            if not name:
+                continue
+            for p in _TYPE_PREFIXES.get(u.type, []):
+                self._add(_tokens(p) + name, i, True)
+            for a in (r.get("aliases") or "").split(";"):
+                toks = _tokens(a)
+                if toks and toks != name:
+                    self._add(toks, i, True)
+                elif toks == name and u.level != "commune":
+                    bare.setdefault(name, set()).add(i)
+            if u.level != "commune" and not name[0].isdigit():
+                bare.setdefault(name, set()).add(i)
+        for toks, ids in bare.items():
+            # A bare name naming a province means the province ("Thanh Hóa" is the
+            # province, "TP Thanh Hóa" the city).
+            provs = {i for i in ids if self.units[i].level == "province"}
+            for i in provs or ids:
+                self._add(toks, i, False)
+        self.max_len: dict[str, int] = {}
+        for idx in (self.index, self.ascii_index):
+            for toks in idx:
+                self.max_len[toks[0]] = max(self.max_len.get(toks[0], 0), len(toks))
+
+    def _add(self, toks: tuple[str, ...], i: int, typed: bool) -> None:
+        for idx, key in ((self.index, toks), (self.ascii_index, tuple(strip_diacritics(t) for t in toks))):
+            if idx is self.ascii_index and key == toks and not all(t.isascii() for t in toks):
+                continue
+            ids, was_typed = idx.get(key, (set(), typed))
+            if typed and not was_typed:
+                ids = set()  # a typed alias outranks a bare name with the same tokens
+            elif was_typed and not typed:
+                continue
+            ids.add(i)
+            idx[key] = (ids, typed)
+
+    # ------------------------------------------------------------------ matching
+    def find_mentions(self, text: str, low: str, start: int = 0, end: int | None = None) -> list[Mention]:
+        """Place-name mentions in text[start:end] (normalised text and its lower case)."""
+        end = len(text) if end is None else end
+        out: list[Mention] = []
+        for rm in _RUN_RE.finditer(text, start, end):
+            rs, re_ = rm.start(), rm.end()
+            rs = _type_before(low, rs)
+            toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN_RE.finditer(low, rs, re_)]
+            i = 0
+            while i < len(toks):
+                n = self.max_len.get(toks[i][0], 0)
+                if not n and toks[i][0].isascii():
+                    n = self.max_len.get(strip_diacritics(toks[i][0]), 0)
+                hit = None
+                for k in range(min(n, len(toks) - i), 0, -1):
+                    key = tuple(t[0] for t in toks[i:i + k])
+                    found = self.index.get(key)
+                    if found is None and all(t.isascii() for t in key):
+                        found = self.ascii_index.get(key)
+                    if found is not None:
+                        hit = (k, found)
+                        break
+                if hit:
+                    k, (ids, typed) = hit
+                    out.append(Mention(toks[i][1], toks[i + k - 1][2], tuple(sorted(ids)), typed))
+                    i += k
+                else:
+                    i += 1
+        return out
+
+    # ---------------------------------------------------------------- resolution
+    def pick(self, ids: tuple[int, ...], on: date | None, context: set[str] | None = None) -> Unit | None:
+        """The one unit a mention means: valid at the date, inside the context units
+        (the article's province/district) when that decides; None if still ambiguous."""
+        cands = [self.units[i] for i in ids]
+        valid = [u for u in cands if u.valid_at(on)] or cands
+        ids_ = {u.unit_id for u in valid}
+        if len(ids_) > 1 and context:
+            inside = {u.unit_id for u in valid if any(u.unit_id == c or u.unit_id.startswith(c + ".") for c in context)}
+            if inside:
+                ids_ = inside
+        if len(ids_) != 1:
+            return None
+        uid = next(iter(ids_))
+        return max((u for u in valid if u.unit_id == uid), key=lambda u: u.valid_from or date.min)
+
+    def unit(self, unit_id: str, on: date | None = None) -> Unit | None:
+        idx = self.by_id.get(unit_id)
+        if not idx:
+            return None
+        return self.pick(tuple(idx), on)
+
+
+def load_rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@lru_cache(maxsize=1)
+def default_gazetteer() -> Gazetteer:
+    from qpan.config import REPO_ROOT
+
+    return Gazetteer(load_rows(REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv"))

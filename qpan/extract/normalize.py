@@ -1,0 +1,175 @@
+"""Text normalisation that keeps a map back to the caller's original string.
+
+Vietnamese text arrives in NFC or NFD and with old ("hoà", "thuỷ") or new ("hòa",
+"thủy") tone placement. Rules and the gazetteer are written against one form, so the
+text is normalised first; evidence spans must still point into the ORIGINAL string,
+hence `Normalized.orig_span`.
+
+The common case (already NFC, no invisible characters) is handled without building
+a per-character map: tone re-placement and space folding are length-preserving.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Characters that carry no meaning and are deleted (soft hyphen, zero-width, BOM).
+_DELETE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DELETE_RE = re.compile(f"[{_DELETE}]")
+# Space-like characters folded to one ASCII space (length-preserving).
+_SPACE_CHARS = "\u00a0\u2007\u202f\u2009\u200a\u3000\t\x0b\x0c"
+_SPACE_RE = re.compile(f"[{_SPACE_CHARS}]")
+_CLUSTER_RE = re.compile(r"(?s).[\u0300-\u036f]*")
+
+# Tone placement: in an open syllable ending in "oa", "oe" or "uy" the old style puts
+# the tone on the last vowel ("hoà", "khoẻ", "thuỷ"); we move it to the first ("hòa",
+# "khỏe", "thủy"), the form the gazetteer uses. "qu" + "y" keeps the tone on y ("quý").
+_TONES = {
+    "\u0300": "grave", "\u0301": "acute", "\u0309": "hook", "\u0303": "tilde", "\u0323": "dot",
+}
+
+
+def _toned(base: str) -> dict[str, tuple[str, str]]:
+    """Map each toned form of `base` to (tone mark, base)."""
+    return {unicodedata.normalize("NFC", base + m): (m, base) for m in _TONES}
+
+
+_SECOND = {}
+for _b in ("a", "e", "y", "A", "E", "Y"):
+    _SECOND.update(_toned(_b))
+_FIRST_OK = {"a": "oO", "e": "oO", "y": "uU", "A": "oO", "E": "oO", "Y": "uU"}
+_TONE_RE = re.compile(r"([oOuU])([" + "".join(_SECOND) + r"])(?![^\W\d_])")
+
+
+def _move_tone(m: re.Match) -> str:
+    first, second = m.group(1), m.group(2)
+    if m.start() > 0 and m.string[m.start() - 1] in "qQ":
+        return m.group(0)  # "quý": the u belongs to "qu"
+    mark, base = _SECOND[second]
+    if first not in _FIRST_OK[base]:
+        return m.group(0)
+    return unicodedata.normalize("NFC", first + mark) + base
+
+
+def unify_tones(s: str) -> str:
+    """Old-style tone placement to the gazetteer's style; length-preserving on NFC text."""
+    return _TONE_RE.sub(_move_tone, s)
+
+
+def _lower(s: str) -> str:
+    low = s.lower()
+    if len(low) == len(s):
+        return low
+    # A few code points (e.g. "İ") lower to two characters: keep lengths aligned.
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in s)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    original: str
+    text: str   # NFC, tones unified, invisible characters removed, spaces folded
+    lower: str  # `text` lower-cased, same length as `text`
+    _starts: list[int] | None  # original start of each normalised char (None: identity)
+    _ends: list[int] | None
+
+    def orig_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of `text` back to the original string."""
+        if self._starts is None:
+            return start, end
+        if end <= start:
+            o = self._starts[start] if start < len(self._starts) else len(self.original)
+            return o, o
+        return self._starts[start], self._ends[end - 1]
+
+
+def normalize(original: str) -> Normalized:
+    s = _SPACE_RE.sub(" ", original) if _SPACE_RE.search(original) else original
+    if unicodedata.is_normalized("NFC", s) and not _DELETE_RE.search(s):
+        text = unify_tones(s)
+        return Normalized(original, text, _lower(text), None, None)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in _CLUSTER_RE.finditer(s):
+        chunk = m.group(0)
+        if chunk[0] in _DELETE:
+            continue
+        nfc = unicodedata.normalize("NFC", chunk)
+        for ch in nfc:
+            out.append(ch)
+            starts.append(m.start())
+            ends.append(m.end())
+    text = unify_tones("".join(out))
+    return Normalized(original, text, _lower(text), starts, ends)
+
+
+def fold(s: str) -> str:
+    """Key form for dictionary look-ups: normalised, lower-case."""
+    return normalize(s).lower
+
+
+_STRIP_MARKS = re.compile(r"[\u0300-\u036f]")
+
+
+def strip_diacritics(s: str) -> str:
+    """'Thọ Xuân' -> 'Tho Xuan' (đ -> d), for text written without diacritics."""
+    s = unicodedata.normalize("NFD", s)
+    return unicodedata.normalize("NFC", _STRIP_MARKS.sub("", s)).replace("đ", "d").replace("Đ", "D")
+
+
+# ---------------------------------------------------------------- sentences
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # offsets into the normalised text
+    end: int
+    para: int   # paragraph index
+    first_in_para: bool
+
+
+# Tokens that end with "." without ending a sentence.
+_ABBREV = {
+    "tp", "tx", "h", "tt", "p", "q", "x", "đ/c", "đc", "ths", "ts", "pgs", "gs", "bs",
+    "ks", "th.s", "ths.", "st", "tr", "v.v", "vd", "ông", "bà", "mr", "dr", "no", "sđd", "tph",
+}
+_BOUNDARY_RE = re.compile(r"[.!?…]+[\"”’)]*(?:/\.)?(?=\s+|$)|;\s*(?=\n)")
+_PARA_RE = re.compile(r"[^\n]+")
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Paragraphs are lines; inside a line, split after . ! ? … unless the dot closes
+    an abbreviation ("TP.", "H.", "đ/c.") or is followed by a lower-case word.
+    Caption lines (no final punctuation) stay one sentence each."""
+    out: list[Sentence] = []
+    for pi, pm in enumerate(_PARA_RE.finditer(text)):
+        p0, p1 = pm.start(), pm.end()
+        # trim surrounding spaces
+        while p0 < p1 and text[p0].isspace():
+            p0 += 1
+        while p1 > p0 and text[p1 - 1].isspace():
+            p1 -= 1
+        if p0 >= p1:
+            continue
+        seg_start = p0
+        first = True
+        for bm in _BOUNDARY_RE.finditer(text, p0, p1):
+            cut = bm.end()
+            if text[bm.start()] == ".":
+                ws = text[max(seg_start, bm.start() - 8):bm.start()].split()
+                if ws and ws[-1].lower().rstrip(".") in _ABBREV:
+                    continue
+                nxt = cut
+                while nxt < p1 and text[nxt].isspace():
+                    nxt += 1
+                if nxt < p1 and text[nxt].islower():
+                    continue
+            if cut - seg_start > 1:
+                out.append(Sentence(seg_start, cut, pi, first))
+                first = False
+            seg_start = cut
+            while seg_start < p1 and text[seg_start].isspace():
+                seg_start += 1
+        if seg_start < p1:
+            out.append(Sentence(seg_start, p1, pi, first))
+    return out

@@ -1,0 +1,229 @@
+"""Figures in Vietnamese text: "7.173", "4,6 tỷ đồng", "93,3%", "172/311", "hơn 1.000",
+"hai mươi lăm". Works on the lower-cased normalised text (see normalize.py).
+
+`find_numbers` returns only candidate figures: document numbers ("44-KL/TW"), named
+bodies ("Ban Chỉ đạo 138", "Sư đoàn 324"), dates ("21/5/2019", "Sáng 6-1"), years and
+plan periods ("giai đoạn 2021 - 2025"), ordinal ranks ("thứ 7") and clock times are
+dropped here, so downstream rules never see them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DIGITS = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?"
+_MULT = {"nghìn": 10**3, "ngàn": 10**3, "triệu": 10**6, "tỷ": 10**9, "tỉ": 10**9}
+_NUMBER_WORDS = {
+    "một": 1, "mốt": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "lăm": 5,
+    "sáu": 6, "bảy": 7, "bẩy": 7, "tám": 8, "chín": 9,
+}
+_WORD_ALT = "mười|mươi|trăm|linh|lẻ|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+
+# Digits first, so the regex engine can skip ahead to digits; what comes before a match
+# is checked in Python (a look-behind in front would make the scan several times slower).
+_NUM_RE = re.compile(
+    rf"""
+    (?P<num>{_DIGITS})
+    (?:/(?P<den>{_DIGITS})(?![/\d]))?
+    (?P<pct>\s?%)?
+    (?:\s+(?P<mult>nghìn|ngàn|triệu|tỷ|tỉ)(?!\w))?
+    (?![\w/:])
+    """,
+    re.X,
+)
+_WORDS_RE = re.compile(
+    rf"(?P<words>(?:{_WORD_ALT})(?:\s+(?:{_WORD_ALT}))*)(?!\w)(?:\s+(?P<wmult>nghìn|ngàn|triệu|tỷ|tỉ)(?!\w))?"
+)
+_GLUED_BEFORE = frozenset(".,/%:–-")
+_MONEY_RE = re.compile(r"\s*(?:đồng(?!\s+chí)|đ|vnđ|vnd)(?!\w)")  # "đồng chí" is "comrade"
+# A document or unit code glued to the number: "44-kl/tw", "137-qđ/tu", "09-ct/tw".
+_CODE_AFTER_RE = re.compile(r"[-/–][^\W\d_]")
+# A date or range continues after the number: "6-1", "21/5", "2021-2025", "2021 - 2025".
+_RANGE_AFTER_RE = re.compile(r"\s*[-–]\s*\d")
+_TIME_AFTER_RE = re.compile(r"\s*(?:giờ|h\d|g\d|phút)(?!\w)")
+
+# Words right before a number that make it a name, a code, a date or a rank. Checked
+# as the last one or two words before the figure (a set look-up, not a regex scan).
+_NOT_FIGURE_WORDS = frozenset("""
+số thứ hạng khóa khoá đoàn quốc lộ ql km điều khoản chương mục ngày sáng chiều tối trưa
+đêm hôm tháng quý lúc năm covid luật tổ khu xóm thôn bản lô vòng phiên lần mẫu mã cấp
+phòng đội cụm từ kt-qp ktqp kt-qp:
+""".split())
+_NOT_FIGURE_PAIRS = frozenset(p.strip() for p in """
+quân khu|quân đoàn|đại đội|tỉnh lộ|nhiệm kỳ|giai đoạn|quyết định|nghị định|
+nghị quyết|thông tư|chỉ thị|kết luận|quy định|công văn|đề án|chương trình|tờ trình|
+báo cáo|hướng dẫn|kế hoạch|đến năm|đối tượng|tiểu đoàn|trung đoàn|lữ đoàn|sư đoàn|hải đoàn|binh đoàn
+""".split("|"))
+_COMPARATOR_WORDS = {
+    "khoảng": "~", "chừng": "~", "gần": "~", "ước": "~", "tầm": "~", "xấp xỉ": "~",
+    "trên dưới": "~", "ước tính": "~",
+    "hơn": ">", "trên": ">", "ngoài": ">", "ít nhất": ">", "tối thiểu": ">", "hàng": ">",
+    "dưới": "<", "chưa đến": "<", "chưa tới": "<", "chưa đầy": "<", "không quá": "<", "tối đa": "<",
+}
+
+
+# Named bodies whose last words are also ordinary verbs ("Ban Chỉ đạo 138" vs "chỉ đạo 4 xã").
+_NOT_FIGURE_TRIPLES = frozenset(["ban chỉ đạo", "ban chỉ huy"])
+
+
+def _not_figure(text: str, pos: int) -> bool:
+    ws = text[max(0, pos - 30):pos].rstrip(" .:").split()
+    if not ws:
+        return False
+    w1 = ws[-1]
+    w0 = ws[-2] if len(ws) > 1 else ""
+    if w1 == "số":
+        return w0 != "tổng"
+    if w1 in _NOT_FIGURE_WORDS or f"{w0} {w1}" in _NOT_FIGURE_PAIRS:
+        return True
+    return len(ws) > 2 and " ".join(ws[-3:]) in _NOT_FIGURE_TRIPLES
+
+
+_YEAR_RE = re.compile(r"(?:19|20)\d\d")
+
+
+@dataclass(slots=True)
+class NumberMention:
+    start: int        # span of the figure in the text (comparator word excluded)
+    end: int
+    value: int | float
+    comparator: str   # "=", ">", "<", "~"
+    kind: str         # "count", "percent", "money", "ratio"
+    denominator: int | float | None = None
+    words: bool = False  # written in words ("hai mươi lăm")
+
+
+def _as_number(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def parse_digits(s: str) -> int | float | None:
+    """'7.173' -> 7173, '4,6' -> 4.6, '04' -> 4, '1.000,5' -> 1000.5. None if not a number."""
+    s = s.strip()
+    if not re.fullmatch(_DIGITS, s):
+        return None
+    whole, _, frac = s.partition(",")
+    whole = whole.replace(".", "")
+    return _as_number(float(f"{int(whole)}.{frac}" if frac else int(whole)))
+
+
+def words_to_int(words: list[str]) -> int | None:
+    """'hai mươi lăm' -> 25, 'một trăm' -> 100, 'ba trăm linh năm' -> 305."""
+    total, block, last = 0, 0, None
+    for w in words:
+        if w in _NUMBER_WORDS:
+            d = _NUMBER_WORDS[w]
+            block += d
+            last = d
+        elif w == "mười":
+            block += 10
+            last = None
+        elif w == "mươi":
+            if last is None:
+                return None
+            block += last * 9
+            last = None
+        elif w == "trăm":
+            if last is None:
+                return None
+            block += last * 99
+            last = None
+        elif w in ("linh", "lẻ"):
+            last = None
+        elif w in ("nghìn", "ngàn"):
+            total += (block or 1) * 1000
+            block, last = 0, None
+        else:
+            return None
+    value = total + block
+    return value if value > 0 else None
+
+
+def parse_number(s: str) -> int | float | None:
+    """Parse one figure as written: '4,6 tỷ' -> 4600000000, '93,3%' -> 93.3,
+    'hai mươi lăm' -> 25. None when the string is not a single figure."""
+    try:
+        low = s.strip().lower()
+        mults = 1
+        parts = low.split()
+        if len(parts) > 1 and parts[-1] in _MULT:
+            mults = _MULT[parts[-1]]
+            low = " ".join(parts[:-1])
+        low = low.rstrip("%").strip()
+        v = parse_digits(low)
+        if v is None:
+            v = words_to_int(low.split()) if low else None
+        return None if v is None else _as_number(v * mults)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _comparator(text: str, start: int) -> str:
+    ws = text[max(0, start - 14):start].split()
+    if len(ws) >= 2 and f"{ws[-2]} {ws[-1]}" in _COMPARATOR_WORDS:
+        return _COMPARATOR_WORDS[f"{ws[-2]} {ws[-1]}"]
+    return _COMPARATOR_WORDS.get(ws[-1], "=") if ws and text[start - 1] == " " else "="
+
+
+def _glued(text: str, s: int) -> bool:
+    """The match continues a token on its left ("A1", "21/5/2019", "-19")."""
+    if s == 0:
+        return False
+    c = text[s - 1]
+    return c.isalnum() or c == "_" or c in _GLUED_BEFORE
+
+
+def find_numbers(text: str, start: int = 0, end: int | None = None) -> list[NumberMention]:
+    """Candidate figures in lower-cased normalised `text[start:end]`, in text order."""
+    end = len(text) if end is None else end
+    out: list[NumberMention] = []
+    for m in _NUM_RE.finditer(text, start, end):
+        s, e = m.start(), m.end()
+        if _glued(text, s) or _not_figure(text, s):
+            continue
+        num = m.group("num")
+        after = text[e:e + 6]
+        if _CODE_AFTER_RE.match(after) or _RANGE_AFTER_RE.match(after) or _TIME_AFTER_RE.match(after):
+            continue
+        whole, _, frac = num.partition(",")  # the regex guarantees the shape
+        value = _as_number(float(f"{whole.replace('.', '')}.{frac}")) if frac else int(whole.replace(".", ""))
+        # A bare year ("2023") is a date, not a figure.
+        if "." not in num and "," not in num and _YEAR_RE.fullmatch(num) and not m.group("den"):
+            continue
+        kind = "count"
+        den = None
+        if m.group("den"):
+            den = parse_digits(m.group("den"))
+            if den is None or den == 0 or value > den:
+                continue  # "21/5" style day/month, or nonsense
+            kind = "ratio"
+        if m.group("pct"):
+            kind = "percent"
+        mult = m.group("mult")
+        if mult:
+            value = _as_number(value * _MULT[mult])
+        if _MONEY_RE.match(text, e):
+            kind = "money"
+        out.append(NumberMention(s, e, value, _comparator(text, s), kind, den))
+    words = []
+    for m in _WORDS_RE.finditer(text, start, end):
+        s, e = m.start(), m.end()
+        if s > 0 and (text[s - 1].isalnum() or text[s - 1] == "_"):
+            continue
+        ws = m.group("words").split()
+        # "năm" alone is the word "year", "tư" alone is "private"...: a lone word
+        # counts only if it is clearly a number word.
+        if len(ws) == 1 and ws[0] in ("năm", "tư", "lăm", "mốt", "mươi", "trăm", "linh", "lẻ"):
+            continue
+        if _not_figure(text, s):
+            continue
+        v = words_to_int(ws)
+        if v is None:
+            continue
+        mult = m.group("wmult")
+        value = v * _MULT[mult] if mult else v
+        kind = "money" if mult and _MONEY_RE.match(text, e) else "count"
+        words.append(NumberMention(s, e, value, _comparator(text, s), kind, None, True))
+    if words:
+        out = sorted(out + words, key=lambda n: n.start)
+    return out

@@ -1,0 +1,172 @@
+"""Dates and periods: when an article was published, which year a figure describes.
+
+All functions take the lower-cased normalised text (see normalize.py) and never raise
+on odd input.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class PubDate:
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def as_date(self) -> date:
+        return date(self.year, self.month or 12, self.day or (28 if self.month else 31))
+
+
+def _valid(y: int, m: int | None = None, d: int | None = None) -> bool:
+    if not 1990 <= y <= 2100:
+        return False
+    if m is not None and not 1 <= m <= 12:
+        return False
+    if d is not None:
+        try:
+            date(y, m or 1, d)
+        except ValueError:
+            return False
+    return True
+
+
+# Only the head of a page carries its date line; deeper dates belong to documents
+# cited in the body ("Quy định số 11-Qđi/TW ngày 21/5/2019").
+_HEAD_CHARS = 1500
+_PUB_PATTERNS = [
+    # "Đăng lúc: 15:50:13 18/12/2020 (GMT+7)", "Đăng lúc: 23/11/2022 (GMT+7)"
+    re.compile(r"(?:đăng lúc|ngày đăng|cập nhật|đăng ngày|ngày xuất bản)\s*:?\s*(?:\d{1,2}:\d{2}(?::\d{2})?\s*,?\s*)?"
+               r"(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})"),
+    # "Thứ ba, 14/03/2023 15:55", "Chủ nhật, 5/12/2023 - 10:20"
+    re.compile(r"(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|chủ nhật)\s*,?\s*(?:ngày\s+)?"
+               r"(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})"),
+    # "14/03/2023 15:55", "14/03/2023 - 15:55"
+    re.compile(r"(?<![\d/])(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})\s*[-|,]?\s*\d{1,2}:\d{2}"),
+    # "15:55 14/03/2023"
+    re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*[-|,]?\s*(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})"),
+    # ISO "2023-12-05"
+    re.compile(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?![\d-])"),
+    # "date 2023-01" (a date widget with year and month only)
+    re.compile(r"\bdate\s+(?P<y>\d{4})-(?P<m>\d{1,2})(?![\d-])"),
+]
+
+
+# Literal substrings one of which each pattern needs: skip patterns that cannot match.
+_PUB_REQUIRES = [("đăng", "cập nhật", "xuất bản"), ("thứ", "chủ nhật"), (":",), (":",), ("-",), ("date",)]
+
+
+def parse_publication_date(low: str) -> PubDate | None:
+    head = low[:_HEAD_CHARS]
+    best: tuple[int, PubDate] | None = None
+    for rx, req in zip(_PUB_PATTERNS, _PUB_REQUIRES):
+        if not any(r in head for r in req):
+            continue
+        m = rx.search(head)
+        if not m:
+            continue
+        gd = m.groupdict()
+        y, mo = int(gd["y"]), int(gd["m"])
+        d = int(gd["d"]) if gd.get("d") else None
+        if _valid(y, mo, d) and (best is None or m.start() < best[0]):
+            best = (m.start(), PubDate(y, mo, d))
+    return best[1] if best else None
+
+
+# "Sáng 5/12", "Chiều 6-1", "Ngày 18/12/2020": the event date of a report.
+_EVENT_RE = re.compile(
+    r"(?:^|[\s(,.])(?:sáng|chiều|tối|trưa|ngày|hôm)\s+(?:nay\s+)?(?:\(?\s*)?"
+    r"(?P<d>\d{1,2})\s*[/-]\s*(?P<m>\d{1,2})(?:\s*[/-]\s*(?P<y>\d{4}))?(?![\d/-])"
+)
+
+
+def parse_event_date(low: str, pub: PubDate | None, review_year: int | None = None) -> PubDate | None:
+    """The first "Sáng 5/12"-style date near the top; its year from the text, else from
+    the publication date (the event is not after publication), else from the reviewed
+    year (a December or January review meeting)."""
+    m = _EVENT_RE.search(low[:_HEAD_CHARS * 2])
+    if not m:
+        return None
+    d, mo = int(m.group("d")), int(m.group("m"))
+    if m.group("y"):
+        y = int(m.group("y"))
+    elif pub is not None:
+        y = pub.year
+        if pub.month is not None and mo > pub.month + 1:
+            y -= 1
+    elif review_year is not None:
+        y = review_year + 1 if mo <= 3 else review_year
+    else:
+        return None
+    return PubDate(y, mo, d) if _valid(y, mo, d) else None
+
+
+_REVIEW_RE = re.compile(r"tổng kết[^.\n;]{0,220}?năm\s+(\d{4})")
+
+
+def reviewed_year(head_low: str, pub: PubDate | None) -> int | None:
+    """The year a year-end review reports on ("tổng kết công tác QP-AN năm 2023"); when
+    the year is not written, a review published in Jan-Feb reports on the year before."""
+    m = _REVIEW_RE.search(head_low)
+    if m:
+        y = int(m.group(1))
+        if _valid(y) and (pub is None or y <= pub.year):
+            return y
+    if pub is not None and pub.month is not None and pub.month <= 2 and "tổng kết" in head_low:
+        return pub.year - 1
+    return None
+
+
+# "giai đoạn 2019 - 2022", "từ năm 2016 đến năm 2021", "trong 5 năm (2016-2020)"
+_SPAN_RE = re.compile(
+    r"(?:giai đoạn|từ năm|từ|thời kỳ|sau \S+ năm|trong \S+ năm(?: qua)?)\s*\(?\s*(?P<a>(?:19|20)\d\d)\s*"
+    r"(?:-|–|—|đến(?: năm)?|tới(?: năm)?)\s*(?P<b>(?:19|20)\d\d)"
+)
+
+
+def find_span(low: str, start: int = 0, end: int | None = None) -> tuple[int, int, int] | None:
+    """(first year, last year, position) of a multi-year span in low[start:end]."""
+    m = _SPAN_RE.search(low, start, len(low) if end is None else end)
+    if not m:
+        return None
+    a, b = int(m.group("a")), int(m.group("b"))
+    return (a, b, m.start()) if a < b else None
+
+
+# "năm 2023" not after "so với"/"cùng kỳ" (a comparison) nor inside a plan period.
+_YEAR_IN_TEXT_RE = re.compile(r"(?<!\w)năm\s+((?:19|20)\d\d)(?!\d)")
+_COMPARE_BEFORE_RE = re.compile(
+    r"(?:so với|cùng kỳ|hơn|từ|đến|tới|nhiệm kỳ|giai đoạn|kể từ|trước|sau|khóa)\s*(?:cùng kỳ\s*)?$"
+)
+
+
+def years_in(low: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(year, position) of "năm YYYY" that date the clause (comparisons excluded)."""
+    out = []
+    for m in _YEAR_IN_TEXT_RE.finditer(low, start, end):
+        if _COMPARE_BEFORE_RE.search(low, max(start, m.start() - 16), m.start()):
+            continue
+        out.append((int(m.group(1)), m.start()))
+    return out
+
+
+_LEAD_YEAR_RE = re.compile(r"(?:trong\s+|cả\s+|tính đến hết\s+|hết\s+|đến hết\s+)?năm\s+((?:19|20)\d\d)\s*[,:]")
+
+
+def leading_year(low: str, start: int) -> int | None:
+    """'Năm 2022, ...' at the start of a sentence."""
+    m = _LEAD_YEAR_RE.match(low, start)
+    return int(m.group(1)) if m else None
+
+
+_PRESENT_RE = re.compile(r"\b(?:hiện nay|hiện tại|hiện có|hằng năm|hàng năm|đến nay|tới nay|tính đến nay)\b")
+
+
+def is_present(low: str, start: int, end: int) -> bool:
+    return _PRESENT_RE.search(low, start, end) is not None
+
+
+def format_period(a: int, b: int | None = None) -> str:
+    return f"{a}" if b is None or b == a else f"{a}/{b}"
