@@ -66,3 +66,22 @@ def test_evidence_of_published_facts_is_in_the_article(first_run):
     assert rows
     for text, evidence, start, end in rows:
         assert text[start:end] == evidence
+
+
+def readme_queries() -> list[str]:
+    import re
+    from qpan import config
+
+    readme = (config.REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Analysts", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sql\n(.*?)```", section, re.S)
+
+
+def test_readme_analyst_queries_run_as_the_analyst(first_run):
+    queries = readme_queries()
+    assert len(queries) >= 5
+    with db.connect("qpan_analyst") as conn:
+        results = [conn.execute(q).fetchall() for q in queries]
+    met = {row[0] for row in results[0]}
+    assert met == {"huyện Ngọc Lặc", "thành phố Thanh Hóa"}  # seeds 000 and 002: quota met in 2023
+    assert results[1], "every figure comes with its sentence"
