@@ -3,8 +3,8 @@
 Scheduled on the `qpan://raw/articles` Asset that `qpan_ingest` emits.
 - extract_facts: the extractor over articles that need it;
 - landing_gate: row-level quarantine, then the GX landing suites;
-- dbt: the dbt project rendered by astronomer-cosmos, one task per model with its tests after
-  it, loaded from the manifest built at set-up (`qpan.warehouse.parse_manifest`) so that
+- dbt: the dbt project rendered by astronomer-cosmos, one task per model (`dbt build` of the
+  model: run, then its tests), loaded from the manifest built at set-up (`qpan.warehouse.parse_manifest`) so that
   parsing this file stays fast; marts land in `marts_candidate`;
 - candidate_gate: GX on the candidate marts; a failure fails the run and publishes nothing;
 - publish: `marts_candidate` is swapped into `marts` in one transaction.
@@ -53,7 +53,8 @@ def dbt_task_group():
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             exclude=["resource_type:seed"],  # seeds load in `dbt_seeds`, only when they changed
-            test_behavior=TestBehavior.AFTER_EACH,
+            # one `dbt build --select <model>` per task: the model, then its tests
+            test_behavior=TestBehavior.BUILD,
             should_detach_multiple_parents_tests=True,
         ),
         operator_args={"install_deps": False, "env": {"QPAN_MARTS_SCHEMA": "marts_candidate"}},

@@ -71,7 +71,7 @@ def dags_test(dag_id: str, conf: dict | None = None, extra_env: dict[str, str] |
     cmd = [airflow_bin(), "dags", "test", dag_id]
     if conf:
         cmd += ["-c", json.dumps(conf)]
-    log_dir = config.state_dir() / "logs"
+    log_dir = config.airflow_home() / "dags-test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{dag_id}.log"
     with open(log_path, "w") as out:

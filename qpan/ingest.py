@@ -61,7 +61,20 @@ def crawl_one(sources_file: str, name: str, since: str | None = None, until: str
     result = stats.to_dict()
     result["source"] = name
     log.info("crawl %s: %s", name, result)
+    if stats.failed:
+        # Fail this source's task only (the other mapped tasks go on); the URLs and reasons
+        # are in the log lines above and in raw.quarantine (stage 'fetch').
+        with db.connect("qpan_loader") as conn:
+            reasons = conn.execute(
+                "select url, reason from raw.quarantine where source = %s and stage = 'fetch' "
+                "and resolved_at is null order by last_seen_at desc limit 5", (name,)).fetchall()
+        detail = "; ".join(f"{url}: {reason}" for url, reason in reasons) or "no list page or feed answered"
+        raise SourceUnreachable(f"source {name} failed entirely: {detail}")
     return result
+
+
+class SourceUnreachable(RuntimeError):
+    """Not one list page or feed of a source could be fetched."""
 
 
 def summarize_stats(stats: list[dict]) -> dict:

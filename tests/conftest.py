@@ -43,3 +43,19 @@ def store(warehouse_url):
 
     with PostgresStore() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory, warehouse_url):
+    """A fresh Airflow home (SQLite metadata DB, migrated once) for the tests that run DAGs."""
+    from qpan import airflow_env
+
+    home = tmp_path_factory.mktemp("airflow")
+    previous = os.environ.get("AIRFLOW_HOME")
+    os.environ["AIRFLOW_HOME"] = str(home)
+    airflow_env.ensure_initialised()
+    yield home
+    if previous is None:
+        os.environ.pop("AIRFLOW_HOME", None)
+    else:
+        os.environ["AIRFLOW_HOME"] = previous

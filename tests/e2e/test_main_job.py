@@ -14,20 +14,6 @@ SEED_DOCS = 5
 
 
 @pytest.fixture(scope="module")
-def airflow_home(tmp_path_factory, warehouse_url, monkeypatch_module):
-    home = tmp_path_factory.mktemp("airflow")
-    monkeypatch_module.setenv("AIRFLOW_HOME", str(home))
-    return home
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def first_run(airflow_home):
     assert run_main_job("sample") == 0
     with db.connect() as conn:

@@ -1,0 +1,49 @@
+"""The ingest DAG through Airflow: an unreachable source fails only its own mapped task, with
+the URL and the reason in its log; the other sources land their articles."""
+from __future__ import annotations
+
+import socket
+import sqlite3
+
+import pytest
+import yaml
+
+from qpan import airflow_env, config, db
+from scrapers.portal_server import PortalServer, sample_site
+
+pytestmark = pytest.mark.slow
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.9", 0))
+        return sock.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+def test_unreachable_source_fails_only_its_own_task(tmp_path, airflow_home):
+    registry = yaml.safe_load((config.REPO_ROOT / "scrapers" / "sample_sources.yml").read_text())
+    live = next(s for s in registry["sources"] if s["name"] == "sample_thoxuan")
+    dead_url = f"http://127.0.0.9:{closed_port()}/"
+    dead = {"name": "dead_portal", "template": "thanhhoa_portal", "base_url": dead_url, "unit_id": "38.386",
+            "allow_private": True, "politeness": {"retries": 0, "timeout": 2, "delay": 0.05},
+            "discovery": {"list_pages": [{"url": "/portal/KenhTin/Tin-tuc.aspx"}]}}
+    registry["sources"] = [live, dead]
+    registry["allowed_hosts"] = sorted(set(registry["allowed_hosts"]) | {"127.0.0.9"})
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump(registry, allow_unicode=True))
+
+    with PortalServer(sample_site(), port=0) as server:
+        res = airflow_env.dags_test("qpan_ingest", {"sources_file": str(path)}, server.env())
+
+    with sqlite3.connect(airflow_home / "airflow.db") as conn:
+        states = dict(conn.execute(
+            "select rendered_map_index, state from task_instance where dag_id = 'qpan_ingest' "
+            "and task_id = 'crawl' and run_id = (select run_id from dag_run where dag_id = 'qpan_ingest' "
+            "order by id desc limit 1)").fetchall())
+    assert states == {"sample_thoxuan": "success", "dead_portal": "failed"}, res.log_path.read_text()[-3000:]
+    log_text = res.log_path.read_text(errors="replace")
+    assert "dead_portal failed entirely" in log_text
+    assert dead_url.rstrip("/") in log_text
+    with db.connect() as conn:
+        landed = conn.execute("select count(*) from raw.articles where source = 'sample_thoxuan'").fetchone()[0]
+    assert landed > 0
