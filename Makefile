@@ -26,11 +26,23 @@ test: setup
 lock:
 	$(BIN)/uv pip compile requirements/requirements.in -o requirements/lock.txt --python-version 3.11
 
+# Airflow's own UI + scheduler on the embedded setup, http://127.0.0.1:8080 (Ctrl-C stops it).
+airflow: setup
+	$(BIN)/qpan airflow
+
 db-start: setup
 	$(BIN)/qpan db start
 
 db-stop: setup
 	$(BIN)/qpan db stop
+
+# Benchmarks (bench/run.py) -> BENCHMARKS.md and bench/results/: full tiers 10k/100k/1M and `make run` x3,
+# or a ~2-4 minute pass on the 10k tier. They use their own database (qpan_bench), dropped at the end.
+bench: setup
+	$(BIN)/python -m bench.run --tiers 10000,100000,1000000 --e2e
+
+bench-quick: setup
+	$(BIN)/python -m bench.run --quick
 
 clean:
 	-$(BIN)/qpan db stop

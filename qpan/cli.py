@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     dbp.set_defaults(func=cmd_db)
 
     # Subcommands owned by their modules.
-    for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report"):
+    for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report",
+                   "qpan.airflow_local"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:  # a part not installed must not take the whole CLI down
