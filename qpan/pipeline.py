@@ -10,8 +10,6 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 
-from psycopg.types.json import Jsonb
-
 from qpan import db
 
 log = logging.getLogger(__name__)
@@ -32,6 +30,7 @@ PENDING_SQL = """
     select a.article_id, a.source, a.url, a.title, a.body_text, a.published_at, a.source_unit_id
     from raw.articles a
     where a.removed_at is null
+      and a.article_id > %(after)s
       and not exists (
         select 1 from raw.quarantine q
         where q.stage = 'extract' and q.url = a.url and q.resolved_at is null
@@ -41,59 +40,48 @@ PENDING_SQL = """
         where e.article_id = a.article_id and e.extractor_version = %(version)s
           and e.extracted_at >= a.loaded_at)
     order by a.article_id
-"""
-
-INSERT_SQL = """
-    insert into raw.indicator_mentions
-        (article_id, extractor_version, indicator, value, value_type, comparator, unit_id, period,
-         qualifiers, evidence, span_start, span_end, confidence)
-    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-    on conflict do nothing
+    limit %(limit)s
 """
 
 
-def _fact_row(article_id: int, fact) -> tuple:
-    is_flag = isinstance(fact.value, bool)
-    return (
-        article_id, fact.extractor_version, fact.indicator, int(fact.value) if is_flag else fact.value,
-        "boolean" if is_flag else "number", fact.comparator, fact.unit_id, fact.period,
-        Jsonb(fact.qualifiers or {}), fact.evidence, fact.span_start, fact.span_end, fact.confidence,
-    )
+def extract_pending(role: str = "qpan_loader", progress_every: int = 500, batch_size: int = 500) -> ExtractStats:
+    """Extract facts for every article that needs it. Idempotent: a rerun finds nothing pending.
 
-
-def extract_pending(role: str = "qpan_loader", progress_every: int = 500) -> ExtractStats:
-    """Extract facts for every article that needs it. Idempotent: a rerun finds nothing pending."""
+    Pending articles are read in pages of `batch_size` (keyset on article_id: memory stays flat
+    at any corpus size); each page's facts replace the articles' previous ones in one
+    transaction, loaded with COPY (qpan.bulk.replace_mentions)."""
+    from qpan.bulk import replace_mentions
     from qpan.extract import EXTRACTOR_VERSION, extract_article
     from qpan.landing import PostgresStore
 
     stats = ExtractStats()
     started = time.monotonic()
-    with db.connect(role) as conn, PostgresStore(role=role) as store:
-        pending = conn.execute(PENDING_SQL, {"version": EXTRACTOR_VERSION}).fetchall()
-        log.info("extract: %d article(s) pending for extractor %s", len(pending), EXTRACTOR_VERSION)
-        for article_id, source, url, title, body, published_at, unit_id in pending:
-            try:
-                facts = extract_article(title, body, published_at=published_at, source_unit_id=unit_id)
-            except Exception as exc:  # one bad article must not stop the others
-                stats.failed += 1
-                store.quarantine("extract", source, url, f"extractor raised {type(exc).__name__}", str(exc)[:2000])
-                continue
-            with conn.transaction():
-                # Re-extraction replaces the article's facts (older versions included).
-                conn.execute("delete from raw.indicator_mentions where article_id = %s", (article_id,))
-                with conn.cursor() as cur:
-                    cur.executemany(INSERT_SQL, [_fact_row(article_id, f) for f in facts])
-                conn.execute(
-                    """insert into raw.article_extractions (article_id, extractor_version, n_facts)
-                       values (%s, %s, %s)
-                       on conflict (article_id) do update set extractor_version = excluded.extractor_version,
-                           n_facts = excluded.n_facts, extracted_at = now()""",
-                    (article_id, EXTRACTOR_VERSION, len(facts)),
-                )
-            stats.articles += 1
-            stats.facts += len(facts)
-            if progress_every and stats.articles % progress_every == 0:
-                log.info("extract: %d/%d articles, %d facts", stats.articles, len(pending), stats.facts)
+    after = 0
+    next_progress = progress_every
+    with db.connect(role, autocommit=True) as conn, PostgresStore(role=role) as store:
+        log.info("extract: articles pending for extractor %s, in batches of %d", EXTRACTOR_VERSION, batch_size)
+        while True:
+            pending = conn.execute(PENDING_SQL, {"version": EXTRACTOR_VERSION, "after": after,
+                                                 "limit": batch_size}).fetchall()
+            if not pending:
+                break
+            after = pending[-1][0]
+            done: list[tuple[int, list]] = []
+            for article_id, source, url, title, body, published_at, unit_id in pending:
+                try:
+                    facts = extract_article(title, body, published_at=published_at, source_unit_id=unit_id)
+                except Exception as exc:  # one bad article must not stop the others
+                    stats.failed += 1
+                    store.quarantine("extract", source, url, f"extractor raised {type(exc).__name__}",
+                                     str(exc)[:2000])
+                    continue
+                done.append((article_id, facts))
+            if done:
+                stats.facts += replace_mentions(conn, done, EXTRACTOR_VERSION)
+                stats.articles += len(done)
+            if progress_every and stats.articles >= next_progress:
+                log.info("extract: %d articles, %d facts", stats.articles, stats.facts)
+                next_progress += progress_every
     stats.seconds = round(time.monotonic() - started, 3)
     log.info("extract: done %s", stats.to_dict())
     return stats

@@ -13,7 +13,7 @@ synthetic as (
     select count(*) as n_mentions
     from {{ ref('fct_indicator_mentions') }} as mentions
     inner join {{ ref('stg_raw__articles') }} as articles on mentions.article_id = articles.article_id
-    where articles.is_synthetic
+    where articles.is_synthetic and not ({{ var('include_synthetic') | string | lower in ['true', '1'] }})
 )
 
 select

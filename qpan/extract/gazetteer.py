@@ -78,13 +78,21 @@ quan|thanh pho|thi xa|thi tran""".replace("\n", "").split("|"))
 
 def _type_before(low: str, rs: int) -> int:
     """Start of a type word right before position rs (one space between), else rs."""
-    ws = low[max(0, rs - 18):rs].split()
+    return rs - _type_len_before(low[max(0, rs - 18):rs])
+
+
+@lru_cache(maxsize=8192)
+def _type_len_before(head: str) -> int:
+    """How many characters before the end of `head` a type word (plus its space) starts; 0 if none.
+    Depends only on the 18 characters before a name, so it is cached across articles."""
+    ws = head.split()
+    n = len(head)
     for k in (3, 2, 1):
         if len(ws) >= k:
             cand = " ".join(ws[-k:])
-            if cand in _TYPE_WORDS and low.startswith(cand + " ", rs - len(cand) - 1):
-                return rs - len(cand) - 1
-    return rs
+            if cand in _TYPE_WORDS and head.startswith(cand + " ", n - len(cand) - 1):
+                return len(cand) + 1
+    return 0
 
 
 def _tokens(s: str) -> tuple[str, ...]:
@@ -129,6 +137,7 @@ class Gazetteer:
             provs = {i for i in ids if self.units[i].level == "province"}
             for i in provs or ids:
                 self._add(toks, i, False)
+        self._run_cache: dict[str, tuple] = {}
         self.max_len: dict[str, int] = {}
         for idx in (self.index, self.ascii_index):
             for toks in idx:
@@ -151,31 +160,47 @@ class Gazetteer:
         """Place-name mentions in text[start:end] (normalised text and its lower case)."""
         end = len(text) if end is None else end
         out: list[Mention] = []
+        runs = self._run_cache
         for rm in _RUN_RE.finditer(text, start, end):
             rs, re_ = rm.start(), rm.end()
             rs = _type_before(low, rs)
-            toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN_RE.finditer(low, rs, re_)]
-            i = 0
-            while i < len(toks):
-                n = self.max_len.get(toks[i][0], 0)
-                if not n and toks[i][0].isascii():
-                    n = self.max_len.get(strip_diacritics(toks[i][0]), 0)
-                hit = None
-                for k in range(min(n, len(toks) - i), 0, -1):
-                    key = tuple(t[0] for t in toks[i:i + k])
-                    found = self.index.get(key)
-                    if found is None and all(t.isascii() for t in key):
-                        found = self.ascii_index.get(key)
-                    if found is not None:
-                        hit = (k, found)
-                        break
-                if hit:
-                    k, (ids, typed) = hit
-                    out.append(Mention(toks[i][1], toks[i + k - 1][2], tuple(sorted(ids)), typed))
-                    i += k
-                else:
-                    i += 1
+            key = low[rs:re_]
+            found = runs.get(key)
+            if found is None:
+                # The mentions of a run depend only on its lower-cased text: cached across
+                # articles (district names repeat), bounded in size.
+                found = self._run_mentions(key)
+                if len(runs) >= 65536:
+                    runs.clear()
+                runs[key] = found
+            for a, b, ids, typed in found:
+                out.append(Mention(rs + a, rs + b, ids, typed))
         return out
+
+    def _run_mentions(self, run: str) -> tuple:
+        toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN_RE.finditer(run)]
+        out = []
+        i = 0
+        while i < len(toks):
+            n = self.max_len.get(toks[i][0], 0)
+            if not n and toks[i][0].isascii():
+                n = self.max_len.get(strip_diacritics(toks[i][0]), 0)
+            hit = None
+            for k in range(min(n, len(toks) - i), 0, -1):
+                key = tuple(t[0] for t in toks[i:i + k])
+                found = self.index.get(key)
+                if found is None and all(t.isascii() for t in key):
+                    found = self.ascii_index.get(key)
+                if found is not None:
+                    hit = (k, found)
+                    break
+            if hit:
+                k, (ids, typed) = hit
+                out.append((toks[i][1], toks[i + k - 1][2], tuple(sorted(ids)), typed))
+                i += k
+            else:
+                i += 1
+        return tuple(out)
 
     # ---------------------------------------------------------------- resolution
     def pick(self, ids: tuple[int, ...], on: date | None, context: set[str] | None = None) -> Unit | None:

@@ -31,8 +31,14 @@ _NUM_RE = re.compile(
     """,
     re.X,
 )
+# A lone word counts only if it is clearly a number word ("năm" alone is "year", "tư" alone
+# is "private"...): the regex asks for two or more words, or one unambiguous word, so the
+# common lone "năm" never comes back to Python as a match.
+_AMBIGUOUS_ALONE = ("năm", "tư", "lăm", "mốt", "mươi", "trăm", "linh", "lẻ")
+_WORD_ALONE_ALT = "|".join(w for w in _WORD_ALT.split("|") if w not in _AMBIGUOUS_ALONE)
 _WORDS_RE = re.compile(
-    rf"(?P<words>(?:{_WORD_ALT})(?:\s+(?:{_WORD_ALT}))*)(?!\w)(?:\s+(?P<wmult>nghìn|ngàn|triệu|tỷ|tỉ)(?!\w))?"
+    rf"(?P<words>(?:{_WORD_ALT})(?:\s+(?:{_WORD_ALT}))+(?!\w)|(?:{_WORD_ALONE_ALT})(?!\w))"
+    rf"(?:\s+(?P<wmult>nghìn|ngàn|triệu|tỷ|tỉ)(?!\w))?"
 )
 _GLUED_BEFORE = frozenset(".,/%:–-")
 _MONEY_RE = re.compile(r"\s*(?:đồng(?!\s+chí)|đ|vnđ|vnd)(?!\w)")  # "đồng chí" is "comrade"
@@ -186,6 +192,8 @@ def find_numbers(text: str, start: int = 0, end: int | None = None) -> list[Numb
         if _CODE_AFTER_RE.match(after) or _RANGE_AFTER_RE.match(after) or _TIME_AFTER_RE.match(after):
             continue
         whole, _, frac = num.partition(",")  # the regex guarantees the shape
+        if len(whole) > 40:  # a run of thousands of digits is no figure (and int() refuses > 4300 digits)
+            continue
         value = _as_number(float(f"{whole.replace('.', '')}.{frac}")) if frac else int(whole.replace(".", ""))
         # A bare year ("2023") is a date, not a figure.
         if "." not in num and "," not in num and _YEAR_RE.fullmatch(num) and not m.group("den"):

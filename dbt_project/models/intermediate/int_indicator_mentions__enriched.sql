@@ -22,7 +22,7 @@
             "delete from {{ this }} as t where not exists (
                 select 1 from {{ ref('stg_raw__indicator_mentions') }} as m
                 join {{ ref('stg_raw__articles') }} as a on m.article_id = a.article_id
-                where m.mention_id = t.mention_id and not a.is_synthetic
+                where m.mention_id = t.mention_id and ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not a.is_synthetic)
             ) or exists (
                 select 1 from {{ ref('int_quarantined_rows') }} as q
                 where (q.row_kind = 'mention' and q.row_id = t.mention_id)
@@ -36,7 +36,7 @@ with articles as (
     select *
     from {{ ref('stg_raw__articles') }}
     where
-        not is_synthetic
+        ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not is_synthetic)
         and article_id not in (
             select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
             where quarantined.row_kind = 'article'

@@ -8,7 +8,7 @@ with catalogue as (
 
 articles as (
     select * from {{ ref('stg_raw__articles') }}
-    where not is_synthetic
+    where {{ var('include_synthetic') | string | lower in ['true', '1'] }} or not is_synthetic
 ),
 
 article_stats as (

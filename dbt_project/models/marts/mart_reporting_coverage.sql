@@ -17,7 +17,7 @@ with articles as (
     from {{ ref('stg_raw__articles') }} as articles
     left join {{ ref('stg_seeds__sources') }} as sources on articles.source = sources.source
     where
-        not articles.is_synthetic
+        ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not articles.is_synthetic)
         and articles.article_id not in (
             select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
             where quarantined.row_kind = 'article'
