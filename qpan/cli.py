@@ -58,7 +58,7 @@ def cmd_db(args) -> int:
 def cmd_run(args) -> int:
     from qpan.run import run_main_job
 
-    return run_main_job(sources=args.sources)
+    return run_main_job(sources=args.sources, transform=args.transform)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the main job end to end (ingest → extract → dbt → gate → publish)")
     run.add_argument("--sources", choices=["sample", "live"], default="sample",
                      help="sample: the five seed articles served locally (default); live: the real portals")
+    run.add_argument("--transform", choices=["build", "cosmos"], default=None,
+                     help="how the transform DAG runs dbt: one `dbt build` task (default for this quick run; "
+                          "QPAN_TRANSFORM_MODE overrides) or astronomer-cosmos, one task per model (the scheduler's default)")
     run.set_defaults(func=cmd_run)
 
     dbp = sub.add_parser("db", help="manage the embedded Postgres")
