@@ -14,6 +14,7 @@ is marked removed (store.mark_removed).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -187,6 +188,19 @@ def _stored_body(store, url: str) -> tuple[bytes, dict] | None:
     return (bytes(row[0]), row[1] or {}) if row else None
 
 
+def _unmark_removed(store, url: str) -> None:
+    for table in ("raw.articles", "raw.pages"):
+        store.conn.execute(f"update {table} set removed_at = null where url = %s and removed_at is not null", (url,))
+
+
+def _fetch_failures(store, source: str) -> list[str]:
+    """URLs of the source quarantined at fetch and not landed since (to retry on this run)."""
+    rows = store.conn.execute(
+        "select q.url from raw.quarantine q where q.source = %s and q.stage = 'fetch' and q.resolved_at is null "
+        "and not exists (select 1 from raw.articles a where a.url = q.url) order by q.url", (source,)).fetchall()
+    return [r[0] for r in rows]
+
+
 def _content_hash(store, url: str) -> str | None:
     row = store.conn.execute("select content_hash from raw.articles where url = %s", (url,)).fetchone()
     return row[0] if row else None
@@ -298,6 +312,13 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                 if backfill and since and items and all(c.date and c.date.date() < since for c in items):
                     break
 
+        # Articles whose fetch failed on an earlier run (5xx, reset, timeout...) are retried, even when
+        # the incremental discovery above stopped before reaching them: a transient fault loses nothing.
+        pattern = re.compile(conf.get("article_url_pattern") or r"$^")
+        for url in _fetch_failures(store, source.name):
+            if url not in cands and pattern.search(urlsplit(url).path) and not fetcher.refusal(url, source):
+                cands[url] = Candidate(url, date=date_from_url(url), via="retry")
+
         stats.failed = stats.discovery_ok == 0 and (stats.discovery_failed > 0)
         max_pub: datetime | None = None
         total = len(cands)
@@ -309,6 +330,11 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                 decision = "landed"
             _emit(progress, source=source.name, done=i, total=total, url=c.url, decision=decision)
         stats.skipped_offsite = len(stats.offsite_links)
+        # the newest article landed for the source, by this run or by one that crashed before
+        # recording its mark: a retry converges on the mark of an uninterrupted run
+        landed_max = store.conn.execute("select max(published_at) from raw.articles where source = %s",
+                                        (source.name,)).fetchone()[0]
+        max_pub = max(d for d in (max_pub, landed_max) if d is not None) if (max_pub or landed_max) else None
         store.set_high_water_mark(source.name, max_pub, "failed" if stats.failed else "ok")
     finally:
         if own:
@@ -359,9 +385,18 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
         _quarantine(store, stats, "fetch", source, c.url, exc.reason, exc.detail)
         return f"quarantined: {exc.reason}"
     log.info("%s %s %s", name, resp.status, c.url)
+    refetched = True
     if resp.status == 304:
         stats.not_modified += 1
-        return "not modified"
+        stored = None if c.url in known else _stored_body(store, c.url)
+        if stored is None:
+            _unmark_removed(store, c.url)  # answered again after a 404/410: no longer removed
+            return "not modified"
+        # Unchanged, but never landed as an article (a crash between saving the page and saving
+        # the article, or a parse error): parse the stored page rather than lose the article.
+        resp.status, resp.body, resp.headers = 200, stored[0], dict(stored[1])
+        resp.page_sha256 = hashlib.sha256(resp.body).hexdigest()
+        refetched = False
     if resp.status in (404, 410):
         if c.url in known:
             store.mark_removed(c.url)
@@ -375,7 +410,7 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
         _quarantine(store, stats, "fetch", source, c.url, f"http {resp.status}",
                     f"after {resp.attempts} attempts")
         return f"http {resp.status}"
-    stats.fetched += 1
+    stats.fetched += refetched
     html = decode_body(resp.body, resp.headers.get("content-type"))
     try:
         art = parse_article(source.template, html, c.url, source=name, unit_id=source.unit_id,

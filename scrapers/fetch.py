@@ -427,3 +427,5 @@ class Fetcher:
                              else "connection error", str(exc)) from exc
         except httpx.TransportError as exc:
             raise FetchError("connection error", f"{type(exc).__name__}: {exc}") from exc
+        except httpx.DecodingError as exc:  # e.g. "Content-Encoding: gzip" over a body that is not gzip
+            raise FetchError("undecodable body", f"{type(exc).__name__}: {exc}") from exc

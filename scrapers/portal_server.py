@@ -18,7 +18,8 @@ Faults (per path, optionally per site; `times` = how many requests get it, then 
   truncated (Content-Length larger than the body) | reset (connection closed, no response) |
   cp1258_as_utf8 (cp1258 bytes declared utf-8) | utf8_as_cp1258 (utf-8 declared windows-1258) |
   redirect (to=url) | redirect_loop | redirect_offsite (to=url) | robots_disallow (serve "Disallow: /") |
-  big (size=bytes) | error_page (200 with chrome, no article)
+  big (size=bytes) | error_page (200 with chrome, no article) |
+  bad_gzip (200, Content-Encoding: gzip, a body that does not decode)
 `latency` (seconds, per request) simulates a distant server (benchmarks).
 
 Run by hand: `python -m scrapers.portal_server --port 8765`.
@@ -307,6 +308,9 @@ class PortalServer:
         if k == "big":
             size = int(o.get("size", 2_000_000))
             return self._send(h, 200, html, b"<html><body>" + b"x" * size + b"</body></html>")
+        if k == "bad_gzip":
+            return self._send(h, 200, dict(html, **{"Content-Encoding": "gzip"}),
+                              b"\x1f\x8b\x08\x00" + b"this is not a gzip stream " * 40)
         if k == "error_page":
             return self._send(h, 200, html, (
                 '<html><head><meta charset="utf-8"><title>Lỗi</title></head><body><div class="portal-name">Cổng thông tin'

@@ -1,6 +1,7 @@
 """Shared fixtures: a real Postgres (the embedded server) with a fresh database per session."""
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -11,23 +12,38 @@ from qpan import config, db, pgserver
 SHARED = config.SHARED_DIR
 
 
-@pytest.fixture(scope="session")
-def warehouse_url():
+@contextlib.contextmanager
+def fresh_warehouse():
     """A fresh, migrated warehouse database on the embedded server, used through
-    QPAN_DATABASE_URL by everything the test starts (dbt, GX, Airflow subprocesses)."""
+    QPAN_DATABASE_URL by everything the test starts (dbt, GX, Airflow subprocesses);
+    dropped afterwards, and the previous QPAN_DATABASE_URL restored."""
     previous = os.environ.get("QPAN_DATABASE_URL")
     os.environ.pop("QPAN_DATABASE_URL", None)
     pgserver.start()
     name = f"qpan_test_{uuid.uuid4().hex[:8]}"
     url = config.database_url(config.ADMIN_ROLE, dbname=name)
     os.environ["QPAN_DATABASE_URL"] = url
-    db.migrate()
-    yield url
-    os.environ.pop("QPAN_DATABASE_URL", None)
-    with db.connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-    if previous is not None:
-        os.environ["QPAN_DATABASE_URL"] = previous
+    try:
+        db.migrate()
+        yield url
+    finally:
+        os.environ.pop("QPAN_DATABASE_URL", None)
+        with db.connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+        if previous is not None:
+            os.environ["QPAN_DATABASE_URL"] = previous
+
+
+@pytest.fixture(scope="session")
+def warehouse_factory():
+    """`with warehouse_factory() as url:` a database of one's own, for a module that needs one."""
+    return fresh_warehouse
+
+
+@pytest.fixture(scope="session")
+def warehouse_url():
+    with fresh_warehouse() as url:
+        yield url
 
 
 @pytest.fixture()

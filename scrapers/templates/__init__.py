@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from scrapers.templates import baothanhhoa, dangcongsan, generic, thanhhoa_portal
-from scrapers.templates.common import ParseError, parse_vn_datetime, date_from_url  # noqa: F401
+from scrapers.templates.common import ParseError, check_nesting, parse_vn_datetime, date_from_url  # noqa: F401
 
 MODULES = {
     "thanhhoa_portal": thanhhoa_portal,
@@ -32,7 +32,11 @@ def parse_article(template: str, html: str, url: str, *, source: str, unit_id: s
     if template not in MODULES:
         raise ParseError("unknown template", template)
     conf = template_config(template, selectors)
-    article = MODULES[template].parse(html, url, conf, source=source, unit_id=unit_id, rss_item=rss_item)
+    check_nesting(html)  # pathological markup is refused in bounded time, before any parser sees it
+    try:
+        article = MODULES[template].parse(html, url, conf, source=source, unit_id=unit_id, rss_item=rss_item)
+    except RecursionError:  # ~1000 nested blocks exhaust the text walker's recursion: a page error
+        raise ParseError("markup too deeply nested", "recursion limit while walking the page") from None
     if SYNTHETIC_MARK.search(html[:4096]):
         article.synthetic = True
     return article

@@ -45,7 +45,34 @@ _IMAGE_LINE = re.compile(r"^\S+\.(?:jpe?g|png|gif|webp|bmp)$", re.I)
 _DROP_LINE = re.compile(r"^(?:\d{1,3}%|date|Địa chỉ:.*|Điện thoại:.*|Email:.*|In bài|Chia sẻ|Cỡ chữ.*)$", re.I)
 
 
+# Deeper than this, a page is refused before parsing: lexbor's tree building is quadratic in the
+# nesting depth of block elements (100k nested <div> take a minute), and no article nests so deep.
+MAX_NESTING = 10_000
+# Opening/closing tags that can nest. Void elements and elements that close an open sibling of
+# the same kind (p, li, td, ...) never deepen the tree, so they are not counted. No `[^>]*`
+# here: a tag name is enough, and it keeps the scan linear on "<div<div<div..." input.
+_NESTING_TAG = re.compile(
+    r"<(/?)(?=[a-zA-Z])(?!(?:p|li|dt|dd|option|optgroup|tr|td|th|h[1-6]|a|button|nobr|form|rb|rt|rp|tbody|thead|tfoot|"
+    r"colgroup|caption|area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr)(?![a-z0-9-]))"
+    r"[a-z][a-z0-9-]*", re.I)
+
+
+def check_nesting(html: str) -> None:
+    """Raise ParseError when the markup nests deeper than MAX_NESTING (bounded, linear work)."""
+    if html.count("<") <= MAX_NESTING:
+        return
+    depth = 0
+    for m in _NESTING_TAG.finditer(html):
+        if m.group(1):
+            depth = depth - 1 if depth else 0
+        else:
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ParseError("markup too deeply nested", f"more than {MAX_NESTING} open elements")
+
+
 def parse_html(html: str) -> LexborHTMLParser:
+    check_nesting(html)
     return LexborHTMLParser(html)
 
 

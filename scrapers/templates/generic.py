@@ -20,7 +20,14 @@ DEFAULTS = {
 }
 
 
+# trafilatura (with its readability/jusText fallbacks) needs ~0.25 ms per element: a page with
+# hundreds of thousands of tags would take minutes. No article page comes near this many.
+MAX_TAGS = 50_000
+
+
 def parse(html, url, conf, *, source, unit_id=None, rss_item=None):
+    if html.count("<") > MAX_TAGS:
+        raise ParseError("page too large for the generic template", f"more than {MAX_TAGS} tags")
     raw = trafilatura.extract(html, url=url, output_format="json", with_metadata=True, include_comments=False,
                               include_tables=False, favor_precision=True)
     data = json.loads(raw) if raw else {}

@@ -14,7 +14,14 @@ SEED_DOCS = 5
 
 
 @pytest.fixture(scope="module")
-def first_run(airflow_home):
+def own_warehouse(airflow_home, warehouse_factory):
+    """This module's own database: other tests' rows must not change what a run lands."""
+    with warehouse_factory() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def first_run(own_warehouse):
     # the first run renders dbt with astronomer-cosmos (one Airflow task per model)
     assert run_main_job("sample", transform="cosmos") == 0
     with db.connect() as conn:
