@@ -386,6 +386,9 @@ def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparat
                 doc.nz.original[os_:oe], os_, oe, round(confidence, 3), EXTRACTOR_VERSION)
 
 
+MAX_FIGURES_PER_SENTENCE = 60
+
+
 def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
     rules = default_rules()
     doc = _prepare(title, body, published_at, source_unit_id)
@@ -396,9 +399,16 @@ def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
     limit = doc.sents[-1].end
     nums = find_numbers(low, 0, limit)
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
+    figures_in: dict[int, int] = {}  # sentence start -> figures read there
     for k, n in enumerate(nums):
         s = _sentence_at(doc, n.start)
         if s is None:
+            continue
+        # Bounded work: the context checks scan the sentence for each figure, so a "sentence" of
+        # thousands of figures (a table dump, no prose) would cost quadratic time. Prose never
+        # carries this many figures in one sentence; past the cap the rest is not read.
+        figures_in[s.start] = figures_in.get(s.start, 0) + 1
+        if figures_in[s.start] > MAX_FIGURES_PER_SENTENCE:
             continue
         cs, ce = _clause_bounds(low, s, n.start)
         prev_end = nums[k - 1].end if k > 0 else 0
