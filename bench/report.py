@@ -200,7 +200,7 @@ def render_markdown(results: dict, png: Path | None) -> str:
             if d:
                 out.append("")
                 out.append(f"Slowest tasks of {dag}: " + ", ".join(f"{a} {b}s" for a, b in d["top_tasks"]))
-    extra = (ent.get("e2e_notes") or [{}])[0].get("text")
+    extra = "\n\n".join(e.get("text", "") for e in (ent.get("e2e_notes") or []) if e.get("text")) or None
     if extra:
         out += ["", extra]
     # -- goals
