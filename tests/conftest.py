@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Postgres (the embedded server) with a fresh database per session."""
+"""Shared fixtures: a real Postgres (the embedded server) with a fresh database per test module."""
 from __future__ import annotations
 
 import contextlib
@@ -40,8 +40,9 @@ def warehouse_factory():
     return fresh_warehouse
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def warehouse_url():
+    """A database of the module's own: one module's rows never change another's results."""
     with fresh_warehouse() as url:
         yield url
 
@@ -62,7 +63,7 @@ def store(warehouse_url):
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory, warehouse_url):
+def airflow_home(tmp_path_factory):
     """A fresh Airflow home (SQLite metadata DB, migrated once) for the tests that run DAGs."""
     from qpan import airflow_env
 

@@ -20,7 +20,7 @@ def closed_port() -> int:
         return sock.getsockname()[1]  # nothing listens there once the socket is closed
 
 
-def test_unreachable_source_fails_only_its_own_task(tmp_path, airflow_home):
+def test_unreachable_source_fails_only_its_own_task(tmp_path, warehouse_url, airflow_home):
     registry = yaml.safe_load((config.REPO_ROOT / "scrapers" / "sample_sources.yml").read_text())
     live = next(s for s in registry["sources"] if s["name"] == "sample_thoxuan")
     dead_url = f"http://127.0.0.9:{closed_port()}/"

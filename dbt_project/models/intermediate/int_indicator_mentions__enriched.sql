@@ -46,10 +46,11 @@ with articles as (
 mentions as (
     select *
     from {{ ref('stg_raw__indicator_mentions') }}
-    where mention_id not in (
-        select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
-        where quarantined.row_kind = 'mention'
-    )
+    where
+        mention_id not in (
+            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
+            where quarantined.row_kind = 'mention'
+        )
 ),
 
 changed_articles as (

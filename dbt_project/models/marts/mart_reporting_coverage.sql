@@ -8,47 +8,14 @@
     year-end QP-AN review counts for the year it reviews ("năm YYYY" in the title, else the
     publication year, minus one when published in January-June).
 #}
-with articles as (
+with dated as (
+    -- the per-article classification is done once, incrementally, in int_articles__classified;
+    -- the unit is resolved here because the sources seed can change without any article reloading
     select
         articles.*,
-        coalesce(articles.source_unit_id, sources.unit_id) as unit_id,
-        lower(normalize(articles.title)) as title_lc,
-        lower(normalize(left(articles.body_text, 3000))) as body_lc
-    from {{ ref('stg_raw__articles') }} as articles
+        coalesce(articles.source_unit_id, sources.unit_id) as unit_id
+    from {{ ref('int_articles__classified') }} as articles
     left join {{ ref('stg_seeds__sources') }} as sources on articles.source = sources.source
-    where
-        ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not articles.is_synthetic)
-        and articles.article_id not in (
-            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
-            where quarantined.row_kind = 'article'
-        )
-),
-
-classified as (
-    select
-        articles.*,
-        (
-            (
-                articles.title_lc like '%tổng kết%'
-                and (articles.title_lc || ' ' || articles.body_lc) ~ '(quốc phòng|qp ?[-–] ?an|qpan)'
-            )
-            or articles.body_lc ~ 'tổng kết (công tác |nhiệm vụ )?(quốc phòng|qp ?[-–] ?an|qpan)'
-        ) as is_year_end_review,
-        extract(year from articles.published_date)::integer as published_year,
-        substring(articles.title_lc from 'tổng kết.*năm (20[0-9]{2})')::integer as title_year
-    from articles
-),
-
-dated as (
-    select
-        classified.*,
-        case
-            when not classified.is_year_end_review then classified.published_year
-            when classified.title_year is not null then classified.title_year
-            when extract(month from classified.published_date) <= 6 then classified.published_year - 1
-            else classified.published_year
-        end as report_year
-    from classified
 ),
 
 facts as (
