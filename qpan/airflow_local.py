@@ -339,6 +339,10 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
     print(f"    {pgserver.status()}", flush=True)
     print("==> Airflow metadata DB", flush=True)
     airflow_env.ensure_initialised()
+    # The scheduler renders dbt with cosmos from this manifest (no manifest: one dbt build task).
+    from qpan.warehouse import parse_manifest
+
+    parse_manifest()
     user, password = ensure_login()
     env = service_env(port)
     log_dir = config.airflow_home() / "logs" / "services"
