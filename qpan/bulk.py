@@ -23,6 +23,8 @@ from typing import Any, Iterable, Iterator
 
 import psycopg
 
+from qpan.landing import ARTICLE_MERGE
+
 ARTICLE_COLUMNS = ("source", "url", "title", "published_at", "author", "lead", "body_text", "captions",
                    "body_variant", "source_unit_id", "template", "content_hash", "page_sha256", "synthetic")
 
@@ -40,16 +42,7 @@ insert into raw.articles (source, url, title, published_at, author, lead, body_t
 select source, url, title, published_at, author, lead, body_text, captions::jsonb,
        coalesce(body_variant, 'html'), source_unit_id, template, content_hash, page_sha256, synthetic
 from (select distinct on (url) * from qpan_stage_articles order by url, seq desc) as s
-on conflict (url) do update set
-    source = excluded.source, title = excluded.title, published_at = excluded.published_at,
-    author = excluded.author, lead = excluded.lead, body_text = excluded.body_text,
-    captions = excluded.captions, body_variant = excluded.body_variant,
-    source_unit_id = excluded.source_unit_id, template = excluded.template,
-    content_hash = excluded.content_hash, page_sha256 = excluded.page_sha256,
-    synthetic = excluded.synthetic, parsed_at = now(), removed_at = null,
-    loaded_at = case when raw.articles.content_hash is distinct from excluded.content_hash
-                     then now() else raw.articles.loaded_at end
-"""
+""" + ARTICLE_MERGE
 
 
 @dataclass

@@ -46,6 +46,22 @@ class ParsedArticle:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# How a re-landed article replaces its row (shared by the row store and the COPY loader):
+# everything is overwritten, and loaded_at moves only when the content changed, so the
+# incremental dbt models reprocess exactly the articles whose text changed.
+ARTICLE_MERGE = """
+on conflict (url) do update set
+    source = excluded.source, title = excluded.title, published_at = excluded.published_at,
+    author = excluded.author, lead = excluded.lead, body_text = excluded.body_text,
+    captions = excluded.captions, body_variant = excluded.body_variant,
+    source_unit_id = excluded.source_unit_id, template = excluded.template,
+    content_hash = excluded.content_hash, page_sha256 = excluded.page_sha256,
+    synthetic = excluded.synthetic, parsed_at = now(), removed_at = null,
+    loaded_at = case when raw.articles.content_hash is distinct from excluded.content_hash
+                     then now() else raw.articles.loaded_at end
+"""
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -95,15 +111,7 @@ class PostgresStore:
             insert into raw.articles (source, url, title, published_at, author, lead, body_text, captions,
                                       body_variant, source_unit_id, template, content_hash, page_sha256, synthetic)
             values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            on conflict (url) do update set
-                source = excluded.source, title = excluded.title, published_at = excluded.published_at,
-                author = excluded.author, lead = excluded.lead, body_text = excluded.body_text,
-                captions = excluded.captions, body_variant = excluded.body_variant,
-                source_unit_id = excluded.source_unit_id, template = excluded.template,
-                content_hash = excluded.content_hash, page_sha256 = excluded.page_sha256,
-                synthetic = excluded.synthetic, parsed_at = now(), removed_at = null,
-                loaded_at = case when raw.articles.content_hash is distinct from excluded.content_hash
-                                 then now() else raw.articles.loaded_at end
+            """ + ARTICLE_MERGE + """
             returning (xmax = 0) as inserted, loaded_at
             """,
             (art.source, art.url, art.title, art.published_at, art.author, art.lead, art.body_text,

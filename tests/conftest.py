@@ -76,3 +76,18 @@ def airflow_home(tmp_path_factory):
         os.environ.pop("AIRFLOW_HOME", None)
     else:
         os.environ["AIRFLOW_HOME"] = previous
+
+
+@pytest.fixture()
+def portal():
+    """The sample portal server on loopback hosts (a free port), QPAN_SAMPLE_PORT set for it."""
+    from scrapers.portal_server import PortalServer
+
+    with PortalServer() as srv:
+        old = os.environ.get("QPAN_SAMPLE_PORT")
+        os.environ.update(srv.env())
+        yield srv
+        if old is None:
+            os.environ.pop("QPAN_SAMPLE_PORT", None)
+        else:
+            os.environ["QPAN_SAMPLE_PORT"] = old

@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from relutil import scratch_database, write_registry
-from scrapers.portal_server import PortalServer
 from scrapers.registry import load_registry
 
 
@@ -15,18 +14,6 @@ from scrapers.registry import load_registry
 def scratch_db(warehouse_url):
     """scratch_db() -> context manager of a fresh database (see scratch_database)."""
     return scratch_database
-
-
-@pytest.fixture()
-def portal():
-    with PortalServer() as srv:
-        old = os.environ.get("QPAN_SAMPLE_PORT")
-        os.environ.update(srv.env())
-        yield srv
-        if old is None:
-            os.environ.pop("QPAN_SAMPLE_PORT", None)
-        else:
-            os.environ["QPAN_SAMPLE_PORT"] = old
 
 
 @pytest.fixture()

@@ -8,23 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scrapers.portal_server import PortalServer
 from scrapers.registry import load_registry
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "scrapers" / "sample_sources.yml"
-
-
-@pytest.fixture()
-def portal():
-    with PortalServer() as srv:
-        old = os.environ.get("QPAN_SAMPLE_PORT")
-        os.environ.update(srv.env())
-        yield srv
-        if old is None:
-            os.environ.pop("QPAN_SAMPLE_PORT", None)
-        else:
-            os.environ["QPAN_SAMPLE_PORT"] = old
 
 
 def make_registry(tmp_path, portal, *, delay=0.05, retries=2, backoff=0.05, timeout=2.0, suffix=None,
