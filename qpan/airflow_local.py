@@ -24,7 +24,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -230,16 +229,6 @@ def service_commands(port: int) -> dict[str, list[str]]:
     }
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def healthy(port: int, timeout: float = 3) -> dict | None:
     """The api-server's health document, or None while it is not answering."""
     req = urllib.request.Request(f"http://127.0.0.1:{port}{HEALTH_PATH}")
@@ -331,7 +320,7 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
 
     port = airflow_port(port)
     check_secrets(required=())  # nothing required locally, but never an example value
-    if not _port_free(port):
+    if not pgserver.port_free(port):
         raise RuntimeError(f"port {port} on 127.0.0.1 is taken; set QPAN_AIRFLOW_PORT or pass --port")
     print("==> embedded Postgres", flush=True)
     pgserver.start()

@@ -110,7 +110,8 @@ def is_running() -> bool:
     return res.returncode == 0
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:`port` (bind test)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -169,7 +170,7 @@ def start() -> None:
     if is_running():
         return
     port = config.pg_port()
-    if not _port_free(port):
+    if not port_free(port):
         raise RuntimeError(
             f"port {port} on 127.0.0.1 is taken by another program; set QPAN_PG_PORT to a free port"
         )
