@@ -347,6 +347,18 @@ def _explain(conn) -> dict:
     return plans
 
 
+def _slowest_nodes(top: int = 10) -> list:
+    """The slowest nodes of the last dbt invocation (run_results.json), plus the sum over all
+    nodes and their count: what the build spent in SQL vs dbt's own start-up."""
+    try:
+        rr = json.loads((CACHE / "dbt-target" / "run_results.json").read_text())
+    except (OSError, ValueError):
+        return []
+    nodes = [(r["unique_id"].split(".")[-1], round(r["execution_time"], 2)) for r in rr.get("results", [])]
+    total = [f"all {len(nodes)} nodes", round(sum(t for _, t in nodes), 2)]
+    return [total] + sorted(nodes, key=lambda x: -x[1])[:top]
+
+
 def stage_transform(a) -> None:
     """dbt full build (qpan.warehouse.build(full_refresh=True)) on n articles and their facts, then
     an incremental build after adding 1% new articles; the consolidation's plan."""
@@ -371,6 +383,7 @@ def stage_transform(a) -> None:
         errors.append(str(exc)[:600])
         warehouse._record_seeds(sorted(warehouse.seed_checksums()))  # seeds loaded; a failing test must not force a reload
     out["full_s"] = round(time.perf_counter() - t0, 2)
+    out["full_nodes"] = _slowest_nodes()
     with db.connect(autocommit=True) as conn:
         bulk_load_articles(conn, _read_articles(CACHE / f"articles_{a.n}_{inc_n}.csv"))
         out["inc_mentions"] = _load_mentions(conn, CACHE / f"mentions_{a.n}_{inc_n}.csv")
@@ -381,12 +394,7 @@ def stage_transform(a) -> None:
         errors.append(str(exc)[:600])
     out["incremental_s"] = round(time.perf_counter() - t0, 2)
     out["incremental_share"] = round(out["incremental_s"] / out["full_s"], 3)
-    try:
-        rr = json.loads((CACHE / "dbt-target" / "run_results.json").read_text())
-        out["incremental_nodes"] = sorted(((r["unique_id"].split(".")[-1], round(r["execution_time"], 2))
-                                           for r in rr["results"]), key=lambda x: -x[1])[:8]
-    except (OSError, ValueError, KeyError):
-        pass
+    out["incremental_nodes"] = _slowest_nodes()
     with db.connect(autocommit=True) as conn:
         out["rows"] = {t: conn.execute(f"select count(*) from {t}").fetchone()[0] for t in (
             "raw.articles", "raw.indicator_mentions", "intermediate.int_indicator_mentions__enriched",

@@ -62,6 +62,7 @@ grant select, insert, update, delete on all tables in schema raw to qpan_loader;
 grant usage, select on all sequences in schema raw to qpan_loader;
 grant select on all tables in schema raw to qpan_transformer;
 alter default privileges in schema raw grant select on tables to qpan_transformer;
+grant execute on function raw.safe_watermark() to qpan_transformer;
 
 -- the gate writes audit; analysts read it for quality charts
 grant usage on schema audit to qpan_transformer, qpan_loader;

@@ -89,15 +89,21 @@ def extract_pending(role: str = "qpan_loader", progress_every: int = 500, batch_
 
 def publish(run_id: str) -> None:
     """Swap the validated candidate marts into `marts` in one transaction: analysts see either
-    the old marts or the new ones, never a half-built schema."""
+    the old marts or the new ones, never a half-built schema.
+
+    The previous marts become the next candidate rather than being dropped: the large marts are
+    incremental (fct_indicator_mentions, fct_indicator_facts) and catch up from whatever version
+    they find, so the next build does work in proportion to what changed, not to the warehouse.
+    The analyst's rights on them go with the rename and are revoked here."""
     with db.connect("qpan_transformer") as conn:
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtext('qpan.publish'))")
-            conn.execute("drop schema if exists marts_previous cascade")
+            conn.execute("drop schema if exists marts_previous cascade")  # left by an older qpan
             conn.execute("alter schema marts rename to marts_previous")
             conn.execute("alter schema marts_candidate rename to marts")
-            conn.execute("create schema marts_candidate")
-            conn.execute("drop schema marts_previous cascade")
+            conn.execute("alter schema marts_previous rename to marts_candidate")
+            conn.execute("revoke all on all tables in schema marts_candidate from qpan_analyst")
+            conn.execute("revoke all on schema marts_candidate from qpan_analyst")
             conn.execute(
                 "insert into audit.publish_log (run_id, published, reason) values (%s, true, 'gate passed')",
                 (run_id,),

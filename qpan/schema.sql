@@ -65,6 +65,23 @@ create table if not exists raw.indicator_mentions (
 );
 create index if not exists mentions_article_idx on raw.indicator_mentions (article_id, extractor_version);
 
+-- Incremental dbt models read the rows stamped at or after the previous build's watermark.
+-- Rows are stamped with now(), their transaction's start, so a transaction still open during a
+-- build can commit rows stamped *before* that build: the safe watermark is the start of the
+-- oldest transaction open in any session (or now()). A model reads it first in a pre-hook:
+-- Postgres keeps the backend-status snapshot until the end of the transaction, so every
+-- transaction that could still commit older stamps is counted. security definer: other roles'
+-- sessions are visible to the owner only; the transformer may only call it.
+create index if not exists articles_loaded_idx on raw.articles (loaded_at);
+create index if not exists mentions_extracted_idx on raw.indicator_mentions (extracted_at);
+create or replace function raw.safe_watermark() returns timestamptz
+    language sql stable security definer set search_path = pg_catalog as $$
+    select least(now(), coalesce(min(xact_start), now()))
+    from pg_stat_activity
+    where pid <> pg_backend_pid() and xact_start is not null
+$$;
+revoke all on function raw.safe_watermark() from public;
+
 -- Which extractor version last processed each article (an article may yield no facts at all).
 create table if not exists raw.article_extractions (
     article_id        bigint      primary key references raw.articles (article_id) on delete cascade,
@@ -72,6 +89,7 @@ create table if not exists raw.article_extractions (
     n_facts           integer     not null,
     extracted_at      timestamptz not null default now()
 );
+create index if not exists extractions_extracted_idx on raw.article_extractions (extracted_at);
 
 -- Whatever could not be parsed, extracted or admitted, with the reason. Nothing is dropped.
 create table if not exists raw.quarantine (

@@ -161,12 +161,22 @@ def _record_seeds(names: list[str]) -> None:
                          (name, digests[name]))
 
 
+# Seeds that every incremental model's rows depend on (unit versions, indicator names).
+SEEDS_EVERY_FACT_JOINS = ("admin_units", "indicators")
+
+
 def build(full_refresh: bool = False, marts_schema: str = CANDIDATE_SCHEMA, select: str | None = None) -> None:
     """Seed, run and test everything in one `dbt build`. Seeds whose CSV has not changed since
     they were last loaded are left out (and their tests with them); full_refresh reloads them
-    and rebuilds the incremental models from raw (same result as incremental)."""
+    and rebuilds the incremental models from raw (same result as incremental), and so does a
+    change of the gazetteer or indicator seeds."""
     args = ["build"]
     skipped = [] if full_refresh or select else unchanged_seeds()
+    if not full_refresh and not select and set(SEEDS_EVERY_FACT_JOINS) - set(skipped):
+        # every incremental row carries gazetteer versions and indicator names: recompute them all
+        log.info("seeds %s changed (or first build): incremental models rebuilt in full",
+                 ", ".join(sorted(set(SEEDS_EVERY_FACT_JOINS) - set(skipped))))
+        full_refresh = True
     if full_refresh:
         args.append("--full-refresh")
     if select:

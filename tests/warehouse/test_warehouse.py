@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 MARTS = ("dim_admin_unit", "dim_indicator", "dim_source", "fct_indicator_facts", "fct_indicator_mentions",
          "mart_district_year", "mart_province_year", "mart_reporting_coverage")
 # Columns that record when dbt computed a row, not what the row says.
-VOLATILE = {"processed_at", "last_processed_at"}
+VOLATILE = {"processed_at", "last_processed_at", "consolidated_at", "load_watermark"}
 
 
 def _admin():

@@ -8,10 +8,11 @@
     The unit an article counts for is not stored here: it depends on the `sources` seed, which
     can change without any article being reloaded, so mart_reporting_coverage resolves it.
 
-    Incremental (delete+insert by article_id): articles (re-)loaded since the last build (minus
-    var incremental_lookback_minutes) are reclassified, and so is any article that has no row
-    yet (new, un-quarantined, no longer synthetic) or whose source, URL or publication time
-    changed without a reload (the upsert does not move loaded_at for those). A post-hook removes rows whose article
+    Incremental (delete+insert by article_id): an article is reclassified when this model has
+    no row with its current source, URL, publication time and loaded_at: new, un-quarantined,
+    no longer synthetic, reloaded (loaded_at moves with the content hash) or changed without a
+    reload (the upsert does not move loaded_at for those). No clock is involved, so a
+    late-committing load cannot be missed. A post-hook removes rows whose article
     disappeared from raw, became synthetic or was quarantined. `--full-refresh` rebuilds from
     raw and gives the same rows (processed_at aside).
 #}
@@ -56,12 +57,11 @@ with articles as (
         )
         {% if is_incremental() %}
             and (
-                -- title or body changed (the content hash moves loaded_at)
-                articles.loaded_at > (select max(previous.loaded_at) from {{ this }} as previous)
-                - interval '{{ var("incremental_lookback_minutes", 60) }} minutes'
-                -- new, un-quarantined or no longer synthetic, or a column the upsert changes without
-                -- moving loaded_at (cheap: compares no body text)
-                or not exists (
+                -- new, un-quarantined or no longer synthetic, reloaded with a changed title or body
+                -- (the content hash moves loaded_at), or a column the upsert changes without
+                -- moving loaded_at: no row with the same values yet (cheap: compares no body text,
+                -- and no clock, so a late-committing load cannot be missed)
+                not exists (
                     select 1 from {{ this }} as previous
                     where
                         previous.article_id = articles.article_id

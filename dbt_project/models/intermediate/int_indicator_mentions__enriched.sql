@@ -2,48 +2,72 @@
     One row per mention that counts: latest extractor version of each non-synthetic article,
     with the article's URL, title, source and date, and the gazetteer version of its unit.
 
-    Incremental (delete+insert by article_id): an article whose mentions were (re-)extracted
-    or whose row was (re-)loaded since the last build is reprocessed as a whole, so a new
-    extractor version replaces the old rows. A post-hook removes rows whose mention or article
-    disappeared from raw (re-extraction with no result, deleted article) or became synthetic.
+    Incremental, by article, in work proportional to what changed: an article (re)loaded or
+    (re)extracted at or after the previous build's safe watermark (load_watermark: the start of
+    the oldest transaction open during that build, see raw.safe_watermark in qpan/schema.sql)
+    loses its rows in a pre-hook and gets its current ones back, so a new extractor version,
+    or a re-extraction that found nothing, replaces the old rows. Post-hooks remove the rows
+    the landing gate quarantined and those of articles deleted from raw or marked synthetic.
     `--full-refresh` rebuilds from raw and gives the same rows (processed_at aside).
 #}
+-- depends_on: {{ source('raw', 'articles') }}, {{ source('raw', 'indicator_mentions') }}
+-- depends_on: {{ source('raw', 'article_extractions') }}
+{%- set counts_synthetic = var('include_synthetic') | string | lower in ['true', '1'] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='article_id',
+        pre_hook=[
+            "select raw.safe_watermark()  -- snapshots the open transactions first (see qpan/schema.sql)",
+            "{% if is_incremental() %}
+                delete from {{ this }}
+                where article_id = any(array({{ changed_articles(previous_load_watermark()) }}))
+            {% endif %}",
+        ],
         indexes=[
             {'columns': ['article_id']},
             {'columns': ['mention_id'], 'unique': True},
             {'columns': ['fact_id']},
+            {'columns': ['processed_at']},
+            {'columns': ['load_watermark']},
         ],
         post_hook=[
-            "delete from {{ this }} as t where not exists (
-                select 1 from {{ ref('stg_raw__indicator_mentions') }} as m
-                join {{ ref('stg_raw__articles') }} as a on m.article_id = a.article_id
-                where m.mention_id = t.mention_id and ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not a.is_synthetic)
-            ) or exists (
-                select 1 from {{ ref('int_quarantined_rows') }} as q
+            "delete from {{ this }} as t using {{ ref('int_quarantined_rows') }} as q
                 where (q.row_kind = 'mention' and q.row_id = t.mention_id)
-                   or (q.row_kind = 'article' and q.row_id = t.article_id)
-            )"
+                   or (q.row_kind = 'article' and q.row_id = t.article_id)",
+            "delete from {{ this }} as t where not exists (
+                select 1 from {{ ref('stg_raw__articles') }} as a
+                where a.article_id = t.article_id and (" ~ counts_synthetic ~ " or not a.is_synthetic)
+            )",
         ],
     )
 }}
 
-with articles as (
+with
+{% if is_incremental() %}
+    -- the pre-hook removed these articles' rows; an emptier table only means a wider (still exact) set
+    changed_articles as materialized (
+        {{ changed_articles(previous_load_watermark()) }}
+    ),
+{% endif %}
+
+-- not materialized: an incremental build reaches only the changed articles' rows, by index
+articles as not materialized (
     select *
     from {{ ref('stg_raw__articles') }}
     where
-        ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not is_synthetic)
+        ({{ counts_synthetic }} or not is_synthetic)
         and article_id not in (
             select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
             where quarantined.row_kind = 'article'
         )
+        {% if is_incremental() %}
+            and article_id = any(array(select changed.article_id from changed_articles as changed))
+        {% endif %}
 ),
 
-mentions as (
+mentions as not materialized (
     select *
     from {{ ref('stg_raw__indicator_mentions') }}
     where
@@ -51,18 +75,9 @@ mentions as (
             select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
             where quarantined.row_kind = 'mention'
         )
-),
-
-changed_articles as (
-    select articles.article_id from articles
-    {% if is_incremental() %}
-        where articles.loaded_at > (select max(previous.article_loaded_at) from {{ this }} as previous)
-            - interval '{{ var("incremental_lookback_minutes", 60) }} minutes'
-        union
-        select mentions.article_id from mentions
-        where mentions.extracted_at > (select max(previous.extracted_at) from {{ this }} as previous)
-            - interval '{{ var("incremental_lookback_minutes", 60) }} minutes'
-    {% endif %}
+        {% if is_incremental() %}
+            and article_id = any(array(select changed.article_id from changed_articles as changed))
+        {% endif %}
 ),
 
 -- only the latest extractor version of an article counts (the loader already deletes older ones)
@@ -71,7 +86,6 @@ latest_version as (
         article_id,
         extractor_version
     from mentions
-    where article_id in (select changed_articles.article_id from changed_articles)
     order by article_id asc, extracted_at desc, extractor_version desc
 ),
 
@@ -151,7 +165,8 @@ select
     joined.source_unit_id,
     joined.article_removed_at,
     joined.article_loaded_at,
-    current_timestamp as processed_at
+    current_timestamp as processed_at,
+    raw.safe_watermark() as load_watermark
 from joined
 left join lateral (
     -- the version valid at the reference date, else the version nearest to it

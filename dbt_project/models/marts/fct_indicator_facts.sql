@@ -1,9 +1,37 @@
 {#
     Grain: one row per consolidated fact = (indicator_code, unit_id, period, qualifiers).
     fact_id = md5 of that key. Synthetic articles never contribute.
+
+    Incremental (delete+insert by fact_id): the facts the consolidation recomputed after this
+    table's newest consolidated_at come in; a post-hook deletes the facts that no longer
+    exist. Like fct_indicator_mentions, it catches up from whichever marts version the publish
+    swap handed back. A change of the indicator or unit seeds makes qpan rebuild it in full
+    (qpan.warehouse.build), since every row joins them.
 #}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='fact_id',
+        indexes=[
+            {'columns': ['fact_id'], 'unique': True},
+            {'columns': ['consolidated_at']},
+        ],
+        post_hook=[
+            "delete from {{ this }} as t where not exists (
+                select 1 from {{ ref('int_indicator_facts__consolidated') }} as f
+                where f.fact_id = t.fact_id
+            )"
+        ],
+    )
+}}
+
 with facts as (
     select * from {{ ref('int_indicator_facts__consolidated') }}
+    {% if is_incremental() %}
+        where consolidated_at
+            > (select coalesce(max(previous.consolidated_at), '-infinity') from {{ this }} as previous)
+    {% endif %}
 ),
 
 indicators as (
@@ -57,7 +85,8 @@ select
     facts.last_reported_at,
     facts.first_reported_date,
     facts.last_reported_date,
-    facts.evidence
+    facts.evidence,
+    facts.consolidated_at
 from facts
 left join indicators on facts.indicator_code = indicators.indicator_code
 left join units on facts.unit_version_key = units.unit_version_key

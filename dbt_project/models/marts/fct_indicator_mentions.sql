@@ -1,9 +1,38 @@
 {#
     Grain: one row per mention that counts (latest extractor version of each non-synthetic
     article): the lineage of every fact back to its article URL, title and evidence text.
+
+    Incremental (delete+insert by mention_id), because it is the largest mart: the mentions
+    the enriched model (re)processed after this table's newest processed_at come in, and a
+    post-hook deletes the mentions the enriched model no longer has. That holds whatever
+    version of the table it starts from: the publish step swaps the validated candidate into
+    `marts` and hands the previous marts back as the next candidate, which catches up here.
+    `--full-refresh` gives the same rows.
 #}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='mention_id',
+        indexes=[
+            {'columns': ['mention_id'], 'unique': True},
+            {'columns': ['fact_id']},
+            {'columns': ['processed_at']},
+        ],
+        post_hook=[
+            "delete from {{ this }} as t where not exists (
+                select 1 from {{ ref('int_indicator_mentions__enriched') }} as m
+                where m.mention_id = t.mention_id
+            )"
+        ],
+    )
+}}
+
 with mentions as (
     select * from {{ ref('int_indicator_mentions__enriched') }}
+    {% if is_incremental() %}
+        where processed_at > (select coalesce(max(previous.processed_at), '-infinity') from {{ this }} as previous)
+    {% endif %}
 )
 
 select
@@ -34,5 +63,6 @@ select
     published_date,
     source_unit_id,
     article_removed_at,
-    article_removed_at is not null as is_article_removed
+    article_removed_at is not null as is_article_removed,
+    processed_at
 from mentions
