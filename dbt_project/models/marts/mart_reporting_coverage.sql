@@ -24,13 +24,13 @@ facts as (
 ),
 
 fact_articles as (
+    -- one row per (article, unit, year) there: counting rows counts distinct articles
     select
         unit_id,
-        period_start_year as year,
-        count(distinct article_id) as n_articles_with_facts
-    from {{ ref('int_indicator_mentions__enriched') }}
-    where period_start_year = period_end_year and unit_id is not null
-    group by unit_id, period_start_year
+        year,
+        count(*) as n_articles_with_facts
+    from {{ ref('int_articles__fact_unit_years') }}
+    group by unit_id, year
 ),
 
 units as (

@@ -1,0 +1,51 @@
+{#
+    One row per (article, unit, year) for which the article reports a single-year fact: lets
+    mart_reporting_coverage count the articles with facts per unit and year without reading
+    every mention.
+
+    Incremental, by article: the articles whose mentions the enriched model reprocessed after
+    this table's newest processed_at lose their rows in a pre-hook and get their current ones
+    back; a post-hook removes the articles that no longer have any mention. `--full-refresh`
+    gives the same rows (processed_at aside).
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='article_id',
+        indexes=[
+            {'columns': ['article_id']},
+            {'columns': ['processed_at']},
+        ],
+        pre_hook=[
+            "{% if is_incremental() %}
+                delete from {{ this }} where article_id in (
+                    select m.article_id from {{ ref('int_indicator_mentions__enriched') }} as m
+                    where m.processed_at > (select coalesce(max(p.processed_at), '-infinity') from {{ this }} as p)
+                )
+            {% endif %}",
+        ],
+        post_hook=[
+            "delete from {{ this }} as t where not exists (
+                select 1 from {{ ref('int_indicator_mentions__enriched') }} as m
+                where m.article_id = t.article_id
+            )",
+        ],
+    )
+}}
+
+select
+    mentions.article_id,
+    mentions.unit_id,
+    mentions.period_start_year as year,
+    max(mentions.processed_at) as processed_at
+from {{ ref('int_indicator_mentions__enriched') }} as mentions
+where
+    mentions.period_start_year = mentions.period_end_year
+    and mentions.unit_id is not null
+    {% if is_incremental() %}
+        and mentions.processed_at > (
+            select coalesce(max(previous.processed_at), '-infinity') from {{ this }} as previous
+        )
+    {% endif %}
+group by mentions.article_id, mentions.unit_id, mentions.period_start_year
