@@ -116,19 +116,22 @@ def render_markdown(results: dict, png: Path | None) -> str:
         if last.get("dbt_errors"):
             out += ["", "dbt reported (on synthetic data; timings still cover the whole build): " +
                     "; ".join(e.replace("\n", " ")[:300] for e in last["dbt_errors"])]
-        if last.get("incremental_nodes"):
-            out += ["", f"Slowest nodes of the incremental build at {int(tk[-1].split('/')[1]):,} (s): " +
-                    ", ".join(f"{a} {b}" for a, b in last["incremental_nodes"])]
+        for field, what in (("full_nodes", "full"), ("incremental_nodes", "incremental")):
+            if last.get(field):
+                out += ["", f"Node time of the {what} build at {int(tk[-1].split('/')[1]):,} (s, the sum over all "
+                        "nodes first: dbt runs 2 threads, and start-up is the wall time not in any node): " +
+                        ", ".join(f"{a} {b}" for a, b in last[field])]
         if last.get("plans"):
             out += ["", f"Plans (EXPLAIN ANALYZE at {int(tk[-1].split('/')[1]):,} articles, summarised):", ""]
             for name, lines in last["plans"].items():
                 out += [f"- `{name}`:", "", "```"] + [ln.rstrip() for ln in lines] + ["```", ""]
         tk = sorted(set(tk), key=lambda k: int(k.split("/")[1]))
         share = statistics.median([r["incremental_share"] for r in ent[tk[-1]]])
-        goals.append(("d. incremental <= 10% of full build", f"{share * 100:.0f}% at {int(tk[-1].split('/')[1]):,}",
-                      share <= GOALS["incremental_share"],
-                      "dbt's fixed cost (start-up, parse, ~40 tests, views, the plain-table marts rebuilt in full every run) "
-                      "dominates at these sizes; only the two intermediate models are incremental"))
+        per_tier = ", ".join(f"{statistics.median([r['incremental_share'] for r in ent[k]]) * 100:.0f}% at {int(k.split('/')[1]):,}"
+                             for k in tk if int(k.split('/')[1]) >= 10_000)
+        goals.append(("d. incremental <= 10% of full build", per_tier, share <= GOALS["incremental_share"],
+                      "below the largest tier, dbt's fixed cost (start-up, ~150 nodes: tests, views, small marts) is "
+                      "most of an incremental build; the models themselves work in proportion to the change"))
     # -- scaling
     out += ["## Scaling 10k -> 1M", ""]
     rows = []

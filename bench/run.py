@@ -542,6 +542,30 @@ def airflow_breakdown(sqlite3=None) -> dict:
     return out
 
 
+def _corpus_key() -> str:
+    """What the cached corpus CSVs depend on: the generator, the parsers and the row format."""
+    import hashlib
+
+    files = [REPO / "bench" / "corpus.py", REPO / "scrapers" / "fixtures_build.py", REPO / "scrapers" / "text.py",
+             REPO / "qpan" / "bulk.py", *sorted((REPO / "scrapers" / "templates").glob("*.py"))]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files if f.exists())).hexdigest()
+
+
+def _corpus_marker(n: int) -> Path:
+    return CACHE / f"corpus_{n}.key"
+
+
+def _mark_corpus(n: int) -> None:
+    _corpus_marker(n).write_text(_corpus_key())
+
+
+def _corpus_cached(n: int) -> bool:
+    m = _corpus_marker(n)
+    files = [CACHE / f"articles_0_{n}.csv", CACHE / f"mentions_0_{n}.csv",
+             CACHE / f"articles_{n}_{max(1, n // 100)}.csv", CACHE / f"mentions_{n}_{max(1, n // 100)}.csv"]
+    return m.exists() and m.read_text() == _corpus_key() and all(f.exists() for f in files)
+
+
 def run_all(args) -> None:
     results = _load_results()
     ent = results.setdefault("entries", {})
@@ -568,10 +592,14 @@ def run_all(args) -> None:
             if not full:
                 print(f"tier {n}: above --max-full {args.max_full}: prepare/land/transform not run (see BENCHMARKS.md)")
                 continue
-            prep = _child("prepare", n=n, start=0, seed=7)
-            _child("prepare", n=max(1, n // 100), start=n, seed=7)
-            ent[f"prepare/{n}"] = [prep]
-            _save(results)
+            if args.reuse_corpus and _corpus_cached(n) and ent.get(f"prepare/{n}"):
+                print(f"tier {n}: corpus CSVs reused from {CACHE} (same generator, seed 7)", flush=True)
+            else:
+                prep = _child("prepare", n=n, start=0, seed=7)
+                _child("prepare", n=max(1, n // 100), start=n, seed=7)
+                _mark_corpus(n)
+                ent[f"prepare/{n}"] = [prep]
+                _save(results)
             if "land" in args.stages:
                 ent[f"land/{n}"] = _repeat("land", runs, n=n, start=0, seed=7, baseline_n=args.baseline_n)
                 _save(results)
@@ -677,6 +705,9 @@ def main(argv=None) -> int:
     ap.add_argument("--e2e", action="store_true", help="time `qpan run` (make run after set-up)")
     ap.add_argument("--e2e-runs", type=int, default=3)
     ap.add_argument("--render", action="store_true", help="only rewrite BENCHMARKS.md from results.json")
+    ap.add_argument("--reuse-corpus", action="store_true",
+                    help="keep the generated CSVs of an earlier run when the generator is unchanged "
+                         "(the 1M tier takes ~17 min to generate and parse)")
     args = ap.parse_args(argv)
     if args.render:
         render()

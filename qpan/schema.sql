@@ -68,7 +68,7 @@ create index if not exists mentions_article_idx on raw.indicator_mentions (artic
 -- Incremental dbt models read the rows stamped at or after the previous build's watermark.
 -- Rows are stamped with now(), their transaction's start, so a transaction still open during a
 -- build can commit rows stamped *before* that build: the safe watermark is the start of the
--- oldest transaction open in any session (or now()). A model reads it first in a pre-hook:
+-- oldest transaction open in any client session (or now(); autovacuum writes no rows). A model reads it first in a pre-hook:
 -- Postgres keeps the backend-status snapshot until the end of the transaction, so every
 -- transaction that could still commit older stamps is counted. security definer: other roles'
 -- sessions are visible to the owner only; the transformer may only call it.
@@ -78,7 +78,7 @@ create or replace function raw.safe_watermark() returns timestamptz
     language sql stable security definer set search_path = pg_catalog as $$
     select least(now(), coalesce(min(xact_start), now()))
     from pg_stat_activity
-    where pid <> pg_backend_pid() and xact_start is not null
+    where pid <> pg_backend_pid() and xact_start is not null and backend_type = 'client backend'
 $$;
 revoke all on function raw.safe_watermark() from public;
 

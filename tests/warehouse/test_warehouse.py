@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -239,6 +240,34 @@ def test_incremental_run_changes_only_what_it_should_and_matches_full_refresh(bu
             assert conn.execute(f"select count(*) from intermediate.{model}").fetchone()[0] > 0
     for table in tables:
         assert refreshed[table] == after[table], f"{table}: full refresh differs from incremental"
+
+
+def test_a_load_that_commits_after_a_build_started_is_not_missed(built):
+    """Rows are stamped with their transaction's start: a load still open while a build runs
+    commits rows stamped *before* that build. The next incremental build must pick them up
+    (the watermark is the oldest open transaction's start, raw.safe_watermark)."""
+    url = "http://late.test/commits-after-the-build"
+    with db.connect() as loader:  # one open transaction, like a long crawl batch
+        article_id = loader.execute(
+            "insert into raw.articles (source, url, title, published_at, body_text, content_hash, source_unit_id) "
+            "values ('late_portal', %s, 'Giao quân năm 2023', '2023-02-20T08:00:00+07:00', 'x', md5(%s), '38.397') "
+            "returning article_id", (url, url)).fetchone()[0]
+        loader.execute(
+            "insert into raw.indicator_mentions (article_id, extractor_version, indicator, value, value_type, comparator, "
+            "unit_id, period, qualifiers, evidence, span_start, span_end) values "
+            "(%s, 'late', 'recruits_enlisted', 211, 'number', '=', '38.397', '2023', '{}', 'late 211', 0, 8)",
+            (article_id,))
+        time.sleep(1.1)  # the build below starts strictly after the rows' stamp
+        warehouse.run_dbt(["run"], marts_schema="marts")
+        loader.commit()
+    with _admin() as conn:
+        before = conn.execute("select count(*) from marts.fct_indicator_mentions where article_id = %s",
+                              (article_id,)).fetchone()[0]
+    warehouse.run_dbt(["run"], marts_schema="marts")
+    with _admin() as conn:
+        after = conn.execute("select value from marts.fct_indicator_mentions where article_id = %s",
+                             (article_id,)).fetchall()
+    assert before == 0 and after == [(Decimal(211),)]
 
 
 def test_models_pass_sqlfluff_lint():
