@@ -6,6 +6,14 @@ the article's subject unit, then read every candidate figure with the ordered
 number rules of patterns.yml and every qualitative statement with the flag rules.
 Each fact gets the unit its clause or paragraph is about, the period its clause
 describes, and is dropped when the clause is a plan or a directive.
+
+Speed (pure Python, the same output as the plain reading): the regexes are written so the
+engine can skip to the characters they open on (rules.literal_first, numbers._WORDS_RE),
+figures that cannot count (years, glued tokens) are turned down inside the number regex,
+and what a clause or a sentence says (its period, its place names, its clause-wide cues,
+its awarding bodies, its trimmed evidence) is worked out once per article and memoised
+in _Doc, not once per figure. tests/extract/test_fast_paths.py holds each shortcut to the
+plain version.
 """
 from __future__ import annotations
 
@@ -17,10 +25,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from . import periods
-from .gazetteer import Gazetteer, Mention, Unit, default_gazetteer
+from .gazetteer import _RUN_RE, Gazetteer, Mention, Unit, default_gazetteer
 from .normalize import Normalized, Sentence, normalize, split_sentences
 from .numbers import NumberMention, find_numbers
-from .rules import NumberRule, Rules, default_rules
+from .rules import NumberRule, Rules, default_rules, may_match
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +41,7 @@ _NEAR = 40
 _BREAKDOWN_RE = re.compile(r"trong đó|bao gồm|\(")
 
 
-@dataclass
+@dataclass(slots=True)
 class Fact:
     indicator: str
     value: int | float | bool
@@ -51,20 +59,38 @@ class Fact:
         return (self.indicator, self.value, self.unit_id, self.period)
 
     def to_json(self, doc: str | None = None) -> dict:
-        """The gold-format dict (plus span, confidence and version)."""
-        d = asdict(self)
-        out = {"doc": doc} if doc is not None else {}
-        out.update({
-            "indicator": d["indicator"], "value": d["value"], "unit_id": d["unit_id"],
-            "period": d["period"], "comparator": d["comparator"], "qualifiers": d["qualifiers"],
-            "evidence": d["evidence"], "span_start": d["span_start"], "span_end": d["span_end"],
-            "confidence": d["confidence"], "extractor_version": d["extractor_version"],
-        })
-        return out
+        """The gold-format dict (plus span, confidence and version). The same dict as built
+        from dataclasses.asdict (containers copied), without asdict's generic deep copy,
+        which cost more than extracting the fact."""
+        v, q = self.value, self.qualifiers
+        out = {
+            "indicator": self.indicator, "value": v if type(v) in _ATOMS else _plain(v), "unit_id": self.unit_id,
+            "period": self.period, "comparator": self.comparator, "qualifiers": {} if type(q) is dict and not q else _plain(q),
+            "evidence": self.evidence, "span_start": self.span_start, "span_end": self.span_end,
+            "confidence": self.confidence, "extractor_version": self.extractor_version,
+        }
+        return out if doc is None else {"doc": doc, **out}
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _plain(v):
+    """A copy of v as dataclasses.asdict makes it: containers rebuilt, atoms as they are."""
+    t = type(v)
+    if t in _ATOMS:
+        return v
+    if t is dict:
+        return {_plain(k): _plain(x) for k, x in v.items()}
+    if t is list:
+        return [_plain(x) for x in v]
+    if t is tuple:
+        return tuple(_plain(x) for x in v)
+    return asdict(Fact(None, v, "", None, None))["value"]  # anything else: exactly as asdict copies it
 
 
 # ------------------------------------------------------------------ context
-@dataclass
+@dataclass(slots=True)
 class _Doc:
     nz: Normalized
     text: str
@@ -85,10 +111,20 @@ class _Doc:
     para_span: dict[int, str]
     para_year: dict[int, int]
     para_seen: set[int] = field(default_factory=set)
-    sent_mentions: dict[int, list[tuple[Mention, Unit | None]]] = field(default_factory=dict)
+    # sentence start -> (start, end, unit) of its place names that can be a figure's subject
+    sent_mentions: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
+    # Memos, per article: what a clause or a sentence says does not change between the
+    # figures read in it (keys are offsets, plus the regex for the clause-wide cue tests).
+    picked: dict[tuple[int, ...], Unit | None] = field(default_factory=dict)
+    clause_cue: dict[tuple, bool] = field(default_factory=dict)
+    period_of: dict[tuple[int, int, int], str | None | bool] = field(default_factory=dict)
+    award_found: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
+    evidence: dict[tuple[int, int], tuple[str, int, int]] = field(default_factory=dict)
+    award_fields_in: dict[tuple[int, int], list] = field(default_factory=dict)
 
 
-_YEAR_ANY_RE = re.compile(r"(?<!\w)năm\s+((?:19|20)\d\d)(?!\d)")
+# "(?<!\w)năm\s+((?:19|20)\d\d)(?!\d)", opening on the literal word (see rules.literal_first).
+_YEAR_ANY_RE = re.compile(r"năm(?<!\wnăm)\s+((?:19|20)\d\d)(?!\d)")
 _SUBJECT_BLOCK_BEFORE_RE = re.compile(r"(?:của|thuộc|tại|ở|với|cho|và|đến|về|như|sang)\s*$")
 _PARA_LEAD_RE = re.compile(r"(?:tại|ở|riêng|đối với|với|trong đó,?)?\s*")
 
@@ -130,21 +166,26 @@ def _context(gaz: Gazetteer, mentions: list[Mention], on: date | None, source_un
     if source_unit_id:
         context.add(source_unit_id.split(".")[0])
         context.add(source_unit_id)
-    for m in mentions:
-        u = gaz.pick(m.units, on)
+    for ids in dict.fromkeys(m.units for m in mentions):  # each distinct name once
+        u = gaz.pick(ids, on)
         if u is not None and u.level == "province":
             context.add(u.unit_id)
     return context
 
 
 def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: set[str],
-             title_end: int, lead_end: int, source_unit_id: str | None) -> Unit | None:
+             title_end: int, lead_end: int, source_unit_id: str | None,
+             picked: dict[tuple[int, ...], Unit | None] | None = None) -> Unit | None:
     """The unit the article is about: weighted mentions (title and lead count more,
     typed names more than bare ones), the source's unit as a prior; ties go to the
-    more specific unit."""
+    more specific unit. `picked` memoises gaz.pick(ids, on, context) (see _pick)."""
     score: Counter = Counter()
+    picked = {} if picked is None else picked
     for m in mentions:
-        u = gaz.pick(m.units, on, context)
+        try:
+            u = picked[m.units]
+        except KeyError:
+            u = picked[m.units] = gaz.pick(m.units, on, context)
         if u is None:
             continue
         w = 4.0 if m.start < title_end else (2.0 if m.start < lead_end else 1.0)
@@ -162,7 +203,9 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
     text = f"{title}\n{body}"
     nz = normalize(text)
     t, low = nz.text, nz.lower
-    title_end = len(normalize(title).text) if title else 0
+    # The normalised title's length; when the text needed no offset map (NFC, nothing deleted)
+    # the title, which ends at a line break, is unchanged in length too.
+    title_end = (len(title) if nz._starts is None else len(normalize(title).text)) if title else 0
     stop = rules.stop_re.search(low, title_end)
     limit = stop.start() if stop else len(t)
     sents = split_sentences(t[:limit])
@@ -177,14 +220,15 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
     if not mentions:
         mentions = gaz.find_mentions(t, low, 0, limit)
     context = _context(gaz, mentions, on, source_unit_id)
-    subject = _subject(gaz, mentions, on, context, title_end, lead_end, source_unit_id)
+    picked: dict[tuple[int, ...], Unit | None] = {}
+    subject = _subject(gaz, mentions, on, context, title_end, lead_end, source_unit_id, picked)
     if subject is None and source_unit_id:
         subject = gaz.unit(source_unit_id, on)
     para_first: dict[int, Sentence] = {}
     for s in sents:
         para_first.setdefault(s.para, s)
     doc = _Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
-               present, on, gaz, context, subject, {}, set(), {}, {})
+               present, on, gaz, context, subject, {}, set(), {}, {}, picked=picked)
     return doc
 
 
@@ -208,15 +252,30 @@ def _para_info(doc: _Doc, rules: Rules, p: int) -> None:
             doc.para_year[p] = ly
 
 
+def _pick(doc: _Doc, ids: tuple[int, ...]) -> Unit | None:
+    """gaz.pick with the article's date and context (both fixed once _prepare is done)."""
+    try:
+        return doc.picked[ids]
+    except KeyError:
+        u = doc.picked[ids] = doc.gaz.pick(ids, doc.on, doc.context)
+        return u
+
+
 def _para_unit(doc: _Doc, para: int) -> Unit | None:
     """A paragraph that opens on a named unit ("Tại huyện Nga Sơn, ...") is about it."""
     if para not in doc.para_unit:
         s = doc.para_first[para]
         lead = _PARA_LEAD_RE.match(doc.low, s.start).end()
         u = None
-        for m in doc.gaz.find_mentions(doc.text, doc.low, lead, min(s.end, lead + 60)):
+        end = min(s.end, lead + 60)
+        # A name can only open the paragraph if a capitalised word does, give or take the type
+        # word before it (at most 18 characters, see gazetteer._type_before): else skip the look-up.
+        run = _RUN_RE.search(doc.text, lead, end)
+        if run is None or run.start() - lead > 2 + 18:
+            end = lead
+        for m in doc.gaz.find_mentions(doc.text, doc.low, lead, end):
             if m.start - lead <= 2 and m.typed:
-                u = doc.gaz.pick(m.units, doc.on, doc.context)
+                u = _pick(doc, m.units)
             break
         doc.para_unit[para] = u
     return doc.para_unit[para]
@@ -239,7 +298,18 @@ def _is_plan(doc: _Doc, rules: Rules, s: Sentence, pos: int) -> bool:
 
 
 def _period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
-    """The period of a figure in clause [cs, ce) of sentence s; False means a plan."""
+    """The period of a figure in clause [cs, ce) of sentence s; False means a plan.
+    (Memoised per clause: the paragraph's span and year it reads are set by _para_info,
+    which _is_plan runs for the paragraph before any of its figures gets here.)"""
+    key = (s.start, cs, ce)
+    try:
+        return doc.period_of[key]
+    except KeyError:
+        p = doc.period_of[key] = _clause_period(doc, s, cs, ce)
+        return p
+
+
+def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
     low = doc.low
     sp = periods.find_span(low, s.start, s.end)
     if sp:
@@ -271,69 +341,59 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
     clause, else the paragraph's unit, else the article's subject."""
     ms = doc.sent_mentions.get(s.start)
     if ms is None:  # once per sentence, shared by all its facts
-        ms = [(m, doc.gaz.pick(m.units, doc.on, doc.context))
-              for m in doc.gaz.find_mentions(doc.text, doc.low, s.start, s.end)]
-        doc.sent_mentions[s.start] = ms
-    for m, u in reversed(ms):
-        if m.start < cs or m.end > pos or u is None:
-            continue
-        if _SUBJECT_BLOCK_BEFORE_RE.search(doc.low, max(0, m.start - 8), m.start):
-            continue
-        return u
+        # the names that can be a subject at all: resolved, and not after "của", "tại"...
+        # (neither test depends on the figure)
+        low = doc.low
+        ms = doc.sent_mentions[s.start] = []
+        for m in doc.gaz.find_mentions(doc.text, low, s.start, s.end):
+            u = _pick(doc, m.units)
+            if u is not None and not _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 8 if m.start > 8 else 0, m.start):
+                ms.append((m.start, m.end, u))
+    for a, b, u in reversed(ms):
+        if a >= cs and b <= pos:
+            return u
     return _para_unit(doc, s.para) or doc.subject
 
 
 def _award_qualifiers(doc: _Doc, rules: Rules, cs: int, ce: int, pos: int) -> dict:
     low, t = doc.low, doc.text
     q: dict = {}
-    found: list[tuple[int, int]] = []
-    for rx in rules.award_bodies:
-        for m in rx.finditer(low, cs, ce):
-            if not any(a <= m.start() and m.end() <= b for a, b in found):
-                found.append((m.start(), m.end()))
+    found = doc.award_found.get((cs, ce))
+    if found is None:  # the awarding bodies named in the clause: the same for all its figures
+        found = doc.award_found[(cs, ce)] = []
+        for rx, needs in zip(rules.award_bodies, rules.award_body_needs):
+            if needs and not may_match(needs, low, cs, ce):
+                continue
+            for m in rx.finditer(low, cs, ce):
+                if not any(a <= m.start() and m.end() <= b for a, b in found):
+                    found.append((m.start(), m.end()))
     if found:
         before = [f for f in found if f[0] < pos]
         a, b = max(before) if before else min(found)
         q["awarded_by"] = t[a:b]
-    fields = []
-    for seg in ((pos, ce), (cs, ce)):
-        hits = []
-        for name, rx in rules.award_fields:
-            m = rx.search(low, *seg)
+    # The fields named from the figure to the clause end, else anywhere in the clause. Each
+    # field's first match in the clause is looked for once; from the figure on, that match
+    # is the answer when it does not start before the figure (no match in between, and the
+    # same end of the window), and only otherwise is the field searched again.
+    firsts = doc.award_fields_in.get((cs, ce))
+    if firsts is None:
+        firsts = doc.award_fields_in[(cs, ce)] = [(name, rx, rx.search(low, cs, ce)) for name, rx in rules.award_fields]
+    hits = []
+    for name, rx, m0 in firsts:
+        if m0 is not None:
+            m = m0 if m0.start() >= pos else rx.search(low, pos, ce)
             if m:
                 hits.append((m.start(), name))
-        if hits:
-            fields = [n for _, n in sorted(hits)]
-            break
-    if fields:
-        q["field"] = ", ".join(dict.fromkeys(fields))
+    if not hits:
+        hits = [(m0.start(), name) for name, _, m0 in firsts if m0 is not None]
+    if hits:
+        q["field"] = ", ".join(dict.fromkeys(n for _, n in sorted(hits)))
     return q
 
 
 def _trainee_qualifiers(doc: _Doc, rules: Rules, head_start: int, ce: int) -> dict:
     m = rules.trainee_groups.search(doc.low, head_start, min(ce, head_start + _RIGHT_WINDOW))
     return {"target_group": doc.text[m.start():m.end()]} if m else {}
-
-
-def _rule_fits(r: NumberRule, low: str, n: NumberMention, left: tuple[int, int], head_end: int,
-               right_end: int, cs: int, ce: int) -> bool:
-    if n.kind not in r.kinds:
-        return False
-    if r.left_near and not r.left_near.search(low, max(cs, n.start - _NEAR), n.start):
-        return False
-    if r.left and not r.left.search(low, *left):
-        return False
-    if r.not_left and r.not_left.search(low, *left):
-        return False
-    if r.right and not r.right.search(low, head_end, right_end):
-        return False
-    if r.not_right and r.not_right.search(low, head_end, right_end):
-        return False
-    if r.clause and not r.clause.search(low, cs, ce):
-        return False
-    if r.not_clause and r.not_clause.search(low, cs, ce):
-        return False
-    return True
 
 
 def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next_start: int,
@@ -345,45 +405,93 @@ def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next
     pos = n.end
     while pos < ce and low[pos] == " ":
         pos += 1
-    hm = rules.head_re.match(low, pos, ce)
-    if hm is None:
-        fm = rules.filler_re.match(low, pos, ce)
-        if fm:
-            hm = rules.head_re.match(low, fm.end(), ce)
-    cands: list[int] = []
+    hm = None
+    if pos < ce:
+        by_char = rules.head_by_char
+        hrx = by_char.get(low[pos], by_char[""])
+        if hrx is not None:
+            hm = hrx.match(low, pos, ce)
+        if hm is None:
+            fm = rules.filler_re.match(low, pos, ce)
+            if fm:
+                p2 = fm.end()
+                hrx = by_char.get(low[p2], by_char[""]) if p2 < ce else None
+                if hrx is not None:
+                    hm = hrx.match(low, p2, ce)
     head_end = pos
+    group = None
     if hm is not None:
-        cands = rules.head_rules[hm.lastgroup]
+        group = hm.lastgroup
         head_end = hm.end()
-    for rx, idx in rules.generic_rules:
+    generic: tuple[int, ...] = ()
+    for rx, ids in rules.generic_heads:
         if rx.match(low, pos, ce):
-            cands = sorted(set(cands) | {idx})
+            generic += ids
+    cands = rules.candidates(group, generic)
     if not cands:
         return None
-    left = (max(cs, prev_end, n.start - _LEFT_WINDOW), n.start)
-    right_end = min(ce, next_start, head_end + _RIGHT_WINDOW)
-    bm = _BREAKDOWN_RE.search(low, head_end, right_end)
-    if bm:
-        right_end = bm.start()
-    for idx in cands:
-        r = rules.number_rules[idx]
-        if _rule_fits(r, low, n, left, head_end, right_end, cs, ce):
-            return r, head_end
+    start = n.start
+    left_a = max(cs, prev_end, start - _LEFT_WINDOW)
+    right_end = -1  # worked out when a rule first looks right of the head
+    kind = n.kind
+    cue = doc.clause_cue
+    near_a = max(cs, start - _NEAR)
+    for r in cands:
+        if kind not in r.kinds:
+            continue
+        # clause-wide cues first: the same answer for every figure of the clause (memoised)
+        rx = r.clause
+        if rx is not None:
+            key = (rx, cs, ce)
+            hit = cue.get(key)
+            if hit is None:
+                hit = cue[key] = rx.search(low, cs, ce) is not None
+            if not hit:
+                continue
+        rx = r.not_clause
+        if rx is not None:
+            key = (rx, cs, ce)
+            hit = cue.get(key)
+            if hit is None:
+                hit = cue[key] = rx.search(low, cs, ce) is not None
+            if hit:
+                continue
+        if r.left_near is not None and r.left_near.search(low, near_a, start) is None:
+            continue
+        if r.left is not None and r.left.search(low, left_a, start) is None:
+            continue
+        if r.not_left is not None and r.not_left.search(low, left_a, start) is not None:
+            continue
+        if r.right is not None or r.not_right is not None:
+            if right_end < 0:
+                right_end = min(ce, next_start, head_end + _RIGHT_WINDOW)
+                bm = _BREAKDOWN_RE.search(low, head_end, right_end)
+                if bm:
+                    right_end = bm.start()
+            if r.right is not None and r.right.search(low, head_end, right_end) is None:
+                continue
+            if r.not_right is not None and r.not_right.search(low, head_end, right_end) is not None:
+                continue
+        return r, head_end
     return None
 
 
 def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
                period: str | None, qualifiers: dict, confidence: float) -> Fact:
-    a, b = span
-    while a < b and doc.text[a] in " ;,":
-        a += 1
-    while b > a and doc.text[b - 1] in " ;,":
-        b -= 1
-    os_, oe = doc.nz.orig_span(a, b)
+    ev = doc.evidence.get(span)
+    if ev is None:  # the clause, trimmed, in the original text (once per clause)
+        a, b = span
+        t = doc.text
+        while a < b and t[a] in " ;,":
+            a += 1
+        while b > a and t[b - 1] in " ;,":
+            b -= 1
+        os_, oe = doc.nz.orig_span(a, b)
+        ev = doc.evidence[span] = (doc.nz.original[os_:oe], os_, oe)
     if unit is None:
         confidence *= 0.5
     return Fact(indicator, value, comparator, unit.unit_id if unit else None, period, qualifiers,
-                doc.nz.original[os_:oe], os_, oe, round(confidence, 3), EXTRACTOR_VERSION)
+                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION)
 
 
 MAX_FIGURES_PER_SENTENCE = 60
@@ -396,51 +504,81 @@ def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
         return []
     low = doc.low
     facts: list[Fact] = []
-    limit = doc.sents[-1].end
+    sents, starts = doc.sents, doc.sent_starts
+    limit = sents[-1].end
     nums = find_numbers(low, 0, limit)
+    n_nums, len_low = len(nums), len(low)
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
     figures_in: dict[int, int] = {}  # sentence start -> figures read there
+    para_seen, para_plan, plan_re = doc.para_seen, doc.para_plan, rules.plan_re
     for k, n in enumerate(nums):
-        s = _sentence_at(doc, n.start)
-        if s is None:
+        start = n.start
+        i = bisect.bisect_right(starts, start) - 1  # the sentence (see _sentence_at)
+        if i < 0:
             continue
+        s = sents[i]
+        if start >= s.end:
+            continue
+        ss = s.start
         # Bounded work: the context checks scan the sentence for each figure, so a "sentence" of
         # thousands of figures (a table dump, no prose) would cost quadratic time. Prose never
         # carries this many figures in one sentence; past the cap the rest is not read.
-        figures_in[s.start] = figures_in.get(s.start, 0) + 1
-        if figures_in[s.start] > MAX_FIGURES_PER_SENTENCE:
+        seen = figures_in[ss] = figures_in.get(ss, 0) + 1
+        if seen > MAX_FIGURES_PER_SENTENCE:
             continue
-        cs, ce = _clause_bounds(low, s, n.start)
-        prev_end = nums[k - 1].end if k > 0 else 0
-        # the right context may run over one more figure (see _match_number)
-        next_start = nums[k + 2].start if k + 2 < len(nums) else len(low)
-        hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
-        if hit is None or hit[0].indicator is None:
-            continue
-        r, head_end = hit
         if n.kind in ("count", "ratio") and isinstance(n.value, float):
             continue  # "5,5 cán bộ/địa phương" is an average, not a count
-        if _is_plan(doc, rules, s, n.start):
+        cs = low.rfind(";", ss, start)  # the clause (see _clause_bounds)
+        cs = ss if cs < 0 else cs + 1
+        ce = low.find(";", start, s.end)
+        if ce < 0:
+            ce = s.end
+        prev_end = nums[k - 1].end if k > 0 else 0
+        # the right context may run over one more figure (see _match_number)
+        next_start = nums[k + 2].start if k + 2 < n_nums else len_low
+        hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
+        if hit is None:
             continue
-        prev_same = last_of.get((s.start, r.indicator))
-        if prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, n.start):
+        r, head_end = hit
+        indicator = r.indicator
+        if indicator is None:
+            continue
+        para = s.para  # _is_plan, inlined
+        if para not in para_seen:
+            _para_info(doc, rules, para)
+        if para in para_plan or plan_re.search(low, ss, start) is not None:
+            continue
+        prev_same = last_of.get((ss, indicator))
+        if prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
             continue  # a part of a figure already read, not another total
-        last_of[(s.start, r.indicator)] = n.end
+        last_of[(ss, indicator)] = n.end
         period = _period(doc, s, cs, ce)
         if period is False:
             continue
         q: dict = {}
         if r.qualifiers == "award":
-            q = _award_qualifiers(doc, rules, cs, ce, n.start)
+            q = _award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
-        unit = _unit(doc, s, cs, n.start)
-        facts.append(_make_fact(doc, (cs, ce), r.indicator, n.value, n.comparator, unit, period, q, r.confidence))
+        unit = _unit(doc, s, cs, start)
+        facts.append(_make_fact(doc, (cs, ce), indicator, n.value, n.comparator, unit, period, q, r.confidence))
         # 100% of the recruitment quota means the quota was met.
-        if r.indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
+        if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
             facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+    present: dict[str, bool] = {}  # word -> occurs in the text (the flag rules share many)
+
+    def has(word: str) -> bool:
+        v = present.get(word)
+        if v is None:
+            v = present[word] = word in low
+        return v
+
     for fr in rules.flag_rules:
-        if fr.requires and not any(r in low for r in fr.requires):
+        if fr.requires and not any(has(r) for r in fr.requires):
+            continue
+        # a word the pattern cannot match without is missing (see rules.required_literals; the
+        # whole text is looked at, a superset of the text searched)
+        if fr.needs and not all(any(has(w) for w in group) for group in fr.needs):
             continue
         for m in fr.pattern.finditer(low, 0, limit):
             s = _sentence_at(doc, m.start())
@@ -459,7 +597,8 @@ def _dedupe(facts: list[Fact]) -> list[Fact]:
     seen: set = set()
     out = []
     for f in facts:
-        k = (f.key(), tuple(sorted(f.qualifiers.items())), type(f.value))
+        v = f.value  # (f.key(), qualifiers, type of the value), inlined
+        k = ((f.indicator, v, f.unit_id, f.period), tuple(sorted(f.qualifiers.items())) if f.qualifiers else (), type(v))
         if k in seen:
             continue
         seen.add(k)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 from pathlib import Path
 
 from .normalize import fold, strip_diacritics
@@ -44,8 +45,8 @@ class Unit:
         return self.unit_id.split(".")[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
+class Mention(NamedTuple):
+    """A place-name mention (a named tuple: built per sentence read, it has to be cheap)."""
     start: int             # offsets in the normalised text
     end: int
     units: tuple[int, ...] # indexes into Gazetteer.units (all versions that match)
@@ -161,9 +162,12 @@ class Gazetteer:
         end = len(text) if end is None else end
         out: list[Mention] = []
         runs = self._run_cache
+        type_len = _type_len_before
+        new = tuple.__new__  # Mention(...) without the named tuple's Python-level __new__
         for rm in _RUN_RE.finditer(text, start, end):
-            rs, re_ = rm.start(), rm.end()
-            rs = _type_before(low, rs)
+            rs, re_ = rm.span()
+            if rs and low[rs - 1] == " ":  # _type_before, inlined: a type word ends in a space
+                rs -= type_len(low[rs - 18 if rs > 18 else 0:rs])
             key = low[rs:re_]
             found = runs.get(key)
             if found is None:
@@ -174,7 +178,7 @@ class Gazetteer:
                     runs.clear()
                 runs[key] = found
             for a, b, ids, typed in found:
-                out.append(Mention(rs + a, rs + b, ids, typed))
+                out.append(new(Mention, (rs + a, rs + b, ids, typed)))
         return out
 
     def _run_mentions(self, run: str) -> tuple:
@@ -206,6 +210,8 @@ class Gazetteer:
     def pick(self, ids: tuple[int, ...], on: date | None, context: set[str] | None = None) -> Unit | None:
         """The one unit a mention means: valid at the date, inside the context units
         (the article's province/district) when that decides; None if still ambiguous."""
+        if len(ids) == 1:  # one version of one unit: it, whatever the date and context
+            return self.units[ids[0]]
         cands = [self.units[i] for i in ids]
         valid = [u for u in cands if u.valid_at(on)] or cands
         ids_ = {u.unit_id for u in valid}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Characters that carry no meaning and are deleted (soft hyphen, zero-width, BOM).
 _DELETE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
@@ -83,8 +84,20 @@ class Normalized:
         return self._starts[start], self._ends[end - 1]
 
 
+# Anything the fast path has to rule out, in one scan: a character to fold or delete, or an
+# old-style tone placement (a _TONE_RE match).
+# (Written to open on one character class, so the engine jumps between candidate characters.)
+_ODD_RE = re.compile(f"[{_SPACE_CHARS}{_DELETE}{''.join(_FIRST_OK.values())}]"
+                     f"(?:(?<=[{_SPACE_CHARS}{_DELETE}])|(?<=[oOuU])[{''.join(_SECOND)}](?![^\\W\\d_]))")
+
+
 def normalize(original: str) -> Normalized:
-    s = _SPACE_RE.sub(" ", original) if _SPACE_RE.search(original) else original
+    if _ODD_RE.search(original) is None:  # the common case: nothing to fold, delete or move
+        if unicodedata.is_normalized("NFC", original):
+            return Normalized(original, original, _lower(original), None, None)
+        s = original
+    else:
+        s = _SPACE_RE.sub(" ", original) if _SPACE_RE.search(original) else original
     if unicodedata.is_normalized("NFC", s) and not _DELETE_RE.search(s):
         text = unify_tones(s)
         return Normalized(original, text, _lower(text), None, None)
@@ -120,8 +133,8 @@ def strip_diacritics(s: str) -> str:
 
 # ---------------------------------------------------------------- sentences
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
+    """A sentence (a named tuple: built by the thousand, it has to be cheap)."""
     start: int  # offsets into the normalised text
     end: int
     para: int   # paragraph index
@@ -135,6 +148,12 @@ _ABBREV = {
 }
 _BOUNDARY_RE = re.compile(r"[.!?…]+[\"”’)]*(?:/\.)?(?=\s+|$)|;\s*(?=\n)")
 _PARA_RE = re.compile(r"[^\n]+")
+# The sentence ends of _BOUNDARY_RE as split_sentences finds them line by line, found in one
+# scan of the whole text: a mark never spans white space, so no match crosses a line end,
+# and at a line's (trimmed) end the text goes on with white space or stops, which the
+# look-ahead accepts either way. (The ";" + newline alternative cannot match inside a line.)
+# Opening on a character class lets the engine jump from mark to mark.
+_END_RE = re.compile(r"[.!?…][.!?…]*[\"”’)]*(?:/\.)?(?=\s|$)")
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -142,21 +161,37 @@ def split_sentences(text: str) -> list[Sentence]:
     an abbreviation ("TP.", "H.", "đ/c.") or is followed by a lower-case word.
     Caption lines (no final punctuation) stay one sentence each."""
     out: list[Sentence] = []
-    for pi, pm in enumerate(_PARA_RE.finditer(text)):
-        p0, p1 = pm.start(), pm.end()
-        # trim surrounding spaces
-        while p0 < p1 and text[p0].isspace():
-            p0 += 1
-        while p1 > p0 and text[p1 - 1].isspace():
-            p1 -= 1
+    append = out.append
+    new = tuple.__new__  # Sentence(...) without the Python-level __new__ of a named tuple
+    ends = [m.span() for m in _END_RE.finditer(text)]
+    nb = len(ends)
+    k = 0
+    pi = -1
+    line_start = 0
+    for line in text.split("\n"):  # the lines _PARA_RE finds: the non-empty ones
+        p0 = line_start
+        line_start += len(line) + 1
+        if not line:
+            continue
+        pi += 1
+        # trim surrounding spaces (most lines have none: no copies then)
+        p1 = p0 + (len(line.rstrip()) if line[-1].isspace() else len(line))
+        if line[0].isspace():
+            p0 += len(line) - len(line.lstrip())
         if p0 >= p1:
+            continue
+        while k < nb and ends[k][0] < p0:
+            k += 1
+        if k == nb or ends[k][0] >= p1:  # no sentence end inside: one sentence
+            append(new(Sentence, (p0, p1, pi, True)))
             continue
         seg_start = p0
         first = True
-        for bm in _BOUNDARY_RE.finditer(text, p0, p1):
-            cut = bm.end()
-            if text[bm.start()] == ".":
-                ws = text[max(seg_start, bm.start() - 8):bm.start()].split()
+        while k < nb and ends[k][0] < p1:
+            bs, cut = ends[k]
+            k += 1
+            if text[bs] == ".":
+                ws = text[seg_start if seg_start > bs - 8 else bs - 8:bs].split()
                 if ws and ws[-1].lower().rstrip(".") in _ABBREV:
                     continue
                 nxt = cut
@@ -165,11 +200,11 @@ def split_sentences(text: str) -> list[Sentence]:
                 if nxt < p1 and text[nxt].islower():
                     continue
             if cut - seg_start > 1:
-                out.append(Sentence(seg_start, cut, pi, first))
+                append(new(Sentence, (seg_start, cut, pi, first)))
                 first = False
             seg_start = cut
             while seg_start < p1 and text[seg_start].isspace():
                 seg_start += 1
         if seg_start < p1:
-            out.append(Sentence(seg_start, p1, pi, first))
+            append(new(Sentence, (seg_start, p1, pi, first)))
     return out

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import re._constants as _sre_c  # the parse tree of a pattern, for required_literals
+import re._parser as _sre_parse
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,22 +35,76 @@ def phrase_re(phrase: str) -> str:
     return "".join(out)
 
 
+# A look-behind with no group inside it: "(?<!\w)", "(?<!đúng )".
+_LOOKBEHIND_RE = re.compile(r"\(\?<[!=](?:[^()\\]|\\.)*\)")
+
+
+def literal_first(rx: str) -> str:
+    """The same regex, opening on its literal letters when it opens on look-behinds followed
+    by letters or digits: "(?<!\w)sẽ" -> "sẽ(?<!\wsẽ)" (each look-behind takes the letters
+    in at its end, so it still tests the text before the match).
+
+    A regex whose every alternative opens on a literal lets the engine skip straight to
+    the positions holding one of those characters (a single literal word is searched for
+    as a string); one that opens on a look-behind is tried at every position of the text
+    (several times slower on long windows)."""
+    i, behinds = 0, []
+    while (m := _LOOKBEHIND_RE.match(rx, i)) is not None:
+        behinds.append(m.group())
+        i = m.end()
+    j = i
+    while j < len(rx) and rx[j].isalnum():
+        j += 1
+    if j < len(rx) and rx[j] in "*+?{":
+        j -= 1  # a quantified letter is not a fixed literal
+    if not behinds or j <= i:
+        return rx
+    lit = rx[i:j]
+    moved = []
+    for lb in behinds:
+        head, body = lb[:4], lb[4:-1]
+        moved.append(f"{head}(?:{body}){lit})" if "|" in body else f"{head}{body}{lit})")
+    return lit + "".join(moved) + rx[j:]
+
+
 def words_re(phrases: list[str]) -> str:
-    """Plain phrases as whole words; "re:" phrases as written. One boundary check around
-    the whole alternation: per-alternative look-behinds make scans ~10x slower."""
+    """Plain phrases as whole words (longest first); "re:" phrases as written, after them.
+    One flat alternation, each alternative opening on a literal (see literal_first): the
+    same matches as `(?<!\w)(?:plain|...)(?!\w)|(?:raw)|...`, tried in the same order
+    (alternation distributes over the boundary checks and is associative)."""
     plain = [phrase_re(p) for p in phrases if not p.startswith("re:")]
     raw = [p[3:] for p in phrases if p.startswith("re:")]
-    alts = []
-    if plain:
-        alts.append(r"(?<!\w)(?:" + "|".join(sorted(plain, key=len, reverse=True)) + r")(?!\w)")
-    alts += [f"(?:{r})" for r in raw]
-    return "|".join(alts)
+    alts = [literal_first(rf"(?<!\w){p}(?!\w)") for p in sorted(plain, key=len, reverse=True)]
+    alts += [literal_first(r) for r in raw]
+    return _by_first_char(alts)
+
+
+def _by_first_char(alts: list[str]) -> str:
+    """The alternation of `alts`, grouped by first character when every alternative opens on
+    a plain letter or digit (not quantified) and has no "|" of its own: "chỉ...|cần...|sẽ..."
+    -> "c(?:hỉ...|ần...)|s(?:ẽ...)". Alternatives that open on different characters never
+    both match at one position, and each group keeps its order, so the matches are the same;
+    the engine then tests one character per group, not every alternative, at each position."""
+    if len(alts) < 2 or any(not a[:1].isalnum() or a[1:2] in ("*", "+", "?", "{") or "|" in a for a in alts):
+        return "|".join(alts)
+    groups: dict[str, list[str]] = {}
+    for a in alts:
+        groups.setdefault(a[0], []).append(a[1:])
+    return "|".join(c + (f"(?:{'|'.join(rest)})" if len(rest) > 1 else rest[0] if rest[0] else "")
+                    for c, rest in groups.items())
+
+
+@lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern:
+    """One compiled object per distinct pattern: rules that share a cue list share the regex
+    (and the engine's per-clause cache of its results)."""
+    return re.compile(pattern)
 
 
 def any_re(phrases: list[str] | None) -> re.Pattern | None:
     if not phrases:
         return None
-    return re.compile(words_re(phrases))
+    return _compiled(words_re(phrases))
 
 
 @dataclass
@@ -75,6 +131,68 @@ class FlagRule:
     pattern: re.Pattern
     requires: tuple[str, ...] = ()  # literal substrings without which the rule cannot match
     confidence: float = 0.8
+    needs: tuple[tuple[str, ...], ...] = ()  # what the pattern itself must contain (required_literals)
+
+
+_REPEATS = (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT, getattr(_sre_c, "POSSESSIVE_REPEAT", _sre_c.MAX_REPEAT))
+
+
+def _seq_required(items) -> list[tuple[str, ...]]:
+    groups: list[tuple[str, ...]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            groups.append(("".join(run),))
+            run.clear()
+
+    for op, av in items:
+        if op is _sre_c.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is _sre_c.SUBPATTERN and not av[1] & re.IGNORECASE:
+            groups.extend(_seq_required(av[-1]))
+        elif op is _sre_c.BRANCH:
+            alts = []
+            for alt in av[1]:
+                best = max((g[0] for g in _seq_required(alt) if len(g) == 1), key=len, default=None)
+                if best is None:
+                    break
+                alts.append(best)
+            else:
+                groups.append(tuple(dict.fromkeys(alts)))
+        elif op in _REPEATS and av[0] >= 1:
+            groups.extend(_seq_required(av[2]))
+    flush()
+    return groups
+
+
+def required_literals(pattern: str) -> tuple[tuple[str, ...], ...]:
+    """Strings every match of `pattern` contains, read off its parse tree: groups of
+    alternatives, a match holding at least one string of each group ("(?:a|b)c" -> (("a",
+    "b"), ("c",))). Only what the match itself consumes counts (look-arounds never), so a
+    search in text[i:j] can only succeed if every group has a string inside text[i:j]: a
+    cheap, exact test to skip a search. Empty when nothing useful is known (one-character
+    strings are left out)."""
+    try:
+        tree = _sre_parse.parse(pattern)
+    except Exception:  # noqa: BLE001 - an unparsable pattern just gets no pre-test
+        return ()
+    if tree.state.flags & re.IGNORECASE:
+        return ()
+    return tuple(g for g in _seq_required(tree.data) if min(map(len, g)) >= 2)
+
+
+def may_match(needs: tuple[tuple[str, ...], ...], text: str, start: int, end: int) -> bool:
+    """False when a match of the regex with these required_literals cannot fit in text[start:end]."""
+    for group in needs:
+        for lit in group:
+            if text.find(lit, start, end) >= 0:
+                break
+        else:
+            return False
+    return True
 
 
 @dataclass
@@ -82,16 +200,30 @@ class Rules:
     version: str
     number_rules: list[NumberRule]
     head_re: re.Pattern                      # all plain heads, longest first, one group each
+    head_by_char: dict[str, re.Pattern | None]  # head_re cut down to the heads a first character allows
     head_rules: dict[str, list[int]]         # group name -> rule indexes (incl. prefix heads)
     generic_rules: list[tuple[re.Pattern, int]]  # rules with regex heads
+    generic_heads: list[tuple[re.Pattern, tuple[int, ...]]]  # the same, one entry per distinct regex
     filler_re: re.Pattern
     flag_rules: list[FlagRule]
     plan_re: re.Pattern
     plan_para_re: re.Pattern
     stop_re: re.Pattern
     award_bodies: list[re.Pattern]
+    award_body_needs: list[tuple[tuple[str, ...], ...]]  # required_literals of each
     award_fields: list[tuple[str, re.Pattern]]
     trainee_groups: re.Pattern
+    _cands: dict = field(default_factory=dict, repr=False)
+
+    def candidates(self, head_group: str | None, generic: tuple[int, ...]) -> list[NumberRule]:
+        """The rules to try, in order, for a figure whose head matched `head_group` (None: no
+        head) and whose right context matched the regex heads `generic` (memoised)."""
+        key = (head_group, generic)
+        out = self._cands.get(key)
+        if out is None:
+            ids = set(self.head_rules[head_group]) if head_group is not None else set()
+            out = self._cands[key] = [self.number_rules[i] for i in sorted(ids | set(generic))]
+        return out
 
 
 # Between a "left_near" cue and its figure only these may stand ("có hơn 1.000").
@@ -102,7 +234,7 @@ def near_re(phrases: list[str] | None) -> re.Pattern | None:
     """A cue that ends right before the figure."""
     if not phrases:
         return None
-    return re.compile(f"(?:{words_re(phrases)}){_NEAR_GAP}")
+    return _compiled(f"(?:{words_re(phrases)}){_NEAR_GAP}")
 
 
 def _rule(i: int, d: dict) -> NumberRule:
@@ -141,6 +273,7 @@ def compile_rules(data: dict) -> Rules:
     phrases = sorted(plain, key=len, reverse=True)
     head_rules: dict[str, list[int]] = {}
     alts = []
+    firsts: list[str | None] = []
     for gi, p in enumerate(phrases):
         ids = set(plain[p])
         for q in phrases:
@@ -148,27 +281,52 @@ def compile_rules(data: dict) -> Rules:
                 ids |= plain[q]
         head_rules[f"h{gi}"] = sorted(ids)
         alts.append(f"(?P<h{gi}>{whole(p)})")
+        firsts.append(p[0] if p[:1].isalnum() else None)
+    # head_re.match at a figure tries every head in turn; only those that open on the
+    # character found there can match (a head that does not open on a letter or digit
+    # is kept in every cut), so each cut, in the same order, gives the same match.
+    head_by_char: dict[str, re.Pattern | None] = {}
+    for c in set(firsts) | {""}:
+        keep = [a for a, f in zip(alts, firsts) if f is None or f == c]
+        head_by_char[c] = re.compile("|".join(keep)) if keep else None
     flags = []
     for d in data.get("flag_rules", []):
         for p in d["patterns"]:
-            flags.append(FlagRule(d["indicator"], d["value"], re.compile(words_re([p])),
-                                  tuple(d.get("requires") or ()), float(d.get("confidence", 0.8))))
+            rx = re.compile(words_re([p]))
+            # The pattern runs over the whole text: one word it cannot match without (the longest
+            # that has no alternative) is tested first; testing every required word would cost more.
+            single = [g[0] for g in required_literals(rx.pattern) if len(g) == 1]
+            needs = ((max(single, key=len),),) if single else ()
+            flags.append(FlagRule(d["indicator"], d["value"], rx, tuple(d.get("requires") or ()),
+                                  float(d.get("confidence", 0.8)), needs))
     fields = [(name, any_re(ps)) for name, ps in (data.get("award_fields") or {}).items()]
+    bodies = [re.compile(words_re([p])) for p in data.get("award_bodies", [])]
     return Rules(
         version=str(data.get("version", "rules")),
         number_rules=rules,
         head_re=re.compile("|".join(alts)),
+        head_by_char=head_by_char,
         head_rules=head_rules,
         generic_rules=generic,
+        generic_heads=_group_generic(generic),
         filler_re=re.compile(r"(?:" + "|".join(phrase_re(f) for f in data.get("fillers", [])) + r")\s+"),
         flag_rules=flags,
         plan_re=any_re(data["plan_cues"]),
         plan_para_re=any_re(data["plan_paragraph_cues"]),
         stop_re=re.compile(r"\n[ \t]*(?:" + "|".join(phrase_re(s) for s in data["stop_lines"]) + r")(?:[ \t.]*$|[ \t]*:)", re.M),
-        award_bodies=[re.compile(words_re([p])) for p in data.get("award_bodies", [])],
+        award_bodies=bodies,
+        award_body_needs=[required_literals(rx.pattern) for rx in bodies],
         award_fields=fields,
         trainee_groups=any_re(data.get("trainee_groups")),
     )
+
+
+def _group_generic(generic: list[tuple[re.Pattern, int]]) -> list[tuple[re.Pattern, tuple[int, ...]]]:
+    """Regex heads grouped by pattern, so that a head shared by several rules is matched once."""
+    by_pattern: dict[str, tuple[re.Pattern, list[int]]] = {}
+    for rx, idx in generic:
+        by_pattern.setdefault(rx.pattern, (rx, []))[1].append(idx)
+    return [(rx, tuple(ids)) for rx, ids in by_pattern.values()]
 
 
 @lru_cache(maxsize=1)
