@@ -6,7 +6,7 @@ Here each batch is COPYed into a temporary staging table and merged with ONE
 `insert ... select ... on conflict ... do update` statement, in one transaction:
 
 - `bulk_load_articles(conn, rows)`: the same rows `PostgresStore.save_article` would leave
-  (same upsert rules: `loaded_at` moves only when the content hash changes), so a rerun
+  (same upsert rules: `loaded_at` moves only when what the facts depend on changes), so a rerun
   changes nothing and a crash loses at most the batch in flight;
 - `replace_mentions(conn, article_facts)`: the extractor's output for a batch of articles
   (delete their previous mentions, COPY the new ones, record the extractor version), used by

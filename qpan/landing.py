@@ -47,8 +47,9 @@ class ParsedArticle:
 
 
 # How a re-landed article replaces its row (shared by the row store and the COPY loader):
-# everything is overwritten, and loaded_at moves only when the content changed, so the
-# incremental dbt models reprocess exactly the articles whose text changed.
+# everything is overwritten, and loaded_at moves only when something the facts depend on
+# changed (text, source, date, unit, synthetic flag, a return after removal), so extraction and
+# the incremental dbt models reprocess exactly those articles.
 ARTICLE_MERGE = """
 on conflict (url) do update set
     source = excluded.source, title = excluded.title, published_at = excluded.published_at,
@@ -57,7 +58,11 @@ on conflict (url) do update set
     source_unit_id = excluded.source_unit_id, template = excluded.template,
     content_hash = excluded.content_hash, page_sha256 = excluded.page_sha256,
     synthetic = excluded.synthetic, parsed_at = now(), removed_at = null,
-    loaded_at = case when raw.articles.content_hash is distinct from excluded.content_hash
+    loaded_at = case when (raw.articles.content_hash, raw.articles.source, raw.articles.published_at,
+                           raw.articles.source_unit_id, raw.articles.synthetic, raw.articles.removed_at is null)
+                          is distinct from
+                          (excluded.content_hash, excluded.source, excluded.published_at,
+                           excluded.source_unit_id, excluded.synthetic, true)
                      then now() else raw.articles.loaded_at end
 """
 

@@ -64,6 +64,19 @@ create table if not exists raw.indicator_mentions (
     unique (article_id, extractor_version, indicator, unit_id, period, span_start, qualifiers)
 );
 create index if not exists mentions_article_idx on raw.indicator_mentions (article_id, extractor_version);
+-- The mention format of the domain contract, enforced on every write instead of being re-tested
+-- over every row at every dbt build (millions of rows): a malformed mention fails its load, loudly.
+do $$
+begin
+    if not exists (select 1 from pg_constraint where conname = 'indicator_mentions_format') then
+        alter table raw.indicator_mentions add constraint indicator_mentions_format check (
+            value_type in ('number', 'boolean')
+            and comparator in ('=', '>', '<', '~')
+            and period ~ '^[0-9]{4}(/[0-9]{4})?$'
+        );
+    end if;
+end
+$$;
 
 -- Incremental dbt models read the rows stamped at or after the previous build's watermark.
 -- Rows are stamped with now(), their transaction's start, so a transaction still open during a

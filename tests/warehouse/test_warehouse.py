@@ -270,6 +270,21 @@ def test_a_load_that_commits_after_a_build_started_is_not_missed(built):
     assert before == 0 and after == [(Decimal(211),)]
 
 
+def test_raw_refuses_a_mention_outside_the_domain_format(built):
+    """The mention format (period YYYY or YYYY/YYYY, value type, comparator) is a check constraint
+    on raw, enforced at load time, instead of dbt tests that re-scan every mention every build."""
+    with _admin() as conn:
+        article_id = conn.execute("select min(article_id) from raw.articles").fetchone()[0]
+        for period, value_type, comparator in (("2023-2024", "number", "="), ("2023", "text", "="),
+                                               ("2023", "number", ">=")):
+            with pytest.raises(errors.CheckViolation, match="indicator_mentions_format"):
+                conn.execute(
+                    "insert into raw.indicator_mentions (article_id, extractor_version, indicator, value, value_type, "
+                    "comparator, unit_id, period, qualifiers, evidence, span_start, span_end) values "
+                    "(%s, 'bad', 'drills_held', 1, %s, %s, '38.397', %s, '{}', 'x', 0, 1)",
+                    (article_id, value_type, comparator, period))
+
+
 def test_models_pass_sqlfluff_lint():
     project = warehouse.DBT_PROJECT_DIR
     sqlfluff = Path(sys.executable).parent / "sqlfluff"

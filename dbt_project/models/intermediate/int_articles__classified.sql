@@ -8,12 +8,11 @@
     The unit an article counts for is not stored here: it depends on the `sources` seed, which
     can change without any article being reloaded, so mart_reporting_coverage resolves it.
 
-    Incremental (delete+insert by article_id): an article is reclassified when this model has
-    no row with its current source, URL, publication time and loaded_at: new, un-quarantined,
-    no longer synthetic, reloaded (loaded_at moves with the content hash) or changed without a
-    reload (the upsert does not move loaded_at for those). No clock is involved, so a
-    late-committing load cannot be missed. A post-hook removes rows whose article
-    disappeared from raw, became synthetic or was quarantined. `--full-refresh` rebuilds from
+    Incremental (delete+insert by article_id), in work proportional to what changed: the
+    articles (re)loaded at or after the previous build's safe watermark (load_watermark, see
+    raw.safe_watermark in qpan/schema.sql; the loader moves loaded_at whenever the text, source,
+    date, unit or synthetic flag changes) are reclassified. Post-hooks remove the articles that
+    disappeared from raw, became synthetic or were quarantined. `--full-refresh` rebuilds from
     raw and gives the same rows (processed_at aside).
 #}
 {{
@@ -23,16 +22,17 @@
         unique_key='article_id',
         indexes=[
             {'columns': ['article_id'], 'unique': True},
+            {'columns': ['load_watermark']},
         ],
+        pre_hook=["select raw.safe_watermark()  -- snapshots the open transactions first (see qpan/schema.sql)"],
         post_hook=[
+            "delete from {{ this }} as t using {{ ref('int_quarantined_rows') }} as q
+                where q.row_kind = 'article' and q.row_id = t.article_id",
             "delete from {{ this }} as t where not exists (
                 select 1 from {{ ref('stg_raw__articles') }} as a
                 where a.article_id = t.article_id
                     and ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not a.is_synthetic)
-            ) or exists (
-                select 1 from {{ ref('int_quarantined_rows') }} as q
-                where q.row_kind = 'article' and q.row_id = t.article_id
-            )"
+            )",
         ],
     )
 }}
@@ -42,6 +42,7 @@ with articles as (
         articles.article_id,
         articles.source,
         articles.source_unit_id,
+        articles.template,
         articles.url,
         articles.published_at,
         articles.published_date,
@@ -56,23 +57,7 @@ with articles as (
             where quarantined.row_kind = 'article'
         )
         {% if is_incremental() %}
-            and (
-                -- new, un-quarantined or no longer synthetic, reloaded with a changed title or body
-                -- (the content hash moves loaded_at), or a column the upsert changes without
-                -- moving loaded_at: no row with the same values yet (cheap: compares no body text,
-                -- and no clock, so a late-committing load cannot be missed)
-                not exists (
-                    select 1 from {{ this }} as previous
-                    where
-                        previous.article_id = articles.article_id
-                        and previous.source is not distinct from articles.source
-                        and previous.source_unit_id is not distinct from articles.source_unit_id
-                        and previous.url is not distinct from articles.url
-                        and previous.published_at is not distinct from articles.published_at
-                        and previous.published_date is not distinct from articles.published_date
-                        and previous.loaded_at is not distinct from articles.loaded_at
-                )
-            )
+            and articles.loaded_at >= {{ previous_load_watermark() }}
         {% endif %}
 ),
 
@@ -95,6 +80,7 @@ select
     classified.article_id,
     classified.source,
     classified.source_unit_id,
+    classified.template,
     classified.url,
     classified.published_at,
     classified.published_date,
@@ -108,5 +94,6 @@ select
         else classified.published_year
     end as report_year,
     classified.loaded_at,
-    current_timestamp as processed_at
+    current_timestamp as processed_at,
+    raw.safe_watermark() as load_watermark
 from classified

@@ -1,14 +1,14 @@
 {#
     The sources of the catalogue (seed `sources`) and any other source seen in raw.articles,
-    with their article counts (synthetic articles excluded).
+    with the counts of their articles that count (synthetic and quarantined ones excluded), read
+    from the narrow int_articles__classified rather than from the article bodies.
 #}
 with catalogue as (
     select * from {{ ref('stg_seeds__sources') }}
 ),
 
 articles as (
-    select * from {{ ref('stg_raw__articles') }}
-    where {{ var('include_synthetic') | string | lower in ['true', '1'] }} or not is_synthetic
+    select * from {{ ref('int_articles__classified') }}
 ),
 
 article_stats as (

@@ -2,12 +2,14 @@
     Grain: one row per mention that counts (latest extractor version of each non-synthetic
     article): the lineage of every fact back to its article URL, title and evidence text.
 
-    Incremental (delete+insert by mention_id), because it is the largest mart: the mentions
-    the enriched model (re)processed after this table's newest processed_at come in, and a
-    post-hook deletes the mentions the enriched model no longer has. That holds whatever
-    version of the table it starts from: the publish step swaps the validated candidate into
-    `marts` and hands the previous marts back as the next candidate, which catches up here.
-    `--full-refresh` gives the same rows.
+    Incremental, by article, because it is the largest mart: the articles the enriched model
+    (re)processed after this table's newest processed_at lose their rows in a pre-hook and get
+    their current ones back; post-hooks delete the quarantined mentions and the articles the
+    enriched model no longer has. That holds whatever version of the table it starts from: the
+    publish step swaps the validated candidate into `marts` and hands the previous marts back
+    as the next candidate, which catches up here. `--full-refresh` gives the same rows.
+    delete+insert by mention_id, not append: after the pre-hook the newest processed_at left
+    may be older, and the wider delta selected then overlaps rows still here.
 #}
 {{
     config(
@@ -16,14 +18,26 @@
         unique_key='mention_id',
         indexes=[
             {'columns': ['mention_id'], 'unique': True},
+            {'columns': ['article_id']},
             {'columns': ['fact_id']},
             {'columns': ['processed_at']},
         ],
+        pre_hook=[
+            "{% if is_incremental() %}
+                delete from {{ this }} where article_id in (
+                    select m.article_id from {{ ref('int_indicator_mentions__enriched') }} as m
+                    where m.processed_at > (select coalesce(max(p.processed_at), '-infinity') from {{ this }} as p)
+                )
+            {% endif %}",
+        ],
         post_hook=[
+            "delete from {{ this }} as t using {{ ref('int_quarantined_rows') }} as q
+                where (q.row_kind = 'mention' and q.row_id = t.mention_id)
+                   or (q.row_kind = 'article' and q.row_id = t.article_id)",
             "delete from {{ this }} as t where not exists (
                 select 1 from {{ ref('int_indicator_mentions__enriched') }} as m
-                where m.mention_id = t.mention_id
-            )"
+                where m.article_id = t.article_id
+            )",
         ],
     )
 }}

@@ -12,7 +12,7 @@ select
     comparator,
     unit_id,
     period,
-    -- 'YYYY' or 'YYYY/YYYY'; anything else gives null years (and fails a test, not the build)
+    -- 'YYYY' or 'YYYY/YYYY': raw.indicator_mentions refuses anything else (check constraint)
     case
         when period ~ '^[0-9]{4}(/[0-9]{4})?$'
             then split_part(period, '/', 1)::integer
