@@ -164,6 +164,39 @@ def _record_seeds(names: list[str]) -> None:
 # Seeds that every incremental model's rows depend on (unit versions, indicator names).
 SEEDS_EVERY_FACT_JOINS = ("admin_units", "indicators")
 
+# Bump when the columns of an incremental model change: a warehouse built by an older qpan is
+# then rebuilt in full once (an incremental run cannot read a high-water mark its old table
+# does not have). Recorded as a comment on the schemas that hold incremental models, so that it
+# travels with the marts through the publish swap (the previous marts come back as candidate).
+INCREMENTAL_LAYOUT = "qpan incremental layout 2026-11-22.safe-watermark"
+
+
+def incremental_layout_is_current(marts_schema: str = CANDIDATE_SCHEMA) -> bool:
+    try:
+        with _connect_transformer() as conn:
+            rows = conn.execute("select nspname, obj_description(oid, 'pg_namespace') from pg_namespace "
+                                "where nspname = any(%s)", (["intermediate", marts_schema],)).fetchall()
+    except Exception:  # no database yet: a first build is a full one anyway
+        return False
+    return len(rows) == 2 and all(comment == INCREMENTAL_LAYOUT for _, comment in rows)
+
+
+def _record_layout(marts_schema: str = CANDIDATE_SCHEMA) -> None:
+    from psycopg import sql
+
+    from qpan import db
+
+    statements = [sql.SQL("comment on schema {} is {}").format(sql.Identifier(name), sql.Literal(INCREMENTAL_LAYOUT))
+                  for name in ("intermediate", marts_schema)]
+    try:
+        with _connect_transformer() as conn:  # the transformer owns dbt's schemas
+            for statement in statements:
+                conn.execute(statement)
+    except Exception:  # schemas created by another role (a benchmark database): their owner records it
+        with db.connect(autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
 
 def build(full_refresh: bool = False, marts_schema: str = CANDIDATE_SCHEMA, select: str | None = None) -> None:
     """Seed, run and test everything in one `dbt build`. Seeds whose CSV has not changed since
@@ -177,6 +210,9 @@ def build(full_refresh: bool = False, marts_schema: str = CANDIDATE_SCHEMA, sele
         log.info("seeds %s changed (or first build): incremental models rebuilt in full",
                  ", ".join(sorted(set(SEEDS_EVERY_FACT_JOINS) - set(skipped))))
         full_refresh = True
+    if not full_refresh and not select and not incremental_layout_is_current(marts_schema):
+        log.info("incremental models were built by another qpan layout: rebuilt in full once")
+        full_refresh = True
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -186,6 +222,7 @@ def build(full_refresh: bool = False, marts_schema: str = CANDIDATE_SCHEMA, sele
     run_dbt(args, marts_schema=marts_schema)
     if not select:
         _record_seeds(sorted(set(seed_checksums()) - set(skipped)))
+        _record_layout(marts_schema)
 
 
 def seed_if_changed() -> list[str]:
@@ -195,6 +232,10 @@ def seed_if_changed() -> list[str]:
     if changed:
         run_dbt(["seed", "--select", *changed])
         _record_seeds(changed)
+    if not incremental_layout_is_current() or set(SEEDS_EVERY_FACT_JOINS) & set(changed):
+        # the per-model tasks that follow run incrementally: rebuild the incremental models first
+        run_dbt(["run", "--full-refresh", "--select", "config.materialized:incremental"])
+        _record_layout()
     log.info("seeds loaded: %s", ", ".join(changed) or "none (all unchanged)")
     return changed
 
