@@ -234,7 +234,7 @@ def seed_if_changed() -> list[str]:
         _record_seeds(changed)
     if not incremental_layout_is_current() or set(SEEDS_EVERY_FACT_JOINS) & set(changed):
         # the per-model tasks that follow run incrementally: rebuild the incremental models first
-        run_dbt(["run", "--full-refresh", "--select", "config.materialized:incremental"])
+        run_dbt(["run", "--full-refresh", "--select", "+config.materialized:incremental"])  # with their parents
         _record_layout()
     log.info("seeds loaded: %s", ", ".join(changed) or "none (all unchanged)")
     return changed
