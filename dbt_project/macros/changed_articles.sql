@@ -18,3 +18,17 @@
 {% macro previous_load_watermark() %}
     (select coalesce(max(previous.load_watermark), '-infinity'::timestamptz) from {{ this }} as previous)
 {% endmacro %}
+
+{#
+    Pre-hook of the models kept per article downstream of the enriched model: the articles the
+    enriched model reprocessed after this model's newest processed_at lose their rows here and
+    get their current ones back from the model's own select.
+#}
+{% macro delete_articles_reenriched() %}
+    {% if is_incremental() %}
+        delete from {{ this }} where article_id in (
+            select m.article_id from {{ ref('int_indicator_mentions__enriched') }} as m
+            where m.processed_at > (select coalesce(max(p.processed_at), '-infinity') from {{ this }} as p)
+        )
+    {% endif %}
+{% endmacro %}

@@ -17,14 +17,7 @@
             {'columns': ['article_id']},
             {'columns': ['processed_at']},
         ],
-        pre_hook=[
-            "{% if is_incremental() %}
-                delete from {{ this }} where article_id in (
-                    select m.article_id from {{ ref('int_indicator_mentions__enriched') }} as m
-                    where m.processed_at > (select coalesce(max(p.processed_at), '-infinity') from {{ this }} as p)
-                )
-            {% endif %}",
-        ],
+        pre_hook=["{{ delete_articles_reenriched() }}"],
         post_hook=[
             "delete from {{ this }} as t where not exists (
                 select 1 from {{ ref('int_indicator_mentions__enriched') }} as m

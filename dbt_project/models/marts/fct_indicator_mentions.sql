@@ -22,14 +22,7 @@
             {'columns': ['fact_id']},
             {'columns': ['processed_at']},
         ],
-        pre_hook=[
-            "{% if is_incremental() %}
-                delete from {{ this }} where article_id in (
-                    select m.article_id from {{ ref('int_indicator_mentions__enriched') }} as m
-                    where m.processed_at > (select coalesce(max(p.processed_at), '-infinity') from {{ this }} as p)
-                )
-            {% endif %}",
-        ],
+        pre_hook=["{{ delete_articles_reenriched() }}"],
         post_hook=[
             "delete from {{ this }} as t using {{ ref('int_quarantined_rows') }} as q
                 where (q.row_kind = 'mention' and q.row_id = t.mention_id)
