@@ -78,3 +78,22 @@ def dags_test(dag_id: str, conf: dict | None = None, extra_env: dict[str, str] |
         res = subprocess.run(cmd, env=env(extra_env), stdout=out, stderr=subprocess.STDOUT, text=True)
     res.log_path = log_path  # type: ignore[attr-defined]
     return res
+
+
+def dags_test_many(runs: list[tuple[str, dict | None]], extra_env: dict[str, str] | None = None,
+                   log_name: str = "run") -> subprocess.CompletedProcess:
+    """Several DAG runs, one after another, in ONE Python process (`python -m qpan.dag_runs`):
+    each is what `airflow dags test` does, but Airflow and its in-process execution API start
+    once instead of once per DAG (~13 s each on two cores). Stops at the first failed run."""
+    import json
+
+    plan = [{"dag_id": dag_id, "conf": conf} for dag_id, conf in runs]
+    cmd = [sys.executable, "-m", "qpan.dag_runs", json.dumps(plan)]
+    log_dir = config.airflow_home() / "dags-test-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{log_name}.log"
+    with open(log_path, "w") as out:
+        res = subprocess.run(cmd, env=env(extra_env), stdout=out, stderr=subprocess.STDOUT, text=True,
+                             cwd=str(config.REPO_ROOT))
+    res.log_path = log_path  # type: ignore[attr-defined]
+    return res
