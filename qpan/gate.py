@@ -56,6 +56,16 @@ def freshness_hours() -> float:
     return _float_env("QPAN_GATE_FRESHNESS_HOURS", 48)
 
 
+def keep_validation_runs() -> int:
+    """How many runs of each suite GX keeps on disk (and in Data Docs). Every result is also in
+    `audit.validation_results`; GX's own store is for browsing, and its index page re-reads
+    every stored result, so an unpruned store made each gate slower the longer qpan ran."""
+    value = _float_env("QPAN_GX_KEEP_RUNS", 30)
+    if value < 1:
+        raise ValueError(f"QPAN_GX_KEEP_RUNS must be at least 1, got {value:g}")
+    return int(value)
+
+
 # -- catalogue values --------------------------------------------------------------
 def indicator_codes() -> list[str]:
     with open(SEEDS / "indicators.csv", newline="", encoding="utf-8") as fh:
@@ -70,7 +80,9 @@ select 'landing', a.source, a.url, 'published_at out of range',
 from raw.articles a
 where a.published_at > now() + interval '1 day' or a.published_at < timestamptz '1990-01-01'
 on conflict (stage, url, reason) do update
-   set last_seen_at = now(), payload = excluded.payload, resolved_at = null
+   set last_seen_at = now(), payload = excluded.payload, resolved_at = null,
+       state_changed_at = case when raw.quarantine.resolved_at is null
+                               then raw.quarantine.state_changed_at else now() end
 """
 
 QUARANTINE_MENTIONS = """
@@ -88,12 +100,14 @@ left join audit.gazetteer_unit_ids u on u.unit_id = m.unit_id
 left join pg_temp.known_indicators i on i.code = m.indicator
 where u.unit_id is null or i.code is null
 on conflict (stage, url, reason) do update
-   set last_seen_at = now(), payload = excluded.payload, resolved_at = null
+   set last_seen_at = now(), payload = excluded.payload, resolved_at = null,
+       state_changed_at = case when raw.quarantine.resolved_at is null
+                               then raw.quarantine.state_changed_at else now() end
 """
 
 # Quarantine rows whose cause is gone (the article was fixed or re-extracted) are resolved.
 RESOLVE_STALE = """
-update raw.quarantine q set resolved_at = now()
+update raw.quarantine q set resolved_at = now(), state_changed_at = now()
 where q.stage = 'landing' and q.resolved_at is null and (
    (q.payload->>'kind' = 'mention'
       and not exists (select 1 from raw.indicator_mentions m where m.mention_id = (q.payload->>'id')::bigint))
@@ -174,8 +188,6 @@ CHECKPOINTS = {
 
 def _context(candidate_schema: str = "marts_candidate"):
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
-
     # The connection string stays a `${...}` reference in the committed YAML.
     url = config.database_url("qpan_transformer").replace("postgresql://", "postgresql+psycopg://", 1)
     os.environ["QPAN_GX_WAREHOUSE_URL"] = url
@@ -211,13 +223,15 @@ def _context(candidate_schema: str = "marts_candidate"):
     for name, assets in CHECKPOINTS.items():
         try:
             checkpoint = context.checkpoints.get(name)
-            if [v.name for v in checkpoint.validation_definitions] != assets:
+            if [v.name for v in checkpoint.validation_definitions] != assets or checkpoint.actions:
                 raise LookupError("stale")
         except Exception:
             checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
                 name=name,
                 validation_definitions=[definitions[a] for a in assets],
-                actions=[UpdateDataDocsAction(name="update_data_docs")],
+                # No UpdateDataDocsAction: it rebuilds the docs index once per validation;
+                # run_checkpoint builds the docs once per checkpoint run instead.
+                actions=[],
                 result_format={"result_format": "SUMMARY"},
             ))
         checkpoints[name] = checkpoint
@@ -285,11 +299,51 @@ def run_checkpoint(name: str, run_id: str | None = None, candidate_schema: str =
     context, checkpoints = _context(candidate_schema)
     result = checkpoints[name].run(expectation_parameters=_parameters())
     failures = _record(run_id, name, result)
+    _update_data_docs(context, result)
     docs = data_docs_index()
     if failures:
         raise GateFailed(f"quality gate '{name}' failed {len(failures)} expectation(s):\n  - "
                          + "\n  - ".join(failures) + f"\nData Docs: {docs}")
     return {"checkpoint": name, "success": True, "data_docs": str(docs)}
+
+
+def _update_data_docs(context, result) -> None:
+    """Prune the stored results to the last `keep_validation_runs()` runs of each suite, then
+    render this run's results and the index, once (not once per validation)."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    prune_validation_results(keep_validation_runs())
+    identifiers = list(result.run_results.keys())
+    identifiers += [ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()]
+    context.build_data_docs(resource_identifiers=identifiers, build_index=True)
+
+
+def prune_validation_results(keep: int, uncommitted: Path | None = None) -> int:
+    """Delete all but the newest `keep` runs of each suite from GX's validation store and their
+    Data Docs pages. Layout (GX's file store): `<suite>/<run name>/<run time>/<batch>.json`,
+    mirrored as `.html` under the docs site. Returns the number of runs deleted."""
+    import shutil
+
+    uncommitted = uncommitted or GX_PROJECT / "gx" / "uncommitted"
+    store = uncommitted / "validations"
+    docs = uncommitted / "data_docs" / "local_site" / "validations"
+    deleted = 0
+    if not store.is_dir():
+        return 0
+    for suite_dir in (d for d in store.iterdir() if d.is_dir()):
+        runs = [run_time for run_name in suite_dir.iterdir() if run_name.is_dir()
+                for run_time in run_name.iterdir() if run_time.is_dir()]
+        # GX names run-time folders as ISO timestamps (20261122T170224.079927Z): they sort by name
+        runs.sort(key=lambda path: path.name, reverse=True)
+        for old in runs[keep:]:
+            relative = old.relative_to(store)
+            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(docs / relative, ignore_errors=True)
+            deleted += 1
+    if deleted:
+        log.info("GX store: deleted %d old validation run(s), kept the last %d per suite "
+                 "(all results stay in audit.validation_results)", deleted, keep)
+    return deleted
 
 
 def data_docs_index() -> Path:
