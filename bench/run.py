@@ -329,15 +329,8 @@ def _explain(conn) -> dict:
                   confidence desc, article_id desc, mention_id desc) as rk
                   from intermediate.int_indicator_mentions__enriched) s group by fact_id""",
         "enriched_changed_articles": """
-            select count(*) from (
-              select article_id from raw.articles where loaded_at >= (
-                select max(load_watermark) from intermediate.int_indicator_mentions__enriched)
-              union
-              select article_id from raw.indicator_mentions where extracted_at >= (
-                select max(load_watermark) from intermediate.int_indicator_mentions__enriched)
-              union
-              select article_id from raw.article_extractions where extracted_at >= (
-                select max(load_watermark) from intermediate.int_indicator_mentions__enriched)) changed""",
+            select count(*) from intermediate.int_articles__changed where changed_at > (
+                select max(processed_at) from intermediate.int_indicator_mentions__enriched)""",
         "consolidated_lost_mention_check": """
             select count(*) from intermediate.int_indicator_facts__consolidated f
             join (select fact_id, count(*) n from intermediate.int_indicator_mentions__enriched group by fact_id) c

@@ -118,6 +118,30 @@ create table if not exists raw.quarantine (
     resolved_at    timestamptz,
     unique (stage, url, reason)
 );
+-- When the row was last quarantined or resolved (not merely seen again): an incremental build
+-- reprocesses the articles whose quarantine state changed since its previous watermark.
+alter table raw.quarantine add column if not exists state_changed_at timestamptz not null default now();
+create index if not exists quarantine_state_changed_idx on raw.quarantine (state_changed_at);
+
+-- Articles deleted from raw (by hand, a retention job, a test): written by a statement trigger,
+-- so an incremental build removes their rows from the warehouse by index, in work proportional
+-- to the deletions, instead of anti-joining every row against raw.articles at every build.
+create table if not exists raw.article_deletions (
+    article_id  bigint      not null,
+    deleted_at  timestamptz not null default now()
+);
+create index if not exists article_deletions_deleted_idx on raw.article_deletions (deleted_at);
+create or replace function raw.log_article_deletions() returns trigger
+    language plpgsql security definer set search_path = pg_catalog as $$
+begin
+    insert into raw.article_deletions (article_id) select distinct article_id from deleted_articles;
+    return null;
+end
+$$;
+revoke all on function raw.log_article_deletions() from public;
+create or replace trigger articles_log_deletions
+    after delete on raw.articles referencing old table as deleted_articles
+    for each statement execute function raw.log_article_deletions();
 
 -- Per-source crawl state: high-water mark for incremental runs, conditional-GET validators.
 create table if not exists raw.source_state (
@@ -144,6 +168,17 @@ create table if not exists audit.validation_results (
     observed_value text,
     details        jsonb,
     validated_at   timestamptz not null default now()
+);
+-- Every `dbt build` of the whole project that passed all its data tests (qpan.warehouse.build).
+-- The row-level tests of the big per-article models test only rows processed after the start of
+-- the latest one (see dbt_project/macros/get_where_subquery.sql): every older row was written
+-- and tested by a build that passed, and a failed build's rows stay in scope until one passes.
+create table if not exists audit.tested_builds (
+    build_id       bigserial primary key,
+    marts_schema   text        not null,
+    full_refresh   boolean     not null,
+    started_at     timestamptz not null,
+    finished_at    timestamptz not null default now()
 );
 create table if not exists audit.publish_log (
     publish_id     bigserial primary key,

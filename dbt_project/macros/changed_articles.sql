@@ -1,7 +1,9 @@
 {#
-    The articles whose mentions the warehouse must recompute: (re)loaded, (re)extracted (with or
-    without a result) at or after `since`, a timestamp expression. Rows in raw are stamped with
-    now(), their transaction's start; `since` is the previous build's raw.safe_watermark().
+    The articles whose warehouse rows must be recomputed because of what happened in raw at or
+    after `since`, a timestamp expression: (re)loaded, (re)extracted (with or without a result),
+    deleted (raw.article_deletions, written by a trigger), or quarantined or released by the
+    landing gate (raw.quarantine.state_changed_at). Rows in raw are stamped with now(), their
+    transaction's start; `since` is the previous build's raw.safe_watermark().
 #}
 {% macro changed_articles(since) %}
     select changed_article.article_id from {{ source('raw', 'articles') }} as changed_article
@@ -12,6 +14,20 @@
     union
     select changed_extraction.article_id from {{ source('raw', 'article_extractions') }} as changed_extraction
     where changed_extraction.extracted_at >= {{ since }}
+    union
+    select deleted.article_id from {{ source('raw', 'article_deletions') }} as deleted
+    where deleted.deleted_at >= {{ since }}
+    union
+    select
+        case quarantined.payload ->> 'kind'
+            when 'article' then (quarantined.payload ->> 'id')::bigint
+            else (quarantined.payload ->> 'article_id')::bigint
+        end
+    from {{ source('raw', 'quarantine') }} as quarantined
+    where
+        quarantined.state_changed_at >= {{ since }}
+        and quarantined.stage = 'landing'
+        and quarantined.payload ->> 'kind' in ('article', 'mention')
 {% endmacro %}
 
 {# The previous build's safe watermark, as stored in the rows of the model being built. #}
@@ -20,15 +36,20 @@
 {% endmacro %}
 
 {#
-    Pre-hook of the models kept per article downstream of the enriched model: the articles the
-    enriched model reprocessed after this model's newest processed_at lose their rows here and
-    get their current ones back from the model's own select.
+    The articles logged in int_articles__changed after the newest processed_at of the model
+    being built (all of them when it is empty): the per-article models delete their rows in a
+    pre-hook and recompute them. An emptier table only means a wider (still exact) set.
 #}
-{% macro delete_articles_reenriched() %}
+{% macro articles_changed_since_this() %}
+    select changed.article_id from {{ ref('int_articles__changed') }} as changed
+    where changed.changed_at > (
+        select coalesce(max(previous.processed_at), '-infinity'::timestamptz) from {{ this }} as previous
+    )
+{% endmacro %}
+
+{# Pre-hook of the per-article incremental models: drop the rows of the changed articles. #}
+{% macro delete_changed_articles() %}
     {% if is_incremental() %}
-        delete from {{ this }} where article_id in (
-            select m.article_id from {{ ref('int_indicator_mentions__enriched') }} as m
-            where m.processed_at > (select coalesce(max(p.processed_at), '-infinity') from {{ this }} as p)
-        )
+        delete from {{ this }} where article_id = any(array({{ articles_changed_since_this() }}))
     {% endif %}
 {% endmacro %}

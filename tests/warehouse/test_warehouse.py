@@ -285,6 +285,78 @@ def test_raw_refuses_a_mention_outside_the_domain_format(built):
                     (article_id, value_type, comparator, period))
 
 
+def test_deleted_quarantined_and_released_articles_leave_and_come_back_incrementally(built):
+    """Removals reach the incremental models through the change log (int_articles__changed),
+    not an anti-join over every row: an article deleted from raw, or quarantined by the landing
+    gate after it reached the marts, leaves every per-article model at the next build; released,
+    it comes back. The result equals a full rebuild."""
+    per_article = ("intermediate.int_articles__classified", "intermediate.int_indicator_mentions__enriched",
+                   "intermediate.int_articles__fact_unit_years", "marts.fct_indicator_mentions")
+
+    def present(conn, article_id):
+        return {t for t in per_article
+                if conn.execute(f"select count(*) from {t} where article_id = %s", (article_id,)).fetchone()[0]}
+
+    with _admin() as conn:
+        deleted, quarantined = [r[0] for r in conn.execute(
+            "select distinct article_id from marts.fct_indicator_mentions m "
+            "where exists (select 1 from intermediate.int_articles__fact_unit_years y where y.article_id = m.article_id) "
+            "order by 1 limit 2").fetchall()]
+        assert present(conn, deleted) == set(per_article) and present(conn, quarantined) == set(per_article)
+        conn.execute("delete from raw.articles where article_id = %s", (deleted,))
+        assert conn.execute("select count(*) from raw.article_deletions where article_id = %s",
+                            (deleted,)).fetchone()[0] == 1
+        conn.execute(
+            "insert into raw.quarantine (stage, url, reason, payload) values ('landing', %s, 'published_at out of range', "
+            "jsonb_build_object('kind', 'article', 'id', %s::bigint))", (f"http://test/q/{quarantined}", quarantined))
+    warehouse.run_dbt(["run"], marts_schema="marts")
+    with _admin() as conn:
+        assert present(conn, deleted) == set()
+        assert present(conn, quarantined) == set()
+        conn.execute("update raw.quarantine set resolved_at = now(), state_changed_at = now() where url = %s",
+                     (f"http://test/q/{quarantined}",))
+    warehouse.run_dbt(["run"], marts_schema="marts")
+    with _admin() as conn:
+        assert present(conn, quarantined) == set(per_article)
+        incremental = _rows(conn, "marts.fct_indicator_mentions", "mention_id")
+        facts = _rows(conn, "marts.fct_indicator_facts", "fact_id")
+    warehouse.run_dbt(["run", "--full-refresh"], marts_schema="marts")
+    with _admin() as conn:
+        assert _rows(conn, "marts.fct_indicator_mentions", "mention_id") == incremental
+        assert _rows(conn, "marts.fct_indicator_facts", "fact_id") == facts
+
+
+def test_rows_of_a_build_that_failed_its_tests_are_tested_again_until_one_passes(built):
+    """The big models' row-level tests cover only rows processed after the start of the latest
+    build that passed (audit.tested_builds): a bad row must fail every build until it is gone,
+    not only the build that wrote it."""
+    def tested_builds():
+        with _admin() as conn:
+            return conn.execute("select count(*) from audit.tested_builds").fetchone()[0]
+
+    warehouse.build(marts_schema="marts")
+    passed = tested_builds()
+    assert passed >= 1
+    url = "http://bad.test/unknown-indicator"
+    with _admin() as conn:
+        article_id = conn.execute(
+            "insert into raw.articles (source, url, title, published_at, body_text, content_hash, source_unit_id) "
+            "values ('bad_portal', %s, 'Giao quân năm 2023', '2023-02-20T08:00:00+07:00', 'x', md5(%s), '38.397') "
+            "returning article_id", (url, url)).fetchone()[0]
+        conn.execute(
+            "insert into raw.indicator_mentions (article_id, extractor_version, indicator, value, value_type, comparator, "
+            "unit_id, period, qualifiers, evidence, span_start, span_end) values "
+            "(%s, 'bad', 'not_an_indicator', 1, 'number', '=', '38.397', '2023', '{}', 'bad 1', 0, 5)", (article_id,))
+    for attempt in (1, 2):  # the second build changes nothing in raw: the bad row must still fail it
+        with pytest.raises(warehouse.DbtError, match="relationships_fct_indicator_mentions_indicator_code"):
+            warehouse.build(marts_schema="marts")
+        assert tested_builds() == passed, f"build {attempt} failed and must not be recorded as tested"
+    with _admin() as conn:
+        conn.execute("delete from raw.articles where article_id = %s", (article_id,))
+    warehouse.build(marts_schema="marts")
+    assert tested_builds() == passed + 1
+
+
 def test_models_pass_sqlfluff_lint():
     project = warehouse.DBT_PROJECT_DIR
     sqlfluff = Path(sys.executable).parent / "sqlfluff"

@@ -9,12 +9,13 @@
     can change without any article being reloaded, so mart_reporting_coverage resolves it.
 
     Incremental (delete+insert by article_id), in work proportional to what changed: the
-    articles (re)loaded at or after the previous build's safe watermark (load_watermark, see
-    raw.safe_watermark in qpan/schema.sql; the loader moves loaded_at whenever the text, source,
-    date, unit or synthetic flag changes) are reclassified. Post-hooks remove the articles that
-    disappeared from raw, became synthetic or were quarantined. `--full-refresh` rebuilds from
-    raw and gives the same rows (processed_at aside).
+    articles in the change log (int_articles__changed: (re)loaded, and the loader moves
+    loaded_at whenever the text, source, date, unit or synthetic flag changes; deleted;
+    quarantined or released) after this table's newest processed_at lose their row in a
+    pre-hook and are reclassified if they still count. `--full-refresh` rebuilds from raw and
+    gives the same rows (processed_at aside).
 #}
+-- depends_on: {{ ref('int_articles__changed') }}
 {{
     config(
         materialized='incremental',
@@ -22,22 +23,20 @@
         unique_key='article_id',
         indexes=[
             {'columns': ['article_id'], 'unique': True},
-            {'columns': ['load_watermark']},
+            {'columns': ['processed_at']},
         ],
-        pre_hook=["select raw.safe_watermark()  -- snapshots the open transactions first (see qpan/schema.sql)"],
-        post_hook=[
-            "delete from {{ this }} as t using {{ ref('int_quarantined_rows') }} as q
-                where q.row_kind = 'article' and q.row_id = t.article_id",
-            "delete from {{ this }} as t where not exists (
-                select 1 from {{ ref('stg_raw__articles') }} as a
-                where a.article_id = t.article_id
-                    and ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not a.is_synthetic)
-            )",
-        ],
+        pre_hook=["{{ delete_changed_articles() }}"],
     )
 }}
 
-with articles as (
+with
+{% if is_incremental() %}
+    changed_articles as materialized (
+        {{ articles_changed_since_this() }}
+    ),
+{% endif %}
+
+articles as (
     select
         articles.article_id,
         articles.source,
@@ -47,8 +46,8 @@ with articles as (
         articles.published_at,
         articles.published_date,
         articles.loaded_at,
-        lower(normalize(articles.title)) as title_lc,
-        lower(normalize(left(articles.body_text, 3000))) as body_lc
+        lower({{ nfc('articles.title') }}) as title_lc,
+        lower({{ nfc('left(articles.body_text, 3000)') }}) as body_lc
     from {{ ref('stg_raw__articles') }} as articles
     where
         ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not articles.is_synthetic)
@@ -57,7 +56,7 @@ with articles as (
             where quarantined.row_kind = 'article'
         )
         {% if is_incremental() %}
-            and articles.loaded_at >= {{ previous_load_watermark() }}
+            and articles.article_id = any(array(select changed.article_id from changed_articles as changed))
         {% endif %}
 ),
 
@@ -94,6 +93,5 @@ select
         else classified.published_year
     end as report_year,
     classified.loaded_at,
-    current_timestamp as processed_at,
-    raw.safe_watermark() as load_watermark
+    current_timestamp as processed_at
 from classified

@@ -3,11 +3,12 @@
     mart_reporting_coverage count the articles with facts per unit and year without reading
     every mention.
 
-    Incremental, by article: the articles whose mentions the enriched model reprocessed after
-    this table's newest processed_at lose their rows in a pre-hook and get their current ones
-    back; a post-hook removes the articles that no longer have any mention. `--full-refresh`
+    Incremental, by article: the articles in the change log (int_articles__changed) after this
+    table's newest processed_at lose their rows in a pre-hook and get their current ones back
+    from the enriched model (none when the article no longer has a mention). `--full-refresh`
     gives the same rows (processed_at aside).
 #}
+-- depends_on: {{ ref('int_articles__changed') }}
 {{
     config(
         materialized='incremental',
@@ -17,13 +18,7 @@
             {'columns': ['article_id']},
             {'columns': ['processed_at']},
         ],
-        pre_hook=["{{ delete_articles_reenriched() }}"],
-        post_hook=[
-            "delete from {{ this }} as t where not exists (
-                select 1 from {{ ref('int_indicator_mentions__enriched') }} as m
-                where m.article_id = t.article_id
-            )",
-        ],
+        pre_hook=["{{ delete_changed_articles() }}"],
     )
 }}
 

@@ -2,14 +2,14 @@
     One row per mention that counts: latest extractor version of each non-synthetic article,
     with the article's URL, title, source and date, and the gazetteer version of its unit.
 
-    Incremental, by article, in work proportional to what changed: an article (re)loaded or
-    (re)extracted at or after the previous build's safe watermark (load_watermark: the start of
-    the oldest transaction open during that build, see raw.safe_watermark in qpan/schema.sql)
-    loses its rows in a pre-hook and gets its current ones back, so a new extractor version,
-    or a re-extraction that found nothing, replaces the old rows. Post-hooks remove the rows
-    the landing gate quarantined and those of articles deleted from raw or marked synthetic.
+    Incremental, by article, in work proportional to what changed: an article in the change log
+    (int_articles__changed: (re)loaded, (re)extracted, deleted, quarantined or released) after
+    this table's newest processed_at loses its rows in a pre-hook and gets its current ones
+    back, so a new extractor version, or a re-extraction that found nothing, replaces the old
+    rows, and a deleted, synthetic or quarantined article or mention is gone.
     `--full-refresh` rebuilds from raw and gives the same rows (processed_at aside).
 #}
+-- depends_on: {{ ref('int_articles__changed') }}
 -- depends_on: {{ source('raw', 'articles') }}, {{ source('raw', 'indicator_mentions') }}
 -- depends_on: {{ source('raw', 'article_extractions') }}
 {%- set counts_synthetic = var('include_synthetic') | string | lower in ['true', '1'] %}
@@ -18,28 +18,12 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='article_id',
-        pre_hook=[
-            "select raw.safe_watermark()  -- snapshots the open transactions first (see qpan/schema.sql)",
-            "{% if is_incremental() %}
-                delete from {{ this }}
-                where article_id = any(array({{ changed_articles(previous_load_watermark()) }}))
-            {% endif %}",
-        ],
+        pre_hook=["{{ delete_changed_articles() }}"],
         indexes=[
             {'columns': ['article_id']},
             {'columns': ['mention_id'], 'unique': True},
             {'columns': ['fact_id']},
             {'columns': ['processed_at']},
-            {'columns': ['load_watermark']},
-        ],
-        post_hook=[
-            "delete from {{ this }} as t using {{ ref('int_quarantined_rows') }} as q
-                where (q.row_kind = 'mention' and q.row_id = t.mention_id)
-                   or (q.row_kind = 'article' and q.row_id = t.article_id)",
-            "delete from {{ this }} as t where not exists (
-                select 1 from {{ ref('stg_raw__articles') }} as a
-                where a.article_id = t.article_id and (" ~ counts_synthetic ~ " or not a.is_synthetic)
-            )",
         ],
     )
 }}
@@ -48,7 +32,7 @@ with
 {% if is_incremental() %}
     -- the pre-hook removed these articles' rows; an emptier table only means a wider (still exact) set
     changed_articles as materialized (
-        {{ changed_articles(previous_load_watermark()) }}
+        {{ articles_changed_since_this() }}
     ),
 {% endif %}
 
@@ -165,8 +149,7 @@ select
     joined.source_unit_id,
     joined.article_removed_at,
     joined.article_loaded_at,
-    current_timestamp as processed_at,
-    raw.safe_watermark() as load_watermark
+    current_timestamp as processed_at
 from joined
 left join lateral (
     -- the version valid at the reference date, else the version nearest to it

@@ -2,15 +2,16 @@
     Grain: one row per mention that counts (latest extractor version of each non-synthetic
     article): the lineage of every fact back to its article URL, title and evidence text.
 
-    Incremental, by article, because it is the largest mart: the articles the enriched model
-    (re)processed after this table's newest processed_at lose their rows in a pre-hook and get
-    their current ones back; post-hooks delete the quarantined mentions and the articles the
-    enriched model no longer has. That holds whatever version of the table it starts from: the
+    Incremental, by article, because it is the largest mart: the articles in the change log
+    (int_articles__changed) after this table's newest processed_at lose their rows in a
+    pre-hook and get back their current ones from the enriched model (none for a deleted,
+    synthetic or quarantined article). That holds whatever version of the table it starts from: the
     publish step swaps the validated candidate into `marts` and hands the previous marts back
     as the next candidate, which catches up here. `--full-refresh` gives the same rows.
     delete+insert by mention_id, not append: after the pre-hook the newest processed_at left
     may be older, and the wider delta selected then overlaps rows still here.
 #}
+-- depends_on: {{ ref('int_articles__changed') }}
 {{
     config(
         materialized='incremental',
@@ -22,16 +23,7 @@
             {'columns': ['fact_id']},
             {'columns': ['processed_at']},
         ],
-        pre_hook=["{{ delete_articles_reenriched() }}"],
-        post_hook=[
-            "delete from {{ this }} as t using {{ ref('int_quarantined_rows') }} as q
-                where (q.row_kind = 'mention' and q.row_id = t.mention_id)
-                   or (q.row_kind = 'article' and q.row_id = t.article_id)",
-            "delete from {{ this }} as t where not exists (
-                select 1 from {{ ref('int_indicator_mentions__enriched') }} as m
-                where m.article_id = t.article_id
-            )",
-        ],
+        pre_hook=["{{ delete_changed_articles() }}"],
     )
 }}
 
