@@ -6,6 +6,8 @@ Scheduled on the `qpan://raw/articles` Asset that `qpan_ingest` emits.
 - dbt: the dbt project rendered by astronomer-cosmos, one task per model (`dbt build` of the
   model: run, then its tests), loaded from the manifest built at set-up (`qpan.warehouse.parse_manifest`) so that
   parsing this file stays fast; marts land in `marts_candidate`;
+- dbt_started / dbt_tests_passed: around the cosmos group, record a build whose every model and
+  test passed (audit.tested_builds), which scopes the next run's row-level tests;
 - candidate_gate: GX on the candidate marts; a failure fails the run and publishes nothing;
 - publish: `marts_candidate` is swapped into `marts` in one transaction.
 Without a manifest (a fresh checkout before set-up), one `dbt build` task stands in for the
@@ -85,6 +87,21 @@ def qpan_transform():
         return run_landing_gate(run_id)
 
     @task
+    def dbt_started() -> str:
+        """The database clock as the dbt tasks start (see audit.tested_builds)."""
+        from qpan.warehouse import database_now
+
+        return database_now().isoformat()
+
+    @task
+    def dbt_tests_passed(started_at: str) -> None:
+        """Every model and test task of the cosmos group succeeded: a tested build, so the next
+        run's row-level tests of the big models cover only the rows processed after it started."""
+        from qpan.warehouse import CANDIDATE_SCHEMA, record_tested_build
+
+        record_tested_build(CANDIDATE_SCHEMA, False, datetime.fromisoformat(started_at))
+
+    @task
     def dbt_seeds() -> list[str]:
         from qpan.warehouse import seed_if_changed
 
@@ -111,7 +128,8 @@ def qpan_transform():
     ready = extract_facts() >> landing_gate()
     if MANIFEST.exists() and os.environ.get("QPAN_TRANSFORM_MODE", "cosmos") == "cosmos":
         models = dbt_task_group()
-        ready >> dbt_seeds() >> models >> candidate_gate() >> publish()
+        started = dbt_started()
+        ready >> started >> dbt_seeds() >> models >> dbt_tests_passed(started) >> candidate_gate() >> publish()
     else:
         ready >> dbt_build() >> candidate_gate() >> publish()
 

@@ -170,9 +170,9 @@ create table if not exists audit.validation_results (
     validated_at   timestamptz not null default now()
 );
 -- Every `dbt build` of the whole project that passed all its data tests (qpan.warehouse.build).
--- The row-level tests of the big per-article models test only rows processed after the start of
--- the latest one (see dbt_project/macros/get_where_subquery.sql): every older row was written
--- and tested by a build that passed, and a failed build's rows stay in scope until one passes.
+-- The row-level tests of the big per-article models test only rows processed after the end of
+-- the latest one (see dbt_project/macros/get_where_subquery.sql): every older row was tested by
+-- a build that passed, and a failed build's rows stay in scope until one passes.
 create table if not exists audit.tested_builds (
     build_id       bigserial primary key,
     marts_schema   text        not null,

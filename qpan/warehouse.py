@@ -219,22 +219,22 @@ def build(full_refresh: bool = False, marts_schema: str = CANDIDATE_SCHEMA, sele
         args += ["--select", select]
     if skipped:
         args += ["--exclude", *skipped]
-    started_at = _database_now()
+    started_at = database_now()
     run_dbt(args, marts_schema=marts_schema)
     if not select:
         _record_seeds(sorted(set(seed_checksums()) - set(skipped)))
         _record_layout(marts_schema)
-        _record_tested_build(marts_schema, full_refresh, started_at)
+        record_tested_build(marts_schema, full_refresh, started_at)
 
 
-def _database_now():
+def database_now():
     with _connect_transformer() as conn:
         return conn.execute("select now()").fetchone()[0]
 
 
-def _record_tested_build(marts_schema: str, full_refresh: bool, started_at) -> None:
-    """A whole-project build passed every data test: rows processed before it started need no
-    re-testing (the `__tested_before__` placeholder of the models' test `where` configs)."""
+def record_tested_build(marts_schema: str, full_refresh: bool, started_at) -> None:
+    """A whole-project build passed every data test: rows processed before now (finished_at)
+    need no re-testing (the `__tested_before__` placeholder of the models' test `where` configs)."""
     with _connect_transformer() as conn:
         conn.execute("insert into audit.tested_builds (marts_schema, full_refresh, started_at) values (%s, %s, %s)",
                      (marts_schema, full_refresh, started_at))

@@ -43,6 +43,12 @@ def test_first_run_lands_all_seed_articles_and_publishes_facts(first_run):
     assert published == 1
 
 
+def test_the_cosmos_run_records_one_tested_build(first_run):
+    # every cosmos model and test task passed: the next run's row-level tests of the big models
+    # may skip the rows this one tested (audit.tested_builds)
+    assert first_run["audit.tested_builds"] == 1
+
+
 def test_second_run_is_idempotent(first_run):
     # The first run rendered dbt with cosmos; this one runs the same models as one `dbt build`
     # task (the quick run's default): both must agree, and nothing may be duplicated.
