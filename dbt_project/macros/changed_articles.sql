@@ -53,3 +53,15 @@
         delete from {{ this }} where article_id = any(array({{ articles_changed_since_this() }}))
     {% endif %}
 {% endmacro %}
+
+{#
+    Post-hook of the big incremental models: after a full rebuild, statistics now. Autovacuum
+    analyzes a new 8M-row table only minutes later, and until then the planner guesses: the next
+    incremental build (and its scoped tests) would scan whole tables instead of using the
+    article_id / processed_at indexes.
+#}
+{% macro analyze_after_full_refresh() %}
+    {% if not is_incremental() %}
+        analyze {{ this }}
+    {% endif %}
+{% endmacro %}

@@ -19,6 +19,7 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook=["select raw.safe_watermark()  -- snapshots the open transactions first (see qpan/schema.sql)"],
+        post_hook=["{{ analyze_after_full_refresh() }}"],
         indexes=[
             {'columns': ['changed_at']},
             {'columns': ['load_watermark']},

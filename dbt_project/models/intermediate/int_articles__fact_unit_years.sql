@@ -19,6 +19,7 @@
             {'columns': ['processed_at']},
         ],
         pre_hook=["{{ delete_changed_articles() }}"],
+        post_hook=["{{ analyze_after_full_refresh() }}"],
     )
 }}
 

@@ -24,6 +24,7 @@
         unique_key='fact_id',
         indexes=[{'columns': ['fact_id'], 'unique': True}, {'columns': ['consolidated_at']}],
         post_hook=[
+            "{{ analyze_after_full_refresh() }}",
             "delete from {{ this }} as t where not exists (
                 select 1 from {{ ref('int_indicator_mentions__enriched') }} as m
                 where m.fact_id = t.fact_id

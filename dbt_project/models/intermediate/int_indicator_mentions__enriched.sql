@@ -19,6 +19,7 @@
         incremental_strategy='delete+insert',
         unique_key='article_id',
         pre_hook=["{{ delete_changed_articles() }}"],
+        post_hook=["{{ analyze_after_full_refresh() }}"],
         indexes=[
             {'columns': ['article_id']},
             {'columns': ['mention_id'], 'unique': True},

@@ -18,6 +18,7 @@
             {'columns': ['consolidated_at']},
         ],
         post_hook=[
+            "{{ analyze_after_full_refresh() }}",
             "delete from {{ this }} as t where not exists (
                 select 1 from {{ ref('int_indicator_facts__consolidated') }} as f
                 where f.fact_id = t.fact_id
