@@ -32,6 +32,8 @@ RAW_BUSINESS = {
     "raw.quarantine": "select stage, source, url, reason, resolved_at is null from raw.quarantine",
     "raw.source_state": "select source, high_water_mark, last_status from raw.source_state",
     "raw.http_validators": "select url, etag, last_modified from raw.http_validators",
+    # which rows were deleted is in article ids, which differ between databases: the count is compared
+    "raw.article_deletions": "select 'deleted' from raw.article_deletions",
 }
 
 
