@@ -127,12 +127,15 @@ def render_markdown(results: dict, png: Path | None) -> str:
             for name, lines in last["plans"].items():
                 out += [f"- `{name}`:", "", "```"] + [ln.rstrip() for ln in lines] + ["```", ""]
         tk = sorted(set(tk), key=lambda k: int(k.split("/")[1]))
-        share = statistics.median([r["incremental_share"] for r in ent[tk[-1]]])
-        per_tier = ", ".join(f"{statistics.median([r['incremental_share'] for r in ent[k]]) * 100:.0f}% at {int(k.split('/')[1]):,}"
+        # the issue sets the goal at the 100k and 1M tiers: met only where every such tier meets it
+        goal_tiers = [k for k in tk if int(k.split('/')[1]) >= 100_000] or tk[-1:]
+        share = max(statistics.median([r["incremental_share"] for r in ent[k]]) for k in goal_tiers)
+        per_tier = ", ".join(f"{statistics.median([r['incremental_share'] for r in ent[k]]) * 100:.1f}% at {int(k.split('/')[1]):,}"
                              for k in tk if int(k.split('/')[1]) >= 10_000)
-        goals.append(("d. incremental <= 10% of full build", per_tier, share <= GOALS["incremental_share"],
-                      "below the largest tier, dbt's fixed cost (start-up, ~150 nodes: tests, views, small marts) is "
-                      "most of an incremental build; the models themselves work in proportion to the change"))
+        goals.append(("d. incremental <= 10% of full build (100k and 1M)", per_tier, share <= GOALS["incremental_share"],
+                      "below 1M, dbt's fixed cost (start-up, parse, ~150 nodes: tests, views, small marts) is most of an "
+                      "incremental build, while the models themselves work in proportion to the change; fewer, larger "
+                      "nodes on the incremental path or a long-lived dbt process would close it"))
     # -- scaling
     out += ["## Scaling 10k -> 1M", ""]
     rows = []
