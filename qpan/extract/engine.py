@@ -606,12 +606,51 @@ def _dedupe(facts: list[Fact]) -> list[Fact]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleProfile:
+    """What the extractor concludes about an article as a whole (one definition for the
+    extractor and the marts): the unit it is about and the year it reports on."""
+    subject_unit_id: str | None   # the unit the article is about (not the publisher's)
+    reviewed_year: int | None     # the year a year-end review is of ("tổng kết ... năm X")
+    ref_year: int | None          # the default period of its figures
+
+
+def describe_article(title: str, body: str, published_at: datetime | date | None = None,
+                     source_unit_id: str | None = None, url: str | None = None) -> ArticleProfile:
+    """The article's subject unit and reviewed year, as the extractor reads them. Never raises."""
+    try:
+        if not isinstance(title, str) or not isinstance(body, str):
+            return ArticleProfile(None, None, None)
+        source_unit_id = _source_prior(source_unit_id, url)
+        doc = _prepare(title, body, published_at, source_unit_id)
+        if doc is None:
+            return ArticleProfile(source_unit_id, None, None)
+        head = doc.low[:2500]
+        ry = periods.reviewed_year(head, doc.pub)
+        return ArticleProfile(doc.subject.unit_id if doc.subject else None, ry, doc.ref_year)
+    except Exception:  # noqa: BLE001 - one bad article must not stop a batch
+        log.exception("describe_article failed")
+        return ArticleProfile(None, None, None)
+
+
+def _source_prior(source_unit_id: str | None, url: str | None) -> str | None:
+    """The registry's unit when the source has one, else the unit the URL's host belongs to."""
+    if source_unit_id or not url:
+        return source_unit_id
+    from .sources import unit_for_url
+
+    return unit_for_url(url)
+
+
 def extract_article(title: str, body: str, published_at: datetime | date | None = None,
-                    source_unit_id: str | None = None) -> list[Fact]:
-    """Indicator facts in an article. Spans index `title + "\\n" + body`. Never raises."""
+                    source_unit_id: str | None = None, url: str | None = None) -> list[Fact]:
+    """Indicator facts in an article. Spans index `title + "\\n" + body`. Never raises.
+    `source_unit_id` (the registry's unit of the source) or else `url` (its host, through
+    qpan/extract/source_hosts.csv) gives the unit prior for "tỉnh", "huyện", "toàn tỉnh"."""
     try:
         if not isinstance(title, str) or not isinstance(body, str):
             return []
+        source_unit_id = _source_prior(source_unit_id, url)
         return _extract(title, body, published_at, source_unit_id)
     except Exception:  # one bad article must not stop a batch
         log.exception("extraction failed")
