@@ -21,21 +21,81 @@ def _cmd_extract(args: argparse.Namespace) -> int:
             print(f"qpan extract: {name}: {e}", file=sys.stderr)
             rc = 1
             continue
-        for f in extract_article(title, body, published, args.unit):
+        for f in extract_article(title, body, published, args.unit, url=args.url):
             print(json.dumps(f.to_json(doc=Path(name).name), ensure_ascii=False))
     return rc
 
 
-def _cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_dir
+def _open_corpus(folder: str, gold: str | None):
+    """(texts folder, gold file, sources) of a corpus laid out as ../shared/corpus (texts/,
+    gold.jsonl, sources.tsv) or of a plain folder of .txt files with --gold."""
+    from .evaluate import load_sources
 
-    s = evaluate_dir(args.gold, args.dir)
-    print(f"precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {s.f1:.3f}  "
-          f"(tp {s.tp}, predicted {s.n_pred}, gold {s.n_gold})")
-    for g in s.misses:
-        print("MISS  " + json.dumps({k: g.get(k) for k in ("doc", "indicator", "value", "unit_id", "period", "evidence")}, ensure_ascii=False))
-    for p in s.false_hits:
-        print("FALSE " + json.dumps({k: p.get(k) for k in ("doc", "indicator", "value", "unit_id", "period", "evidence")}, ensure_ascii=False))
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    texts = root / "texts" if (root / "texts").is_dir() else root
+    if not any(texts.glob("*.txt")):
+        raise FileNotFoundError(f"{texts}: no .txt article files in it")
+    gold_path = Path(gold) if gold else root / "gold.jsonl"
+    if not gold_path.is_file():
+        raise FileNotFoundError(f"{gold_path}: no gold file (give --gold FILE)")
+    sources_path = root / "sources.tsv"
+    sources = load_sources(sources_path) if sources_path.is_file() else {}
+    return texts, gold_path, sources
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .engine import explain_article
+    from .errors import class_counts, classify, explain, per_indicator, read_text
+    from .evaluate import load_jsonl, predict_dir, read_article, score
+
+    try:
+        texts, gold_path, sources = _open_corpus(args.dir, args.gold)
+        gold = load_jsonl(gold_path)
+    except (OSError, ValueError) as e:
+        print(f"qpan eval: {e}", file=sys.stderr)
+        return 2
+    s = score(predict_dir(texts, sources=sources), gold)
+    cases = classify(s)
+    per = per_indicator(s, gold)
+    if args.json:
+        print(json.dumps({
+            "documents": len({g["doc"] for g in gold}), "precision": s.precision, "recall": s.recall, "f1": s.f1,
+            "tp": s.tp, "predicted": s.n_pred, "gold": s.n_gold, "errors": class_counts(cases),
+            "per_indicator": [vars(p) for p in per],
+            "cases": [{"class": c.kind, "gold": c.gold, "predicted": c.pred} for c in cases],
+        }, ensure_ascii=False, indent=1))
+    else:
+        print(f"{args.dir}: {len({g['doc'] for g in gold})} documents, {s.n_gold} required facts")
+        print(f"precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {s.f1:.3f}  "
+              f"(tp {s.tp}, predicted {s.n_pred}, gold {s.n_gold})")
+        print("\nper indicator                     gold   tp  false     P      R     F1")
+        for p in per:
+            print(f"  {p.indicator:<30} {p.gold:>4} {p.tp:>4} {p.false_hits:>6}  {p.precision:.3f}  {p.recall:.3f}  {p.f1:.3f}")
+        print("\nerrors by class")
+        for k, v in class_counts(cases).items():
+            print(f"  {k:<16} {v:>4}")
+        keys = ("doc", "indicator", "value", "unit_id", "period", "evidence")
+        traces: dict[str, tuple[str, list]] = {}
+        for c in sorted(cases, key=lambda c: ((c.gold or c.pred)["doc"], c.kind)):
+            print()
+            if c.gold is not None:
+                print(f"[{c.kind}] GOLD " + json.dumps({k: c.gold.get(k) for k in keys}, ensure_ascii=False))
+            if c.pred is not None:
+                print(f"[{c.kind}] GOT  " + json.dumps({k: c.pred.get(k) for k in keys}, ensure_ascii=False))
+            if args.explain:
+                doc = (c.gold or c.pred)["doc"]
+                if doc not in traces:
+                    title, body = read_article(texts / doc)
+                    src = sources.get(doc)
+                    _, tr = explain_article(title, body, src.published if src else None, None,
+                                            url=src.url if src else None)
+                    traces[doc] = (read_text(texts, doc), tr)
+                print("\n".join(explain(c, *traces[doc])))
+    if args.min_f1 is not None and s.f1 < args.min_f1:
+        print(f"qpan eval: F1 {s.f1:.3f} is below the floor {args.min_f1:.3f}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -43,10 +103,19 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("extract", help="extract indicator facts from article text files")
     p.add_argument("--published", help="publication date YYYY-MM-DD (default: read from the text)")
     p.add_argument("--unit", help="gazetteer unit_id of the source, used as a prior")
+    p.add_argument("--url", help="the article's address: its host gives the source prior "
+                                 "(qpan/extract/source_hosts.csv, government hosts by place name)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_cmd_extract)
-    e = subparsers.add_parser("eval", help="score extraction on a directory of .txt files against gold")
-    e.add_argument("--gold", required=True, help="gold JSONL file")
+    e = subparsers.add_parser(
+        "eval", help="score extraction against gold: P/R/F1, per indicator and per error class",
+        description="Score the extractor on a corpus folder laid out as ../shared/corpus (texts/, "
+                    "sources.tsv with url and published, gold.jsonl), or on a folder of .txt files with --gold.")
+    e.add_argument("--gold", help="gold JSONL file (default: DIR/gold.jsonl)")
+    e.add_argument("--explain", action="store_true",
+                   help="for each miss and false hit, show which rule fired or why none did")
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.add_argument("--min-f1", type=float, help="exit 1 when F1 is below this floor")
     e.add_argument("dir", metavar="DIR")
     e.set_defaults(func=_cmd_eval)
 

@@ -497,7 +497,9 @@ def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparat
 MAX_FIGURES_PER_SENTENCE = 60
 
 
-def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
+def _extract(title: str, body: str, published_at, source_unit_id, trace: list | None = None) -> list[Fact]:
+    """The facts; with `trace` (a list), also what became of every figure read, as
+    (start, end, value, what happened) in the normalised text (qpan eval --explain)."""
     rules = default_rules()
     doc = _prepare(title, body, published_at, source_unit_id)
     if doc is None:
@@ -525,8 +527,12 @@ def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
         # carries this many figures in one sentence; past the cap the rest is not read.
         seen = figures_in[ss] = figures_in.get(ss, 0) + 1
         if seen > MAX_FIGURES_PER_SENTENCE:
+            if trace is not None:
+                trace.append((start, n.end, n.value, "not read: too many figures in the sentence"))
             continue
         if n.kind in ("count", "ratio") and isinstance(n.value, float):
+            if trace is not None:
+                trace.append((start, n.end, n.value, "not read: a decimal count is an average"))
             continue  # "5,5 cán bộ/địa phương" is an average, not a count
         cs = low.rfind(";", ss, start)  # the clause (see _clause_bounds)
         cs = ss if cs < 0 else cs + 1
@@ -538,22 +544,32 @@ def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
         next_start = nums[k + 2].start if k + 2 < n_nums else len_low
         hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
         if hit is None:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"no rule fits ({n.kind}; words after it: {low[n.end:n.end + 30]!r})"))
             continue
         r, head_end = hit
         indicator = r.indicator
         if indicator is None:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"suppressed by number_rules[{r.index}]"))
             continue
         para = s.para  # _is_plan, inlined
         if para not in para_seen:
             _para_info(doc, rules, para)
         if para in para_plan or plan_re.search(low, ss, start) is not None:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
         prev_same = last_of.get((ss, indicator))
         if prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of an earlier figure"))
             continue  # a part of a figure already read, not another total
         last_of[(ss, indicator)] = n.end
         period = _period(doc, s, cs, ce)
         if period is False:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan year"))
             continue
         q: dict = {}
         if r.qualifiers == "award":
@@ -561,6 +577,9 @@ def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
         unit = _unit(doc, s, cs, start)
+        if trace is not None:
+            trace.append((start, n.end, n.value, f"number_rules[{r.index}] -> {indicator} {n.comparator}{n.value} "
+                                                 f"unit {unit.unit_id if unit else None} period {period}"))
         facts.append(_make_fact(doc, (cs, ce), indicator, n.value, n.comparator, unit, period, q, r.confidence))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
@@ -589,7 +608,15 @@ def _extract(title: str, body: str, published_at, source_unit_id) -> list[Fact]:
             if period is False:
                 continue
             unit = _unit(doc, s, cs, m.start())
+            if trace is not None:
+                trace.append((m.start(), m.end(), fr.value, f"flag rule {fr.indicator} -> {fr.value} "
+                                                            f"unit {unit.unit_id if unit else None} period {period}"))
             facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence))
+    if trace is not None:  # offsets back into the caller's text, plus what the article is about
+        trace[:] = [(*doc.nz.orig_span(a, b), v, m) for a, b, v, m in trace]
+        trace.insert(0, (0, 0, None, f"article: subject {doc.subject.unit_id if doc.subject else None}, "
+                                     f"source prior {source_unit_id}, published {doc.pub}, default period {doc.ref_year}, "
+                                     f"context {sorted(doc.context)}"))
     return _dedupe(facts)
 
 
@@ -640,6 +667,15 @@ def _source_prior(source_unit_id: str | None, url: str | None) -> str | None:
     from .sources import unit_for_url
 
     return unit_for_url(url)
+
+
+def explain_article(title: str, body: str, published_at: datetime | date | None = None,
+                    source_unit_id: str | None = None, url: str | None = None) -> tuple[list[Fact], list[tuple]]:
+    """extract_article plus its trace: (start, end, value, what happened) for every figure and
+    flag read, offsets in `title + "\\n" + body`; the first entry describes the article."""
+    trace: list[tuple] = []
+    facts = _extract(title, body, published_at, _source_prior(source_unit_id, url), trace)
+    return facts, trace
 
 
 def extract_article(title: str, body: str, published_at: datetime | date | None = None,

@@ -8,9 +8,11 @@ document with `"indicator": null` has no facts, so any prediction on it is false
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 
@@ -100,14 +102,37 @@ def score(predictions: list[dict], gold: list[dict]) -> Score:
     return Score(precision, recall, f1, matched, n_pred, len(required), misses, false_hits)
 
 
-def predict_dir(directory: str | Path, published=None, unit: str | None = None) -> list[dict]:
+def predict_dir(directory: str | Path, published=None, unit: str | None = None,
+                sources: dict[str, "SourceRow"] | None = None) -> list[dict]:
+    """Facts for every .txt file of a folder; `sources` gives each file's URL and
+    publication date (a corpus's sources.tsv) when known."""
     from .engine import extract_article
 
     out = []
     for path in sorted(Path(directory).glob("*.txt")):
         title, body = read_article(path)
-        for f in extract_article(title, body, published, unit):
+        src = (sources or {}).get(path.name)
+        pub = src.published if src and src.published else published
+        url = src.url if src else None
+        for f in extract_article(title, body, pub, unit, url=url):
             out.append(f.to_json(doc=path.name))
+    return out
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    url: str | None
+    published: date | None
+
+
+def load_sources(path: str | Path) -> dict[str, SourceRow]:
+    """A corpus's sources.tsv (id, url, title, published) by text file name ("c01.txt")."""
+    out: dict[str, SourceRow] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            pub = (row.get("published") or "").strip()
+            out[f"{row['id']}.txt"] = SourceRow((row.get("url") or "").strip() or None,
+                                                date.fromisoformat(pub) if pub else None)
     return out
 
 
