@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from . import periods
+from .anaphora import find_reference, resolve
 from .gazetteer import _RUN_RE, Gazetteer, Mention, Unit, default_gazetteer
 from .normalize import Normalized, Sentence, normalize, split_sentences
 from .numbers import NumberMention, find_numbers
@@ -121,11 +122,14 @@ class _Doc:
     award_found: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
     evidence: dict[tuple[int, int], tuple[str, int, int]] = field(default_factory=dict)
     award_fields_in: dict[tuple[int, int], list] = field(default_factory=dict)
+    salient: list[Unit] = field(default_factory=list)  # units the article is about, most salient first
+    anaphor_of: dict[int, tuple[int, Unit | None] | None] = field(default_factory=dict)
 
 
 # "(?<!\w)năm\s+((?:19|20)\d\d)(?!\d)", opening on the literal word (see rules.literal_first).
 _YEAR_ANY_RE = re.compile(r"năm(?<!\wnăm)\s+((?:19|20)\d\d)(?!\d)")
 _SUBJECT_BLOCK_BEFORE_RE = re.compile(r"(?:của|thuộc|tại|ở|với|cho|và|đến|về|như|sang)\s*$")
+_TOPIC_OPENING_RE = re.compile(r"\s*(?:tại|ở|riêng|còn|với)\s+(?:tỉnh|huyện|thành phố|thị xã|quận|xã|phường|thị trấn)?\s*")
 _PARA_LEAD_RE = re.compile(r"(?:tại|ở|riêng|đối với|với|trong đó,?)?\s*")
 
 
@@ -175,8 +179,8 @@ def _context(gaz: Gazetteer, mentions: list[Mention], on: date | None, source_un
 
 def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: set[str],
              title_end: int, lead_end: int, source_unit_id: str | None,
-             picked: dict[tuple[int, ...], Unit | None] | None = None) -> Unit | None:
-    """The unit the article is about: weighted mentions (title and lead count more,
+             picked: dict[tuple[int, ...], Unit | None] | None = None) -> list[Unit]:
+    """The units the article is about, most salient first (the first is its subject): weighted mentions (title and lead count more,
     typed names more than bare ones), the source's unit as a prior; ties go to the
     more specific unit. `picked` memoises gaz.pick(ids, on, context) (see _pick)."""
     score: Counter = Counter()
@@ -193,9 +197,9 @@ def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: 
     if source_unit_id:
         score[source_unit_id] += 2.5
     if not score:
-        return None
-    best = max(score.items(), key=lambda kv: (kv[1], kv[0].count(".")))[0]
-    return gaz.unit(best, on) or gaz.unit(best)
+        return []
+    ranked = sorted(score.items(), key=lambda kv: (kv[1], kv[0].count(".")), reverse=True)
+    return [u for u in (gaz.unit(uid, on) or gaz.unit(uid) for uid, _ in ranked) if u is not None]
 
 
 def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None:
@@ -221,14 +225,15 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
         mentions = gaz.find_mentions(t, low, 0, limit)
     context = _context(gaz, mentions, on, source_unit_id)
     picked: dict[tuple[int, ...], Unit | None] = {}
-    subject = _subject(gaz, mentions, on, context, title_end, lead_end, source_unit_id, picked)
+    salient = _subject(gaz, mentions, on, context, title_end, lead_end, source_unit_id, picked)
+    subject = salient[0] if salient else None
     if subject is None and source_unit_id:
         subject = gaz.unit(source_unit_id, on)
     para_first: dict[int, Sentence] = {}
     for s in sents:
         para_first.setdefault(s.para, s)
     doc = _Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
-               present, on, gaz, context, subject, {}, set(), {}, {}, picked=picked)
+               present, on, gaz, context, subject, {}, set(), {}, {}, picked=picked, salient=salient)
     return doc
 
 
@@ -347,11 +352,29 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
         ms = doc.sent_mentions[s.start] = []
         for m in doc.gaz.find_mentions(doc.text, low, s.start, s.end):
             u = _pick(doc, m.units)
-            if u is not None and not _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 8 if m.start > 8 else 0, m.start):
-                ms.append((m.start, m.end, u))
+            if u is None:
+                continue
+            # "của X", "tại X" name a place, not the subject, unless the sentence opens on
+            # them as its topic ("Tại Quảng Nam, 2.454 thanh niên ...")
+            if _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 8 if m.start > 8 else 0, m.start) and \
+                    not _TOPIC_OPENING_RE.fullmatch(low, s.start, m.start):
+                continue
+            ms.append((m.start, m.end, u))
+    named = None
     for a, b, u in reversed(ms):
         if a >= cs and b <= pos:
+            named = (a, u)
+            break
+    # a bare "tỉnh", "huyện", "thành phố", "xã" nearer to the figure than any name
+    ref = find_reference(doc.text, doc.low, cs, pos)
+    if ref is None and named is None and cs > s.start:
+        ref = find_reference(doc.text, doc.low, s.start, cs)
+    if ref is not None and (named is None or ref[0] > named[0]):
+        u = resolve(ref[1], doc.salient, doc.gaz, doc.on)
+        if u is not None:
             return u
+    if named is not None:
+        return named[1]
     return _para_unit(doc, s.para) or doc.subject
 
 
@@ -553,6 +576,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"suppressed by number_rules[{r.index}]"))
             continue
+        if rules.national_re is not None and rules.national_re.search(low, cs, start) is not None:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a national figure"))
+            continue
+        if indicator in rules.part_year_indicators and rules.part_year_re.search(low, ss, ce) is not None:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: part of a year"))
+            continue
         para = s.para  # _is_plan, inlined
         if para not in para_seen:
             _para_info(doc, rules, para)
@@ -577,6 +608,10 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
         unit = _unit(doc, s, cs, start)
+        if unit is None:  # a figure of no known unit answers no analyst's question
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))
+            continue
         if trace is not None:
             trace.append((start, n.end, n.value, f"number_rules[{r.index}] -> {indicator} {n.comparator}{n.value} "
                                                  f"unit {unit.unit_id if unit else None} period {period}"))
@@ -608,6 +643,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if period is False:
                 continue
             unit = _unit(doc, s, cs, m.start())
+            if unit is None:
+                continue
             if trace is not None:
                 trace.append((m.start(), m.end(), fr.value, f"flag rule {fr.indicator} -> {fr.value} "
                                                             f"unit {unit.unit_id if unit else None} period {period}"))

@@ -213,6 +213,9 @@ class Rules:
     award_body_needs: list[tuple[tuple[str, ...], ...]]  # required_literals of each
     award_fields: list[tuple[str, re.Pattern]]
     trainee_groups: re.Pattern
+    national_re: re.Pattern | None = None      # a figure for the whole country, not a unit's
+    part_year_re: re.Pattern | None = None     # a part of a year ("6 tháng đầu năm")
+    part_year_indicators: frozenset = frozenset()
     _cands: dict = field(default_factory=dict, repr=False)
 
     def candidates(self, head_group: str | None, generic: tuple[int, ...]) -> list[NumberRule]:
@@ -313,6 +316,9 @@ def compile_rules(data: dict) -> Rules:
         flag_rules=flags,
         plan_re=any_re(data["plan_cues"]),
         plan_para_re=any_re(data["plan_paragraph_cues"]),
+        national_re=any_re(data.get("national_cues")),
+        part_year_re=any_re(data.get("part_year_cues")),
+        part_year_indicators=frozenset(data.get("part_year_indicators") or ()),
         stop_re=re.compile(r"\n[ \t]*(?:" + "|".join(phrase_re(s) for s in data["stop_lines"]) + r")(?:[ \t.]*$|[ \t]*:)", re.M),
         award_bodies=bodies,
         award_body_needs=[required_literals(rx.pattern) for rx in bodies],

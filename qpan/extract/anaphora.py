@@ -1,0 +1,69 @@
+"""Bare type words that stand for a unit: "toàn tỉnh", "huyện đã giao", "thành phố có".
+
+Vietnamese reports name their unit once (in the title, the lead, or only in the publisher's
+name) and then say "tỉnh", "huyện", "thành phố", "xã" for it. Such a word, not followed by
+a name, refers to the unit of that type the article is about: the most salient unit of the
+type among those it names, else the one implied by the subject or the source (the province
+of a district, the district of a commune).
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from .gazetteer import Gazetteer, Unit
+
+# Longest first: "thị xã" before "xã", "thành phố" before nothing else.
+_TYPE_WORD_RE = re.compile(
+    r"(?<!\w)(thành phố|thị xã|thị trấn|tỉnh|huyện|quận|xã|phường)(?!\w)(?! hội)(?! viên)(?! đội)")
+# Words before a type word that make it a level or a plural, not a reference to one unit:
+# "các xã", "cấp huyện", "liên tỉnh", "3 xã", "ngoài tỉnh".
+_NOT_REFERENCE_BEFORE = re.compile(
+    r"(?:các|những|mỗi|nhiều|cấp|liên|ngoài|ngoại|mọi|từng|giữa|hai|ba|bốn|năm|\d+)\s+$")
+
+_TYPES = {
+    "tỉnh": ("province", ("tỉnh",)),
+    "thành phố": ("city", ("thành phố", "thành phố trực thuộc trung ương")),
+    "huyện": ("district", ("huyện",)),
+    "thị xã": ("district", ("thị xã",)),
+    "quận": ("district", ("quận",)),
+    "xã": ("commune", ("xã",)),
+    "phường": ("commune", ("phường",)),
+    "thị trấn": ("commune", ("thị trấn",)),
+}
+
+
+def find_reference(text: str, low: str, start: int, end: int) -> tuple[int, str] | None:
+    """The last bare type word in low[start:end] (position, word), not followed by a name
+    (a capitalised word: "huyện Thọ Xuân" is a name, handled by the gazetteer)."""
+    found = None
+    for m in _TYPE_WORD_RE.finditer(low, start, end):
+        after = m.end()
+        if after + 1 < len(text) and text[after] == " " and text[after + 1].isupper():
+            continue  # "huyện Nga Sơn": a name
+        if _NOT_REFERENCE_BEFORE.search(low, max(0, m.start() - 12), m.start()):
+            continue
+        found = (m.start(), m.group(1))
+    return found
+
+
+def resolve(word: str, salient: list[Unit], gaz: Gazetteer, on: date | None) -> Unit | None:
+    """The unit a bare type word stands for, given the article's units (most salient first)."""
+    level, types = _TYPES[word]
+    if level == "city":
+        for u in salient:
+            if u.type in types:
+                return u
+        return None
+    for u in salient:
+        if u.level == level and u.type in types:
+            return u
+    # implied by a more specific unit: the province (or district) above the subject
+    for u in salient:
+        if level == "province":
+            return gaz.unit(u.province_id, on) or gaz.unit(u.province_id)
+        if level == "district" and u.level == "commune" and u.parent_id and u.parent_id != u.province_id:
+            p = gaz.unit(u.parent_id, on) or gaz.unit(u.parent_id)
+            if p is not None and p.type in types:
+                return p
+    return None
