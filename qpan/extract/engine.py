@@ -39,7 +39,11 @@ _LEFT_WINDOW = 140
 _RIGHT_WINDOW = 90
 _NEAR = 40
 # A breakdown of the figure before ("312 tân binh, trong đó có 42 đảng viên").
-_BREAKDOWN_RE = re.compile(r"trong đó|bao gồm|\(")
+_BREAKDOWN_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:|\(")
+# A sentence that opens on "Trong đó" breaks down the figure of the sentence before it.
+_PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
+# A list of parts: "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh; ..."
+_LIST_OPENING_RE = re.compile(r"gồm\s*:")
 
 
 @dataclass(slots=True)
@@ -534,6 +538,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     nums = find_numbers(low, 0, limit)
     n_nums, len_low = len(nums), len(low)
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
+    first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
     figures_in: dict[int, int] = {}  # sentence start -> figures read there
     para_seen, para_plan, plan_re = doc.para_seen, doc.para_plan, rules.plan_re
     for k, n in enumerate(nums):
@@ -591,6 +596,12 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
+        first = first_in.get(ss)
+        if (first is not None and _BREAKDOWN_RE.search(low, first, start)) or \
+                _PART_OPENING_RE.match(low, ss) or _LIST_OPENING_RE.search(low, ss, start):
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of a total (breakdown)"))
+            continue
         prev_same = last_of.get((ss, indicator))
         if prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
             if trace is not None:
@@ -615,7 +626,15 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         if trace is not None:
             trace.append((start, n.end, n.value, f"number_rules[{r.index}] -> {indicator} {n.comparator}{n.value} "
                                                  f"unit {unit.unit_id if unit else None} period {period}"))
-        facts.append(_make_fact(doc, (cs, ce), indicator, n.value, n.comparator, unit, period, q, r.confidence))
+        first_in.setdefault(ss, n.end)
+        value = n.denominator if n.kind == "ratio" and r.take == "denominator" else n.value
+        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence))
+        if n.kind == "ratio" and r.denominator_of and n.denominator:
+            # "giao quân 07/07 thanh niên": 7 recruits of a quota of 7, so the quota was met
+            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence))
+            if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8))
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
             facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))

@@ -122,6 +122,8 @@ class NumberRule:
     not_clause: re.Pattern | None = None
     qualifiers: str | None = None
     confidence: float = 0.85
+    take: str = "numerator"             # which part of a ratio is the value
+    denominator_of: str | None = None   # the indicator a ratio's denominator gives too
 
 
 @dataclass
@@ -255,6 +257,8 @@ def _rule(i: int, d: dict) -> NumberRule:
         not_clause=any_re(d.get("not_clause")),
         qualifiers=d.get("qualifiers"),
         confidence=float(d.get("confidence", 0.85)),
+        take=d.get("take") or "numerator",
+        denominator_of=d.get("denominator_of"),
     )
 
 
