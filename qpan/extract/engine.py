@@ -116,6 +116,9 @@ class _Doc:
     para_span: dict[int, str]
     para_year: dict[int, int]
     para_seen: set[int] = field(default_factory=set)
+    para_future: set[int] = field(default_factory=set)  # paragraphs that open on a coming year
+    ref_period: str | None = None  # default period: the reviewed year or span, else publication year
+    title_end: int = 0
     # sentence start -> (start, end, unit) of its place names that can be a figure's subject
     sent_mentions: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
     # Memos, per article: what a clause or a sentence says does not change between the
@@ -238,6 +241,9 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
         para_first.setdefault(s.para, s)
     doc = _Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
                present, on, gaz, context, subject, {}, set(), {}, {}, picked=picked, salient=salient)
+    span = periods.reviewed_span(low[:lead_end])
+    doc.ref_period = periods.format_period(*span) if span else (str(ref_year) if ref_year else None)
+    doc.title_end = title_end
     return doc
 
 
@@ -250,13 +256,13 @@ def _para_info(doc: _Doc, rules: Rules, p: int) -> None:
     low, s = doc.low, doc.para_first[p]
     if rules.plan_para_re.search(low, s.start, s.end):
         doc.para_plan.add(p)
-    sp = periods.find_span(low, s.start, min(s.end, s.start + 40))
+    sp = periods.find_span(low, s.start, min(s.end, s.start + 40), doc.present_year)
     if sp:
         doc.para_span[p] = periods.format_period(sp[0], sp[1])
     ly = periods.leading_year(low, s.start)
     if ly is not None:
         if doc.plan_after is not None and ly > doc.plan_after:
-            doc.para_plan.add(p)
+            doc.para_future.add(p)
         else:
             doc.para_year[p] = ly
 
@@ -301,7 +307,7 @@ def _sentence_at(doc: _Doc, pos: int) -> Sentence | None:
 
 def _is_plan(doc: _Doc, rules: Rules, s: Sentence, pos: int) -> bool:
     _para_info(doc, rules, s.para)
-    if s.para in doc.para_plan:
+    if s.para in doc.para_plan or s.para in doc.para_future:
         return True
     return rules.plan_re.search(doc.low, s.start, pos) is not None
 
@@ -320,7 +326,7 @@ def _period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
 
 def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
     low = doc.low
-    sp = periods.find_span(low, s.start, s.end)
+    sp = periods.find_span(low, s.start, s.end, doc.present_year)
     if sp:
         a, b, _ = sp
         if doc.plan_after is not None and b > doc.plan_after and a >= doc.plan_after:
@@ -342,7 +348,28 @@ def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | boo
         return str(doc.para_year[s.para])
     if periods.is_present(low, s.start, s.end):
         return str(doc.present_year) if doc.present_year else None
-    return str(doc.ref_year) if doc.ref_year else None
+    return doc.ref_period
+
+
+# Indicators assigned ahead of the year they are for: a quota announced in November is the
+# next intake's (the hand-over is in February), so a coming year is not a plan for them.
+_ASSIGNED_AHEAD = frozenset({"recruitment_quota"})
+
+
+def _quota_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+    """The intake year a quota is for: the year written (at most the one after publication),
+    else, announced from October on, the next year."""
+    low = doc.low
+    ys = periods.years_in(low, cs, ce) or periods.years_in(low, s.start, s.end)
+    y = ys[0][0] if ys else periods.leading_year(low, s.start) or doc.para_year.get(s.para)
+    if y is not None:
+        if doc.plan_after is not None and y > doc.plan_after + 1:
+            return False
+        return str(y)
+    pub = doc.pub
+    if pub is not None and pub.month is not None and pub.month >= 10 and doc.ref_year == pub.year:
+        return str(pub.year + 1)
+    return _period(doc, s, cs, ce)
 
 
 def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
@@ -592,7 +619,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         para = s.para  # _is_plan, inlined
         if para not in para_seen:
             _para_info(doc, rules, para)
-        if para in para_plan or plan_re.search(low, ss, start) is not None:
+        if para in para_plan or (para in doc.para_future and indicator not in _ASSIGNED_AHEAD) or \
+                plan_re.search(low, ss, start) is not None:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
@@ -608,7 +636,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of an earlier figure"))
             continue  # a part of a figure already read, not another total
         last_of[(ss, indicator)] = n.end
-        period = _period(doc, s, cs, ce)
+        period = _quota_period(doc, s, cs, ce) if indicator in _ASSIGNED_AHEAD else _period(doc, s, cs, ce)
         if period is False:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan year"))

@@ -123,23 +123,49 @@ def reviewed_year(head_low: str, pub: PubDate | None) -> int | None:
     return None
 
 
-# "giai đoạn 2019 - 2022", "từ năm 2016 đến năm 2021", "trong 5 năm (2016-2020)"
+# "giai đoạn 2019 - 2022", "từ năm 2016 đến năm 2021", "trong 5 năm (2016-2020)",
+# "từ năm 2015 đến ngày 14/3/2025", "từ năm 2019 đến nay" (the span ends at publication)
 _SPAN_RE = re.compile(
     r"(?:giai đoạn|từ năm|từ|thời kỳ|sau \S+ năm|trong \S+ năm(?: qua)?)\s*\(?\s*(?P<a>(?:19|20)\d\d)\s*"
-    r"(?:-|–|—|đến(?: năm)?|tới(?: năm)?)\s*(?P<b>(?:19|20)\d\d)"
+    r"(?:(?:-|–|—|đến(?: năm)?|tới(?: năm)?)\s*(?P<b>(?:19|20)\d\d)"
+    r"|(?:,\s*)?(?:đến|tới)\s+(?:hết\s+)?(?:ngày\s+\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*|tháng\s+\d{1,2}\s*[/.-]\s*)(?P<c>(?:19|20)\d\d)"
+    r"|(?:,\s*)?(?:đến|tới)\s+(?P<now>nay|hiện nay|hiện tại|thời điểm hiện tại))"
 )
 
 
-def find_span(low: str, start: int = 0, end: int | None = None) -> tuple[int, int, int] | None:
-    """(first year, last year, position) of a multi-year span in low[start:end]."""
+def find_span(low: str, start: int = 0, end: int | None = None,
+              present: int | None = None) -> tuple[int, int, int] | None:
+    """(first year, last year, position) of a multi-year span in low[start:end]; a span
+    "đến nay" ends in `present` (the publication year) and is only read when it is known."""
     end = len(low) if end is None else end
     if low.find("20", start, end) < 0 and low.find("19", start, end) < 0:
         return None  # no year to span (the cheap test: most clauses have none)
-    m = _SPAN_RE.search(low, start, end)
+    for m in _SPAN_RE.finditer(low, start, end):
+        a = int(m.group("a"))
+        b = m.group("b") or m.group("c")
+        if b is None:
+            if present is None:
+                continue
+            b = present
+        b = int(b)
+        if a < b:
+            return (a, b, m.start())
+    return None
+
+
+# "Sơ kết 10 năm xây dựng ..., giai đoạn 2009-2019": a review of a span of years.
+_REVIEW_SPAN_RE = re.compile(
+    r"(?:sơ kết|tổng kết)\s+(?:\d+|mười|năm|ba|hai|bốn|sáu|bảy|tám|chín|hai mươi|mười lăm)\s+năm[^\n]{0,160}?"
+    r"(?P<a>(?:19|20)\d\d)\s*(?:-|–|—|đến(?: năm)?)\s*(?P<b>(?:19|20)\d\d)")
+
+
+def reviewed_span(head_low: str) -> tuple[int, int] | None:
+    """(first, last year) of a review of several years, from the title and lead."""
+    m = _REVIEW_SPAN_RE.search(head_low)
     if not m:
         return None
     a, b = int(m.group("a")), int(m.group("b"))
-    return (a, b, m.start()) if a < b else None
+    return (a, b) if a < b else None
 
 
 # "năm 2023" not after "so với"/"cùng kỳ" (a comparison) nor inside a plan period.
