@@ -701,7 +701,16 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         trace.insert(0, (0, 0, None, f"article: subject {doc.subject.unit_id if doc.subject else None}, "
                                      f"source prior {source_unit_id}, published {doc.pub}, default period {doc.ref_year}, "
                                      f"context {sorted(doc.context)}"))
-    return _dedupe(facts)
+    return _dedupe(_headline_once(facts, doc.title_end))
+
+
+def _headline_once(facts: list[Fact], title_end: int) -> list[Fact]:
+    """A figure of the title that the body gives too is the body's fact (with the body's
+    unit and period): the headline only repeats it."""
+    if not title_end or not any(f.span_start < title_end for f in facts):
+        return facts
+    body = {(f.indicator, f.value) for f in facts if f.span_start >= title_end}
+    return [f for f in facts if f.span_start >= title_end or (f.indicator, f.value) not in body]
 
 
 def _dedupe(facts: list[Fact]) -> list[Fact]:

@@ -205,7 +205,14 @@ _PRESENT_RE = re.compile("|".join(
     for p in ("hiện nay", "hiện tại", "hiện có", "hằng năm", "hàng năm", "đến nay", "tới nay", "tính đến nay")))
 
 
+# "Hiện, ...", "Hiện địa phương quản lý 31 mô hình": "hiện" opening a clause is "now" ("thực
+# hiện", "phát hiện", "hiện đại" never open one).
+_CLAUSE_PRESENT_RE = re.compile(r"[\s\W]*hiện(?:\s+(?:nay|tại|có|đang|vẫn|còn))?[\s,]+(?!đại|trường|tượng|hành|vật|ra|lên|diện|thực)")
+
+
 def is_present(low: str, start: int, end: int) -> bool:
+    if _CLAUSE_PRESENT_RE.match(low, start, end):
+        return True
     return _PRESENT_RE.search(low, start, end) is not None
 
 
