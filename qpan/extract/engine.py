@@ -40,6 +40,8 @@ _RIGHT_WINDOW = 90
 _NEAR = 40
 # A breakdown of the figure before ("312 tân binh, trong đó có 42 đảng viên").
 _BREAKDOWN_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:|\(")
+# After a total, what follows these is its parts, whatever they count.
+_PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:")
 # A sentence that opens on "Trong đó" breaks down the figure of the sentence before it.
 _PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
 # A list of parts: "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh; ..."
@@ -119,6 +121,7 @@ class _Doc:
     para_future: set[int] = field(default_factory=set)  # paragraphs that open on a coming year
     ref_period: str | None = None  # default period: the reviewed year or span, else publication year
     title_end: int = 0
+    limit: int = 0  # end of the article text (page chrome after it is not read)
     # sentence start -> (start, end, unit) of its place names that can be a figure's subject
     sent_mentions: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
     # Memos, per article: what a clause or a sentence says does not change between the
@@ -135,7 +138,12 @@ class _Doc:
 
 # "(?<!\w)năm\s+((?:19|20)\d\d)(?!\d)", opening on the literal word (see rules.literal_first).
 _YEAR_ANY_RE = re.compile(r"năm(?<!\wnăm)\s+((?:19|20)\d\d)(?!\d)")
-_SUBJECT_BLOCK_BEFORE_RE = re.compile(r"(?:của|thuộc|tại|ở|với|cho|và|đến|về|như|sang)\s*$")
+# A name after these is a place or a body named in passing, not the subject of the clause
+# ("của Chủ tịch UBND tỉnh An Giang", "tại xã X").
+_SUBJECT_BLOCK_BEFORE_RE = re.compile(
+    r"(?:của|thuộc|tại|ở|với|cho|và|đến|về|như|sang)"
+    r"(?:\s+(?:chủ tịch|ubnd|ủy ban nhân dân|hđnd|công an|bộ chqs|ban chqs|bộ chỉ huy quân sự|hội đồng nvqs|"
+    r"hội đồng nghĩa vụ quân sự|huyện ủy|tỉnh ủy|thành ủy|ban thường vụ|đảng ủy|mttq|ủy ban mttq))*\s*$")
 _TOPIC_OPENING_RE = re.compile(r"\s*(?:tại|ở|riêng|còn|với)\s+(?:tỉnh|huyện|thành phố|thị xã|quận|xã|phường|thị trấn)?\s*")
 _PARA_LEAD_RE = re.compile(r"(?:tại|ở|riêng|đối với|với|trong đó,?)?\s*")
 
@@ -206,6 +214,9 @@ def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: 
     if not score:
         return []
     ranked = sorted(score.items(), key=lambda kv: (kv[1], kv[0].count(".")), reverse=True)
+    if source_unit_id and ranked[0][0] != source_unit_id and source_unit_id.startswith(ranked[0][0] + "."):
+        # a commune's portal names its district and province: the portal's own unit is the subject
+        ranked.sort(key=lambda kv: kv[0] != source_unit_id)
     return [u for u in (gaz.unit(uid, on) or gaz.unit(uid) for uid, _ in ranked) if u is not None]
 
 
@@ -244,6 +255,7 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
     span = periods.reviewed_span(low[:lead_end])
     doc.ref_period = periods.format_period(*span) if span else (str(ref_year) if ref_year else None)
     doc.title_end = title_end
+    doc.limit = limit
     return doc
 
 
@@ -387,7 +399,7 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
                 continue
             # "của X", "tại X" name a place, not the subject, unless the sentence opens on
             # them as its topic ("Tại Quảng Nam, 2.454 thanh niên ...")
-            if _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 8 if m.start > 8 else 0, m.start) and \
+            if _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 48 if m.start > 48 else 0, m.start) and \
                     not _TOPIC_OPENING_RE.fullmatch(low, s.start, m.start):
                 continue
             ms.append((m.start, m.end, u))
@@ -401,12 +413,24 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
     if ref is None and named is None and cs > s.start:
         ref = find_reference(doc.text, doc.low, s.start, cs)
     if ref is not None and (named is None or ref[0] > named[0]):
-        u = resolve(ref[1], doc.salient, doc.gaz, doc.on)
+        u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
         if u is not None:
             return u
     if named is not None:
         return named[1]
     return _para_unit(doc, s.para) or doc.subject
+
+
+def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
+    """Units named in the paragraph before `pos`, nearest first: "tỉnh" in "Tại Cao Bằng, ...
+    Năm 2026, tỉnh được giao ..." is the province the paragraph is about."""
+    start = doc.para_first[para].start
+    out: list[Unit] = []
+    for m in reversed(doc.gaz.find_mentions(doc.text, doc.low, start, pos)):
+        u = _pick(doc, m.units)
+        if u is not None and u not in out:
+            out.append(u)
+    return out
 
 
 def _award_qualifiers(doc: _Doc, rules: Rules, cs: int, ce: int, pos: int) -> dict:
@@ -512,6 +536,16 @@ def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next
                 continue
         if r.left_near is not None and r.left_near.search(low, near_a, start) is None:
             continue
+        if r.not_before is not None and r.not_before.search(low, cs, start) is not None:
+            continue
+        rx = r.document
+        if rx is not None:  # the article's topic: the same answer for every figure (memoised)
+            key = (rx, -1, -1)
+            hit = cue.get(key)
+            if hit is None:
+                hit = cue[key] = rx.search(low, 0, doc.limit) is not None
+            if not hit:
+                continue
         if r.left is not None and r.left.search(low, left_a, start) is None:
             continue
         if r.not_left is not None and r.not_left.search(low, left_a, start) is not None:
@@ -568,6 +602,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
     figures_in: dict[int, int] = {}  # sentence start -> figures read there
     para_seen, para_plan, plan_re = doc.para_seen, doc.para_plan, rules.plan_re
+    sentence_plan_re = rules.sentence_plan_re
     for k, n in enumerate(nums):
         start = n.start
         i = bisect.bisect_right(starts, start) - 1  # the sentence (see _sentence_at)
@@ -619,13 +654,16 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         para = s.para  # _is_plan, inlined
         if para not in para_seen:
             _para_info(doc, rules, para)
+        # plan cues bind to their clause ("đạt yêu cầu; ... hoàn thành 100% chỉ tiêu" is a result);
+        # a few ("phấn đấu", "sẽ", "kế hoạch") govern the whole sentence
         if para in para_plan or (para in doc.para_future and indicator not in _ASSIGNED_AHEAD) or \
-                plan_re.search(low, ss, start) is not None:
+                plan_re.search(low, cs, start) is not None or \
+                (cs > ss and sentence_plan_re is not None and sentence_plan_re.search(low, ss, cs) is not None):
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
         first = first_in.get(ss)
-        if (first is not None and _BREAKDOWN_RE.search(low, first, start)) or \
+        if (first is not None and _PARTS_AFTER_RE.search(low, first, start)) or \
                 _PART_OPENING_RE.match(low, ss) or _LIST_OPENING_RE.search(low, ss, start):
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of a total (breakdown)"))

@@ -49,7 +49,8 @@ _NUM_RE = re.compile(
 # A lone word counts only if it is clearly a number word ("năm" alone is "year", "tư" alone
 # is "private"...): the regex asks for two or more words, or one unambiguous word, so the
 # common lone "năm" never comes back to Python as a match.
-_AMBIGUOUS_ALONE = ("năm", "tư", "lăm", "mốt", "mươi", "trăm", "linh", "lẻ")
+# "một" alone is the indefinite article far more often than a count ("một người thanh niên").
+_AMBIGUOUS_ALONE = ("năm", "tư", "lăm", "mốt", "mươi", "trăm", "linh", "lẻ", "một")
 _WORD_ALONE_ALT = "|".join(w for w in _WORD_ALT.split("|") if w not in _AMBIGUOUS_ALONE)
 
 
@@ -90,7 +91,7 @@ _TIME_AFTER_RE = re.compile(r"\s*(?:giờ|h\d|g\d|phút)(?!\w)")
 _NOT_FIGURE_WORDS = frozenset("""
 số thứ hạng khóa khoá đoàn quốc lộ ql km điều khoản chương mục ngày sáng chiều tối trưa
 đêm hôm tháng quý lúc năm covid luật tổ khu xóm thôn bản lô vòng phiên lần mẫu mã cấp
-phòng đội cụm từ kt-qp ktqp kt-qp:
+phòng đội cụm từ kt-qp ktqp kt-qp: loại (khóa (khoá
 """.split())
 _NOT_FIGURE_PAIRS = frozenset(p.strip() for p in """
 quân khu|quân đoàn|đại đội|tỉnh lộ|nhiệm kỳ|giai đoạn|quyết định|nghị định|

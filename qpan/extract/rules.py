@@ -122,6 +122,8 @@ class NumberRule:
     not_clause: re.Pattern | None = None
     qualifiers: str | None = None
     confidence: float = 0.85
+    not_before: re.Pattern | None = None  # a cue anywhere from the clause start to the figure
+    document: re.Pattern | None = None    # a cue anywhere in the article (its topic)
     take: str = "numerator"             # which part of a ratio is the value
     denominator_of: str | None = None   # the indicator a ratio's denominator gives too
 
@@ -215,6 +217,7 @@ class Rules:
     award_body_needs: list[tuple[tuple[str, ...], ...]]  # required_literals of each
     award_fields: list[tuple[str, re.Pattern]]
     trainee_groups: re.Pattern
+    sentence_plan_re: re.Pattern | None = None  # plan cues that govern a whole sentence
     national_re: re.Pattern | None = None      # a figure for the whole country, not a unit's
     part_year_re: re.Pattern | None = None     # a part of a year ("6 tháng đầu năm")
     part_year_indicators: frozenset = frozenset()
@@ -257,6 +260,8 @@ def _rule(i: int, d: dict) -> NumberRule:
         not_clause=any_re(d.get("not_clause")),
         qualifiers=d.get("qualifiers"),
         confidence=float(d.get("confidence", 0.85)),
+        not_before=any_re(d.get("not_before")),
+        document=any_re(d.get("document")),
         take=d.get("take") or "numerator",
         denominator_of=d.get("denominator_of"),
     )
@@ -321,6 +326,7 @@ def compile_rules(data: dict) -> Rules:
         plan_re=any_re(data["plan_cues"]),
         plan_para_re=any_re(data["plan_paragraph_cues"]),
         national_re=any_re(data.get("national_cues")),
+        sentence_plan_re=any_re(data.get("sentence_plan_cues")),
         part_year_re=any_re(data.get("part_year_cues")),
         part_year_indicators=frozenset(data.get("part_year_indicators") or ()),
         stop_re=re.compile(r"\n[ \t]*(?:" + "|".join(phrase_re(s) for s in data["stop_lines"]) + r")(?:[ \t.]*$|[ \t]*:)", re.M),
