@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from . import periods
-from .anaphora import find_reference, resolve
+from .anaphora import SUBJECT_BLOCK_BEFORE_RE, find_reference, resolve
 from .gazetteer import _RUN_RE, Gazetteer, Mention, Unit, default_gazetteer
 from .normalize import Normalized, Sentence, normalize, split_sentences
 from .numbers import NumberMention, find_numbers
@@ -140,10 +140,7 @@ class _Doc:
 _YEAR_ANY_RE = re.compile(r"năm(?<!\wnăm)\s+((?:19|20)\d\d)(?!\d)")
 # A name after these is a place or a body named in passing, not the subject of the clause
 # ("của Chủ tịch UBND tỉnh An Giang", "tại xã X").
-_SUBJECT_BLOCK_BEFORE_RE = re.compile(
-    r"(?:của|thuộc|tại|ở|với|cho|và|đến|về|như|sang)"
-    r"(?:\s+(?:chủ tịch|ubnd|ủy ban nhân dân|hđnd|công an|bộ chqs|ban chqs|bộ chỉ huy quân sự|hội đồng nvqs|"
-    r"hội đồng nghĩa vụ quân sự|huyện ủy|tỉnh ủy|thành ủy|ban thường vụ|đảng ủy|mttq|ủy ban mttq))*\s*$")
+_SUBJECT_BLOCK_BEFORE_RE = SUBJECT_BLOCK_BEFORE_RE
 _TOPIC_OPENING_RE = re.compile(r"\s*(?:tại|ở|riêng|còn|với)\s+(?:tỉnh|huyện|thành phố|thị xã|quận|xã|phường|thị trấn)?\s*")
 _PARA_LEAD_RE = re.compile(r"(?:tại|ở|riêng|đối với|với|trong đó,?)?\s*")
 
@@ -411,7 +408,12 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
     # a bare "tỉnh", "huyện", "thành phố", "xã" nearer to the figure than any name
     ref = find_reference(doc.text, doc.low, cs, pos)
     if ref is None and named is None and cs > s.start:
+        # nothing in the clause: what the sentence named before it
         ref = find_reference(doc.text, doc.low, s.start, cs)
+        for a, b, u in reversed(ms):
+            if b <= cs:
+                named = (a, u)
+                break
     if ref is not None and (named is None or ref[0] > named[0]):
         u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
         if u is not None:
@@ -779,7 +781,7 @@ def describe_article(title: str, body: str, published_at: datetime | date | None
     try:
         if not isinstance(title, str) or not isinstance(body, str):
             return ArticleProfile(None, None, None)
-        source_unit_id = _source_prior(source_unit_id, url)
+        source_unit_id = _source_prior(source_unit_id, url, published_at)
         doc = _prepare(title, body, published_at, source_unit_id)
         if doc is None:
             return ArticleProfile(source_unit_id, None, None)
@@ -791,13 +793,15 @@ def describe_article(title: str, body: str, published_at: datetime | date | None
         return ArticleProfile(None, None, None)
 
 
-def _source_prior(source_unit_id: str | None, url: str | None) -> str | None:
-    """The registry's unit when the source has one, else the unit the URL's host belongs to."""
+def _source_prior(source_unit_id: str | None, url: str | None, published_at=None) -> str | None:
+    """The registry's unit when the source has one, else the unit the URL's host belongs to
+    (at the publication date: a merged unit's host stands for its successor)."""
     if source_unit_id or not url:
         return source_unit_id
     from .sources import unit_for_url
 
-    return unit_for_url(url)
+    on = published_at.date() if isinstance(published_at, datetime) else published_at
+    return unit_for_url(url, on if isinstance(on, date) else None)
 
 
 def explain_article(title: str, body: str, published_at: datetime | date | None = None,
@@ -805,7 +809,7 @@ def explain_article(title: str, body: str, published_at: datetime | date | None 
     """extract_article plus its trace: (start, end, value, what happened) for every figure and
     flag read, offsets in `title + "\\n" + body`; the first entry describes the article."""
     trace: list[tuple] = []
-    facts = _extract(title, body, published_at, _source_prior(source_unit_id, url), trace)
+    facts = _extract(title, body, published_at, _source_prior(source_unit_id, url, published_at), trace)
     return facts, trace
 
 
@@ -817,7 +821,7 @@ def extract_article(title: str, body: str, published_at: datetime | date | None 
     try:
         if not isinstance(title, str) or not isinstance(body, str):
             return []
-        source_unit_id = _source_prior(source_unit_id, url)
+        source_unit_id = _source_prior(source_unit_id, url, published_at)
         return _extract(title, body, published_at, source_unit_id)
     except Exception:  # one bad article must not stop a batch
         log.exception("extraction failed")

@@ -66,6 +66,12 @@ class HostIndex:
         if len(ids) != 1:
             valid = [u for u in units if u.valid_at(on)]
             ids = {u.unit_id for u in valid}
+            if len(ids) != 1 and on is None:
+                # no date: a portal named after a district is the district's (the commune of
+                # the same name after the reform is the later reading)
+                top = min(u.unit_id.count(".") for u in valid)
+                valid = [u for u in valid if u.unit_id.count(".") == top and u.level != "commune"] or valid
+                ids = {u.unit_id for u in valid}
             if len(ids) != 1:
                 return None
             units = valid
