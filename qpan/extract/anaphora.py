@@ -19,15 +19,16 @@ _TYPE_WORD_RE = re.compile(
 # Words before a type word that make it a level or a plural, not a reference to one unit:
 # "các xã", "cấp huyện", "liên tỉnh", "3 xã", "ngoài tỉnh".
 _NOT_REFERENCE_BEFORE = re.compile(
-    r"(?:các|những|mỗi|nhiều|cấp|liên|ngoài|ngoại|mọi|từng|giữa|hai|ba|bốn|năm|\d+)\s+$")
+    r"(?:các|những|mỗi|nhiều|cấp|liên|ngoài|ngoại|mọi|từng|giữa|hai|ba|bốn|năm|\d+)\s+"
+    r"(?:(?:tỉnh|huyện|xã|phường|thị trấn|thành phố|thị xã|quận)(?:\s*,\s*|\s+và\s+))*$")
 
 # A name (or a bare type word) after these is a place or a body named in passing, not the
 # subject of the clause ("của Chủ tịch UBND tỉnh An Giang", "tại xã X", "của Huyện ủy, UBND huyện").
 SUBJECT_BLOCK_BEFORE_RE = re.compile(
-    r"(?:của|thuộc|tại|ở|với|cho|và|đến|về|như|sang)"
+    r"(?:(?<!\w)và|(?<!\w)(?:của|thuộc|tại|ở|với|cho|đến|về|như|sang)"
     r"(?:[\s,]+(?:chủ tịch|ubnd|ủy ban nhân dân|hđnd|công an|bộ chqs|ban chqs|bộ chỉ huy quân sự|ban chỉ huy quân sự|"
     r"hội đồng nvqs|hội đồng nghĩa vụ quân sự|huyện ủy|tỉnh ủy|thành ủy|ban thường vụ|đảng ủy|mttq|ủy ban mttq|"
-    r"huyện|tỉnh|xã|thành phố|thị xã|phường|quận))*[\s,]*$")
+    r"huyện|tỉnh|xã|thành phố|thị xã|phường|quận))*)[\s,]*$")
 
 _TYPES = {
     "tỉnh": ("province", ("tỉnh",)),
@@ -41,7 +42,7 @@ _TYPES = {
 }
 
 
-def find_reference(text: str, low: str, start: int, end: int) -> tuple[int, str] | None:
+def find_reference(text: str, low: str, start: int, end: int, blocked: bool = True) -> tuple[int, str] | None:
     """The last bare type word in low[start:end] (position, word), not followed by a name
     (a capitalised word: "huyện Thọ Xuân" is a name, handled by the gazetteer)."""
     found = None
@@ -49,9 +50,9 @@ def find_reference(text: str, low: str, start: int, end: int) -> tuple[int, str]
         after = m.end()
         if after + 1 < len(text) and text[after] == " " and text[after + 1].isupper():
             continue  # "huyện Nga Sơn": a name
-        if _NOT_REFERENCE_BEFORE.search(low, max(0, m.start() - 12), m.start()):
+        if _NOT_REFERENCE_BEFORE.search(low, max(0, m.start() - 40), m.start()):
             continue
-        if SUBJECT_BLOCK_BEFORE_RE.search(low, max(start, m.start() - 48), m.start()):
+        if blocked and SUBJECT_BLOCK_BEFORE_RE.search(low, max(start, m.start() - 48), m.start()):
             continue
         found = (m.start(), m.group(1))
     return found

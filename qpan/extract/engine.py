@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION = "rules-1.0"
 
 _LEFT_WINDOW = 140
+_PARA_PLAN_HEAD = 100
+_NESTED_SUBJECT_SHARE = 0.6
 _RIGHT_WINDOW = 90
 _NEAR = 40
 # A breakdown of the figure before ("312 tân binh, trong đó có 42 đảng viên").
@@ -214,6 +216,14 @@ def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: 
     if source_unit_id and ranked[0][0] != source_unit_id and source_unit_id.startswith(ranked[0][0] + "."):
         # a commune's portal names its district and province: the portal's own unit is the subject
         ranked.sort(key=lambda kv: kv[0] != source_unit_id)
+    else:
+        # "xã Kim Long (TPHCM)", "huyện X, tỉnh Y": a unit named about as often as the unit it
+        # lies in is what the article is about (the other is its address)
+        top_id, top_score = ranked[0]
+        for uid, sc in ranked[1:3]:
+            if uid.startswith(top_id + ".") and sc >= _NESTED_SUBJECT_SHARE * top_score:
+                ranked.sort(key=lambda kv: kv[0] != uid)
+                break
     return [u for u in (gaz.unit(uid, on) or gaz.unit(uid) for uid, _ in ranked) if u is not None]
 
 
@@ -263,7 +273,9 @@ def _para_info(doc: _Doc, rules: Rules, p: int) -> None:
         return
     doc.para_seen.add(p)
     low, s = doc.low, doc.para_first[p]
-    if rules.plan_para_re.search(low, s.start, s.end):
+    # a paragraph of plans says so at its start ("Phương hướng năm 2024: ...", "Năm 2024, huyện
+    # sẽ ..."); a "sẽ" deep in a long first sentence is about that sentence only
+    if rules.plan_para_re.search(low, s.start, min(s.end, s.start + _PARA_PLAN_HEAD)):
         doc.para_plan.add(p)
     sp = periods.find_span(low, s.start, min(s.end, s.start + 40), doc.present_year)
     if sp:
@@ -381,9 +393,18 @@ def _quota_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool
     return _period(doc, s, cs, ce)
 
 
-def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
+# An awarding body written with a bare type word ("Giám đốc Công an tỉnh tặng Giấy khen cho 3
+# tập thể") names the level that gives the award, not the unit of those awarded; a body named
+# outright ("UBND huyện Vân Hồ tặng Giấy khen") is the unit the award is counted for.
+_AWARDING_BODY_BEFORE_RE = re.compile(
+    r"(?:giám đốc|chủ tịch|ban thường vụ|chỉ huy trưởng|bộ chỉ huy quân sự|bộ chqs|ban chqs|công an|ubnd|"
+    r"ủy ban nhân dân|huyện ủy|tỉnh ủy|thành ủy|bộ trưởng|tư lệnh)[\s,]*$")
+
+
+def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Unit | None:
     """The unit a figure belongs to: the last place named as a subject before it in the
-    clause, else the paragraph's unit, else the article's subject."""
+    clause, else the paragraph's unit, else the article's subject. For an award, a unit named
+    as the awarding body is not the unit of those awarded."""
     ms = doc.sent_mentions.get(s.start)
     if ms is None:  # once per sentence, shared by all its facts
         # the names that can be a subject at all: resolved, and not after "của", "tại"...
@@ -400,20 +421,24 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
                     not _TOPIC_OPENING_RE.fullmatch(low, s.start, m.start):
                 continue
             ms.append((m.start, m.end, u))
+    low = doc.low
     named = None
     for a, b, u in reversed(ms):
         if a >= cs and b <= pos:
+            # "huyện Nga Sơn, tỉnh Thanh Hóa", "Hội đồng ... huyện Ngọc Lặc phối hợp với Bộ CHQS
+            # tỉnh": of nested units named in the clause, the figure is the most specific one's
+            for a2, b2, u2 in ms:
+                if a2 >= cs and b2 <= pos and u2.unit_id.startswith(u.unit_id + "."):
+                    u = u2
             named = (a, u)
             break
     # a bare "tỉnh", "huyện", "thành phố", "xã" nearer to the figure than any name
     ref = find_reference(doc.text, doc.low, cs, pos)
+    if ref is not None and award and _AWARDING_BODY_BEFORE_RE.search(low, max(0, ref[0] - 30), ref[0]):
+        ref = None
     if ref is None and named is None and cs > s.start:
-        # nothing in the clause: what the sentence named before it
+        # nothing in the clause: a bare type word the sentence used before it
         ref = find_reference(doc.text, doc.low, s.start, cs)
-        for a, b, u in reversed(ms):
-            if b <= cs:
-                named = (a, u)
-                break
     if ref is not None and (named is None or ref[0] > named[0]):
         u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
         if u is not None:
@@ -421,6 +446,26 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int) -> Unit | None:
     if named is not None:
         return named[1]
     return _para_unit(doc, s.para) or doc.subject
+
+
+# "10 tập thể, 5 cá nhân thuộc Công an huyện Núi Thành", "được UBND thành phố khen thưởng",
+# "50 học viên ... thuộc các Sở, ban, ngành tỉnh": the unit the counted belong to, after them.
+_BELONGS_RE = re.compile(r"(?<!\w)(?:thuộc|của)(?!\w)")
+_BELONGS_WINDOW = 60
+_BELONGS_REACH = 40
+
+
+def _belongs_to(doc: _Doc, head_end: int, ce: int) -> Unit | None:
+    m = _BELONGS_RE.search(doc.low, head_end, min(ce, head_end + _BELONGS_WINDOW))
+    if m is None:
+        return None
+    a, b = m.end(), min(ce, m.end() + _BELONGS_REACH)
+    for mm in doc.gaz.find_mentions(doc.text, doc.low, a, b):
+        u = _pick(doc, mm.units)
+        if u is not None:
+            return u
+    ref = find_reference(doc.text, doc.low, a, b, blocked=False)
+    return resolve(ref[1], doc.salient, doc.gaz, doc.on) if ref else None
 
 
 def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
@@ -686,7 +731,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             q = _award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
-        unit = _unit(doc, s, cs, start)
+        unit = _belongs_to(doc, head_end, ce) or _unit(doc, s, cs, start, r.qualifiers == "award")
         if unit is None:  # a figure of no known unit answers no analyst's question
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))

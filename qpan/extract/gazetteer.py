@@ -70,7 +70,8 @@ _TYPE_PREFIXES = {
 _TOKEN_RE = re.compile(r"\w+")
 _UPPER = "".join(c for c in map(chr, range(0x41, 0x1EFA)) if c.isalpha() and c.isupper())
 # A run of capitalised words (digits allowed after the first: "Quận 1"), "TP." style dots.
-_RUN_RE = re.compile(rf"[{_UPPER}][\w]*(?:\.?[ ]+(?:[{_UPPER}][\w]*|\d+(?!\w)))*")
+# A dash joins the parts of a name ("Phan Rang - Tháp Chàm", "Bà Rịa-Vũng Tàu").
+_RUN_RE = re.compile(rf"[{_UPPER}][\w]*(?:(?:\.?[ ]+|[ ]?[-–][ ]?)(?:[{_UPPER}][\w]*|\d+(?!\w)))*")
 # Lower-case type words just before a run: "huyện Thọ Xuân", "đảng ủy xã Xuân Lai".
 _TYPE_WORDS = frozenset("""huyện ủy|thành ủy|tỉnh ủy|thị ủy|quận ủy|đảng ủy xã|đảng ủy phường|thành phố|
 thị xã|thị trấn|đặc khu|huyện|tỉnh|xã|phường|quận|tp|tp.|tx|tx.|tt|tt.|h.|q.|p.|huyen|tinh|xa|phuong|
@@ -236,8 +237,26 @@ def load_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+EXTRA_ALIASES_PATH = Path(__file__).with_name("extra_aliases.csv")
+
+
+def with_extra_aliases(rows: list[dict], path: Path = EXTRA_ALIASES_PATH) -> list[dict]:
+    """The gazetteer rows with the press's own names of units added to their aliases."""
+    extra: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(line for line in f if not line.startswith("#")):
+            extra.setdefault(r["unit_id"].strip(), []).append(r["alias"].strip())
+    out = []
+    for r in rows:
+        more = extra.get(r["unit_id"])
+        if more:
+            r = {**r, "aliases": ";".join(filter(None, [r.get("aliases") or "", *more]))}
+        out.append(r)
+    return out
+
+
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
     from qpan.config import REPO_ROOT
 
-    return Gazetteer(load_rows(REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv"))
+    return Gazetteer(with_extra_aliases(load_rows(REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv")))

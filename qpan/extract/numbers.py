@@ -121,8 +121,8 @@ def _not_figure(text: str, pos: int) -> bool:
     if not ws:
         return False
     w1 = ws[-1]
-    if w1 == "số":
-        return len(ws) == 1 or ws[-2] != "tổng"
+    if w1 == "số":  # "số 6" is a label; "tổng số 85", "con số 85" are figures
+        return len(ws) == 1 or ws[-2] not in ("tổng", "con")
     if w1 in _NOT_FIGURE_WORDS:
         return True
     if w1 in _PAIR_LAST and f"{ws[-2] if len(ws) > 1 else ''} {w1}" in _NOT_FIGURE_PAIRS:
