@@ -69,7 +69,7 @@ def extract_pending(role: str = "qpan_loader", progress_every: int = 500, batch_
             done: list[tuple[int, list]] = []
             for article_id, source, url, title, body, published_at, unit_id in pending:
                 try:
-                    facts = extract_article(title, body, published_at=published_at, source_unit_id=unit_id)
+                    facts = extract_article(title, body, published_at=published_at, source_unit_id=unit_id, url=url)
                 except Exception as exc:  # one bad article must not stop the others
                     stats.failed += 1
                     store.quarantine("extract", source, url, f"extractor raised {type(exc).__name__}",

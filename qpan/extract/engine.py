@@ -33,7 +33,7 @@ from .rules import NumberRule, Rules, default_rules, may_match
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "rules-1.0"
+EXTRACTOR_VERSION = "rules-2.0"  # 2.0: source prior, type words, parts, scope, spans (issue #15)
 
 _LEFT_WINDOW = 140
 _PARA_PLAN_HEAD = 100

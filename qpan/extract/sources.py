@@ -31,6 +31,7 @@ HOSTS_PATH = Path(__file__).with_name("source_hosts.csv")
 # Words around a place name in a publisher's host label: "baothanhhoa", "bacninhtv".
 _LABEL_PREFIXES = ("truyenhinh", "trungtamvanhoa", "congthongtin", "ptth", "bao", "dai", "tv", "cand", "cong")
 _LABEL_SUFFIXES = ("online", "news", "tv", "rtv", "portal")
+_IP_RE = re.compile(r"[\d.]+|\[?[0-9a-f:]+\]?")
 _IGNORED_LABELS = {"www", "m", "demo", "mobile", "amp", "en", "vn", "com", "org", "net", "gov", "edu", "info"}
 
 
@@ -117,7 +118,10 @@ class HostIndex:
             if h in self.table:
                 uid = self.table[h]
                 return self._current(uid, on) if uid else None
-        labels = [x for x in host.split(".") if x and x not in _IGNORED_LABELS]
+        if _IP_RE.fullmatch(host):
+            return None  # an address says nothing of a place ("127.0.0.1" is not Quận 1)
+        # a label shorter than a place name's slug ("m", "1", "ttxvn") names no place
+        labels = [x for x in host.split(".") if x and x not in _IGNORED_LABELS and len(x) >= 3 and not x.isdigit()]
         if not labels:
             return None
         if host.endswith(".gov.vn"):

@@ -31,6 +31,8 @@ def indicators(facts):
     ("https://vnexpress.net/x", date(2024, 1, 1), None),                          # national outlets
     ("https://dangcongsan.vn/x", date(2024, 1, 1), None),
     ("not a url at all", None, None),
+    ("http://127.0.0.1:8765/tin/x.html", None, None),                          # an address is no place
+    ("http://127.0.0.5:55442/a", date(2023, 1, 1), None),
 ])
 def test_source_prior_from_the_url(url, on, unit):
     assert unit_for_url(url, on) == unit
