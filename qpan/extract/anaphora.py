@@ -58,6 +58,29 @@ def find_reference(text: str, low: str, start: int, end: int, blocked: bool = Tr
     return found
 
 
+def references(text: str, low: str, start: int, end: int) -> list[tuple[int, str, bool]]:
+    """Every bare type word of low[start:end] that refers to a unit: (position, word, blocked),
+    blocked when it follows "của", "tại"... (see find_reference). Computed once per sentence."""
+    out = []
+    for m in _TYPE_WORD_RE.finditer(low, start, end):
+        after = m.end()
+        if after + 1 < len(text) and text[after] == " " and text[after + 1].isupper():
+            continue
+        if _NOT_REFERENCE_BEFORE.search(low, max(0, m.start() - 40), m.start()):
+            continue
+        out.append((m.start(), m.group(1),
+                    SUBJECT_BLOCK_BEFORE_RE.search(low, max(start, m.start() - 48), m.start()) is not None))
+    return out
+
+
+def last_reference(refs: list[tuple[int, str, bool]], start: int, end: int) -> tuple[int, str] | None:
+    """find_reference over a sentence's precomputed references."""
+    for pos, word, blocked in reversed(refs):
+        if start <= pos < end and not blocked:
+            return pos, word
+    return None
+
+
 def resolve(word: str, salient: list[Unit], gaz: Gazetteer, on: date | None) -> Unit | None:
     """The unit a bare type word stands for, given the article's units (most salient first)."""
     level, types = _TYPES[word]

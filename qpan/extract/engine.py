@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from . import periods
-from .anaphora import SUBJECT_BLOCK_BEFORE_RE, find_reference, resolve
+from .anaphora import SUBJECT_BLOCK_BEFORE_RE, find_reference, last_reference, references, resolve
 from .gazetteer import _RUN_RE, Gazetteer, Mention, Unit, default_gazetteer
 from .normalize import Normalized, Sentence, normalize, split_sentences
 from .numbers import NumberMention, find_numbers
@@ -135,7 +135,9 @@ class _Doc:
     evidence: dict[tuple[int, int], tuple[str, int, int]] = field(default_factory=dict)
     award_fields_in: dict[tuple[int, int], list] = field(default_factory=dict)
     salient: list[Unit] = field(default_factory=list)  # units the article is about, most salient first
-    anaphor_of: dict[int, tuple[int, Unit | None] | None] = field(default_factory=dict)
+    para_mentions: dict[int, list[tuple[int, Unit]]] = field(default_factory=dict)
+    sent_refs: dict[int, list[tuple[int, str, bool]]] = field(default_factory=dict)
+    cue_at: dict[tuple, object] = field(default_factory=dict)  # (regex, a, b) -> first match start (-1), or matches
 
 
 # "(?<!\w)năm\s+((?:19|20)\d\d)(?!\d)", opening on the literal word (see rules.literal_first).
@@ -264,6 +266,25 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
     doc.title_end = title_end
     doc.limit = limit
     return doc
+
+
+def _positions(doc: _Doc, rx: re.Pattern, s: Sentence) -> list[int]:
+    """Where rx matches in sentence s (start, end), once per sentence and regex."""
+    key = (rx, s.start, s.end)
+    ps = doc.cue_at.get(key)
+    if ps is None:
+        ps = doc.cue_at[key] = [(m.start(), m.end()) for m in rx.finditer(doc.low, s.start, s.end)]
+    return ps
+
+
+def _first_at(doc: _Doc, rx: re.Pattern, a: int, b: int) -> int:
+    """Where rx first matches in low[a:b] (b = -1: matched at a only), or -1; once per span."""
+    key = (rx, a, b)
+    at = doc.cue_at.get(key)
+    if at is None:
+        m = rx.match(doc.low, a) if b < 0 else rx.search(doc.low, a, b)
+        at = doc.cue_at[key] = m.start() if m else -1
+    return at
 
 
 def _para_info(doc: _Doc, rules: Rules, p: int) -> None:
@@ -401,26 +422,29 @@ _AWARDING_BODY_BEFORE_RE = re.compile(
     r"ủy ban nhân dân|huyện ủy|tỉnh ủy|thành ủy|bộ trưởng|tư lệnh)[\s,]*$")
 
 
-def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Unit | None:
-    """The unit a figure belongs to: the last place named as a subject before it in the
-    clause, else the paragraph's unit, else the article's subject. For an award, a unit named
-    as the awarding body is not the unit of those awarded."""
+def _sentence_mentions(doc: _Doc, s: Sentence) -> list[tuple[int, int, Unit, bool]]:
+    """The resolved place names of sentence s, once per sentence (shared by all its figures):
+    (start, end, unit, blocked). Blocked: after "của", "tại"... a place or a body named in
+    passing, not a subject, unless the sentence opens on it ("Tại Quảng Nam, 2.454 ...")."""
     ms = doc.sent_mentions.get(s.start)
-    if ms is None:  # once per sentence, shared by all its facts
-        # the names that can be a subject at all: resolved, and not after "của", "tại"...
-        # (neither test depends on the figure)
+    if ms is None:
         low = doc.low
         ms = doc.sent_mentions[s.start] = []
         for m in doc.gaz.find_mentions(doc.text, low, s.start, s.end):
             u = _pick(doc, m.units)
             if u is None:
                 continue
-            # "của X", "tại X" name a place, not the subject, unless the sentence opens on
-            # them as its topic ("Tại Quảng Nam, 2.454 thanh niên ...")
-            if _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 48 if m.start > 48 else 0, m.start) and \
-                    not _TOPIC_OPENING_RE.fullmatch(low, s.start, m.start):
-                continue
-            ms.append((m.start, m.end, u))
+            blocked = _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 48 if m.start > 48 else 0, m.start) is not None \
+                and not _TOPIC_OPENING_RE.fullmatch(low, s.start, m.start)
+            ms.append((m.start, m.end, u, blocked))
+    return ms
+
+
+def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Unit | None:
+    """The unit a figure belongs to: the last place named as a subject before it in the
+    clause, else the paragraph's unit, else the article's subject. For an award, a unit named
+    as the awarding body is not the unit of those awarded."""
+    ms = [(a, b, u) for a, b, u, blocked in _sentence_mentions(doc, s) if not blocked]
     low = doc.low
     named = None
     for a, b, u in reversed(ms):
@@ -433,12 +457,15 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Uni
             named = (a, u)
             break
     # a bare "tỉnh", "huyện", "thành phố", "xã" nearer to the figure than any name
-    ref = find_reference(doc.text, doc.low, cs, pos)
+    refs = doc.sent_refs.get(s.start)
+    if refs is None:
+        refs = doc.sent_refs[s.start] = references(doc.text, low, s.start, s.end)
+    ref = last_reference(refs, cs, pos) if refs else None
     if ref is not None and award and _AWARDING_BODY_BEFORE_RE.search(low, max(0, ref[0] - 30), ref[0]):
         ref = None
     if ref is None and named is None and cs > s.start:
         # nothing in the clause: a bare type word the sentence used before it
-        ref = find_reference(doc.text, doc.low, s.start, cs)
+        ref = last_reference(refs, s.start, cs) if refs else None
     if ref is not None and (named is None or ref[0] > named[0]):
         u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
         if u is not None:
@@ -455,14 +482,14 @@ _BELONGS_WINDOW = 60
 _BELONGS_REACH = 40
 
 
-def _belongs_to(doc: _Doc, head_end: int, ce: int) -> Unit | None:
-    m = _BELONGS_RE.search(doc.low, head_end, min(ce, head_end + _BELONGS_WINDOW))
-    if m is None:
+def _belongs_to(doc: _Doc, s: Sentence, head_end: int, ce: int) -> Unit | None:
+    window_end = min(ce, head_end + _BELONGS_WINDOW)
+    at = next((e for a, e in _positions(doc, _BELONGS_RE, s) if a >= head_end and e <= window_end), None)
+    if at is None:
         return None
-    a, b = m.end(), min(ce, m.end() + _BELONGS_REACH)
-    for mm in doc.gaz.find_mentions(doc.text, doc.low, a, b):
-        u = _pick(doc, mm.units)
-        if u is not None:
+    a, b = at, min(ce, at + _BELONGS_REACH)
+    for start, end, u, _ in _sentence_mentions(doc, s):
+        if a <= start < b:
             return u
     ref = find_reference(doc.text, doc.low, a, b, blocked=False)
     return resolve(ref[1], doc.salient, doc.gaz, doc.on) if ref else None
@@ -471,11 +498,18 @@ def _belongs_to(doc: _Doc, head_end: int, ce: int) -> Unit | None:
 def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
     """Units named in the paragraph before `pos`, nearest first: "tỉnh" in "Tại Cao Bằng, ...
     Năm 2026, tỉnh được giao ..." is the province the paragraph is about."""
-    start = doc.para_first[para].start
+    ms = doc.para_mentions.get(para)
+    if ms is None:
+        start = doc.para_first[para].start
+        end = doc.sents[bisect.bisect_right(doc.sent_starts, pos) - 1].end
+        while end < len(doc.low) and (i := bisect.bisect_right(doc.sent_starts, end)) < len(doc.sents) \
+                and doc.sents[i].para == para:
+            end = doc.sents[i].end
+        ms = doc.para_mentions[para] = [(m.start, u) for m in doc.gaz.find_mentions(doc.text, doc.low, start, end)
+                                        if (u := _pick(doc, m.units)) is not None]
     out: list[Unit] = []
-    for m in reversed(doc.gaz.find_mentions(doc.text, doc.low, start, pos)):
-        u = _pick(doc, m.units)
-        if u is not None and u not in out:
+    for a, u in reversed(ms):
+        if a < pos and u not in out:
             out.append(u)
     return out
 
@@ -648,6 +682,13 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
     first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
     figures_in: dict[int, int] = {}  # sentence start -> figures read there
+    # cues absent from the whole article are never looked for figure by figure
+    national_re = rules.national_re if rules.national_re is not None and rules.national_re.search(low, 0, limit) else None
+    part_year_re = rules.part_year_re if rules.part_year_re is not None and rules.part_year_re.search(low, 0, limit) else None
+    has_lists = _LIST_OPENING_RE.search(low, 0, limit) is not None
+    has_part_openings = "trong" in low
+    has_parts_after = has_part_openings or "gồm" in low or "cụ thể" in low
+    has_belongs = "thuộc" in low or "của" in low
     para_seen, para_plan, plan_re = doc.para_seen, doc.para_plan, rules.plan_re
     sentence_plan_re = rules.sentence_plan_re
     for k, n in enumerate(nums):
@@ -690,11 +731,11 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"suppressed by number_rules[{r.index}]"))
             continue
-        if rules.national_re is not None and rules.national_re.search(low, cs, start) is not None:
+        if national_re is not None and -1 < _first_at(doc, national_re, cs, ce) < start:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a national figure"))
             continue
-        if indicator in rules.part_year_indicators and rules.part_year_re.search(low, ss, ce) is not None:
+        if part_year_re is not None and indicator in rules.part_year_indicators and _first_at(doc, part_year_re, ss, ce) >= 0:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: part of a year"))
             continue
@@ -710,8 +751,9 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
         first = first_in.get(ss)
-        if (first is not None and _PARTS_AFTER_RE.search(low, first, start)) or \
-                _PART_OPENING_RE.match(low, ss) or _LIST_OPENING_RE.search(low, ss, start):
+        if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in _positions(doc, _PARTS_AFTER_RE, s))) or \
+                (has_lists and -1 < _first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
+                (has_part_openings and _first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of a total (breakdown)"))
             continue
@@ -731,7 +773,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             q = _award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
-        unit = _belongs_to(doc, head_end, ce) or _unit(doc, s, cs, start, r.qualifiers == "award")
+        unit = (has_belongs and _belongs_to(doc, s, head_end, ce)) or _unit(doc, s, cs, start, r.qualifiers == "award")
         if unit is None:  # a figure of no known unit answers no analyst's question
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))
