@@ -29,7 +29,7 @@ from .anaphora import SUBJECT_BLOCK_BEFORE_RE, find_reference, last_reference, r
 from .gazetteer import _RUN_RE, Gazetteer, Mention, Unit, default_gazetteer
 from .normalize import Normalized, Sentence, normalize, split_sentences
 from .numbers import NumberMention, find_numbers
-from .rules import NumberRule, Rules, default_rules, may_match
+from .rules import NumberRule, Rules, any_anchor, default_rules, may_match
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,7 @@ class _Doc:
     salient: list[Unit] = field(default_factory=list)  # units the article is about, most salient first
     para_mentions: dict[int, list[tuple[int, Unit]]] = field(default_factory=dict)
     sent_refs: dict[int, list[tuple[int, str, bool]]] = field(default_factory=dict)
+    sent_subjects: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
     cue_at: dict[tuple, object] = field(default_factory=dict)  # (regex, a, b) -> first match start (-1), or matches
 
 
@@ -444,7 +445,9 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Uni
     """The unit a figure belongs to: the last place named as a subject before it in the
     clause, else the paragraph's unit, else the article's subject. For an award, a unit named
     as the awarding body is not the unit of those awarded."""
-    ms = [(a, b, u) for a, b, u, blocked in _sentence_mentions(doc, s) if not blocked]
+    ms = doc.sent_subjects.get(s.start)
+    if ms is None:
+        ms = doc.sent_subjects[s.start] = [(a, b, u) for a, b, u, blocked in _sentence_mentions(doc, s) if not blocked]
     low = doc.low
     named = None
     for a, b, u in reversed(ms):
@@ -683,9 +686,9 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
     figures_in: dict[int, int] = {}  # sentence start -> figures read there
     # cues absent from the whole article are never looked for figure by figure
-    national_re = rules.national_re if rules.national_re is not None and rules.national_re.search(low, 0, limit) else None
-    part_year_re = rules.part_year_re if rules.part_year_re is not None and rules.part_year_re.search(low, 0, limit) else None
-    has_lists = _LIST_OPENING_RE.search(low, 0, limit) is not None
+    national_re = rules.national_re if rules.national_re is not None and any_anchor(rules.national_anchors, low) else None
+    part_year_re = rules.part_year_re  # searched only for the flow indicators' figures (memoised per span)
+    has_lists = "gồm" in low
     has_part_openings = "trong" in low
     has_parts_after = has_part_openings or "gồm" in low or "cụ thể" in low
     has_belongs = "thuộc" in low or "của" in low
@@ -735,7 +738,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a national figure"))
             continue
-        if part_year_re is not None and indicator in rules.part_year_indicators and _first_at(doc, part_year_re, ss, ce) >= 0:
+        if indicator in rules.part_year_indicators and part_year_re is not None and _first_at(doc, part_year_re, ss, ce) >= 0:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: part of a year"))
             continue

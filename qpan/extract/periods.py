@@ -161,6 +161,8 @@ _REVIEW_SPAN_RE = re.compile(
 
 def reviewed_span(head_low: str) -> tuple[int, int] | None:
     """(first, last year) of a review of several years, from the title and lead."""
+    if "kết" not in head_low:  # "sơ kết" / "tổng kết": the cheap test first
+        return None
     m = _REVIEW_SPAN_RE.search(head_low)
     if not m:
         return None

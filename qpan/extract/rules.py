@@ -107,6 +107,34 @@ def any_re(phrases: list[str] | None) -> re.Pattern | None:
     return _compiled(words_re(phrases))
 
 
+def anchors(phrases: list[str] | None) -> tuple[str, ...] | None:
+    """A string each phrase's match must contain (the phrase itself; for a "re:" phrase the letters
+    it opens on after its look-behinds): the article holds none of them -> the cue cannot match, a
+    str.find instead of a regex scan over the whole text. None when a phrase has no such word."""
+    if not phrases:
+        return None
+    out = []
+    for p in phrases:
+        if p.startswith("re:"):
+            rx = p[3:]
+            i = 0
+            while (m := _LOOKBEHIND_RE.match(rx, i)) is not None:
+                i = m.end()
+            m = re.match(r"[^\W\d_]+", rx[i:])
+            if m is None or (i + m.end() < len(rx) and rx[i + m.end()] in "*+?{|"):
+                return None
+            out.append(m.group())
+        else:
+            out.append(" ".join(fold(p).split()))  # the whole phrase, single-spaced
+    return tuple(dict.fromkeys(out))
+
+
+def any_anchor(words: tuple[str, ...] | None, text: str) -> bool:
+    """False only when no anchor occurs in the text (single-spaced text: a phrase cue matches any
+    run of spaces, so text with a double space is always searched)."""
+    return words is None or "  " in text or any(w in text for w in words)
+
+
 @dataclass
 class NumberRule:
     index: int
@@ -218,6 +246,8 @@ class Rules:
     award_fields: list[tuple[str, re.Pattern]]
     trainee_groups: re.Pattern
     sentence_plan_re: re.Pattern | None = None  # plan cues that govern a whole sentence
+    national_anchors: tuple[str, ...] | None = None
+    part_year_anchors: tuple[str, ...] | None = None
     national_re: re.Pattern | None = None      # a figure for the whole country, not a unit's
     part_year_re: re.Pattern | None = None     # a part of a year ("6 tháng đầu năm")
     part_year_indicators: frozenset = frozenset()
@@ -326,6 +356,8 @@ def compile_rules(data: dict) -> Rules:
         plan_re=any_re(data["plan_cues"]),
         plan_para_re=any_re(data["plan_paragraph_cues"]),
         national_re=any_re(data.get("national_cues")),
+        national_anchors=anchors(data.get("national_cues")),
+        part_year_anchors=anchors(data.get("part_year_cues")),
         sentence_plan_re=any_re(data.get("sentence_plan_cues")),
         part_year_re=any_re(data.get("part_year_cues")),
         part_year_indicators=frozenset(data.get("part_year_indicators") or ()),
