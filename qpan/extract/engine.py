@@ -620,8 +620,6 @@ def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next
                 continue
         if r.left_near is not None and r.left_near.search(low, near_a, start) is None:
             continue
-        if r.not_before is not None and r.not_before.search(low, cs, start) is not None:
-            continue
         rx = r.document
         if rx is not None:  # the article's topic: the same answer for every figure (memoised)
             key = (rx, -1, -1)
@@ -633,6 +631,8 @@ def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next
         if r.left is not None and r.left.search(low, left_a, start) is None:
             continue
         if r.not_left is not None and r.not_left.search(low, left_a, start) is not None:
+            continue
+        if r.not_before is not None and r.not_before.search(low, cs, start) is not None:
             continue
         if r.right is not None or r.not_right is not None:
             if right_end < 0:
