@@ -192,3 +192,15 @@ def test_movement_models_by_the_articles_topic_and_running_totals():
     k = indicators(extract_article(title, body))
     assert ("security_movement_models", 7) in k and ("security_movement_models", 9) in k
     assert ("security_movement_models", 2) not in k
+
+
+def test_analyse_article_is_extract_and_describe_in_one_reading():
+    from qpan.extract.engine import analyse_article, describe_article
+
+    title = "Huyện Thọ Xuân tổng kết công tác quốc phòng - an ninh năm 2020, triển khai nhiệm vụ năm 2021"
+    body = "Năm 2020, huyện giao 226 tân binh, đạt 100% chỉ tiêu."
+    facts, profile = analyse_article(title, body, date(2020, 12, 18), url="https://baothanhhoa.vn/x.htm")
+    assert [f.to_json() for f in facts] == \
+        [f.to_json() for f in extract_article(title, body, date(2020, 12, 18), url="https://baothanhhoa.vn/x.htm")]
+    assert profile == describe_article(title, body, date(2020, 12, 18), url="https://baothanhhoa.vn/x.htm")
+    assert (profile.subject_unit_id, profile.reviewed_year) == ("38.395", 2020)

@@ -1,0 +1,173 @@
+"""Which unit and which period a figure belongs to (see docs/extraction.md)."""
+from __future__ import annotations
+
+import bisect
+import re
+
+from . import periods
+from .anaphora import find_reference, last_reference, references, resolve
+from .document import _SUBJECT_BLOCK_BEFORE_RE, _TOPIC_OPENING_RE, _Doc, _para_unit, _pick, _positions
+from .gazetteer import Unit
+from .normalize import Sentence
+
+def _period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+    """The period of a figure in clause [cs, ce) of sentence s; False means a plan.
+    (Memoised per clause: the paragraph's span and year it reads are set by _para_info,
+    which _is_plan runs for the paragraph before any of its figures gets here.)"""
+    key = (s.start, cs, ce)
+    try:
+        return doc.period_of[key]
+    except KeyError:
+        p = doc.period_of[key] = _clause_period(doc, s, cs, ce)
+        return p
+
+
+def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+    low = doc.low
+    sp = periods.find_span(low, s.start, s.end, doc.present_year)
+    if sp:
+        a, b, _ = sp
+        if doc.plan_after is not None and b > doc.plan_after and a >= doc.plan_after:
+            return False
+        if doc.present_year is None or b <= doc.present_year:
+            return periods.format_period(a, b)
+    ys = periods.years_in(low, cs, ce) or periods.years_in(low, s.start, s.end)
+    if ys:
+        y = ys[0][0]
+        if doc.plan_after is not None and y > doc.plan_after:
+            return False
+        return str(y)
+    if s.para in doc.para_span:
+        return doc.para_span[s.para]
+    ly = periods.leading_year(low, s.start)
+    if ly is not None:
+        return str(ly)
+    if s.para in doc.para_year:
+        return str(doc.para_year[s.para])
+    if periods.is_present(low, s.start, s.end):
+        return str(doc.present_year) if doc.present_year else None
+    return doc.ref_period
+
+
+# Indicators assigned ahead of the year they are for: a quota announced in November is the
+# next intake's (the hand-over is in February), so a coming year is not a plan for them.
+_ASSIGNED_AHEAD = frozenset({"recruitment_quota"})
+
+
+def _quota_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+    """The intake year a quota is for: the year written (at most the one after publication),
+    else, announced from October on, the next year."""
+    low = doc.low
+    ys = periods.years_in(low, cs, ce) or periods.years_in(low, s.start, s.end)
+    y = ys[0][0] if ys else periods.leading_year(low, s.start) or doc.para_year.get(s.para)
+    if y is not None:
+        if doc.plan_after is not None and y > doc.plan_after + 1:
+            return False
+        return str(y)
+    pub = doc.pub
+    if pub is not None and pub.month is not None and pub.month >= 10 and doc.ref_year == pub.year:
+        return str(pub.year + 1)
+    return _period(doc, s, cs, ce)
+
+
+# An awarding body written with a bare type word ("Giám đốc Công an tỉnh tặng Giấy khen cho 3
+# tập thể") names the level that gives the award, not the unit of those awarded; a body named
+# outright ("UBND huyện Vân Hồ tặng Giấy khen") is the unit the award is counted for.
+_AWARDING_BODY_BEFORE_RE = re.compile(
+    r"(?:giám đốc|chủ tịch|ban thường vụ|chỉ huy trưởng|bộ chỉ huy quân sự|bộ chqs|ban chqs|công an|ubnd|"
+    r"ủy ban nhân dân|huyện ủy|tỉnh ủy|thành ủy|bộ trưởng|tư lệnh)[\s,]*$")
+
+
+def _sentence_mentions(doc: _Doc, s: Sentence) -> list[tuple[int, int, Unit, bool]]:
+    """The resolved place names of sentence s, once per sentence (shared by all its figures):
+    (start, end, unit, blocked). Blocked: after "của", "tại"... a place or a body named in
+    passing, not a subject, unless the sentence opens on it ("Tại Quảng Nam, 2.454 ...")."""
+    ms = doc.sent_mentions.get(s.start)
+    if ms is None:
+        low = doc.low
+        ms = doc.sent_mentions[s.start] = []
+        for m in doc.gaz.find_mentions(doc.text, low, s.start, s.end):
+            u = _pick(doc, m.units)
+            if u is None:
+                continue
+            blocked = _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 48 if m.start > 48 else 0, m.start) is not None \
+                and not _TOPIC_OPENING_RE.fullmatch(low, s.start, m.start)
+            ms.append((m.start, m.end, u, blocked))
+    return ms
+
+
+def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Unit | None:
+    """The unit a figure belongs to: the last place named as a subject before it in the
+    clause, else the paragraph's unit, else the article's subject. For an award, a unit named
+    as the awarding body is not the unit of those awarded."""
+    ms = doc.sent_subjects.get(s.start)
+    if ms is None:
+        ms = doc.sent_subjects[s.start] = [(a, b, u) for a, b, u, blocked in _sentence_mentions(doc, s) if not blocked]
+    low = doc.low
+    named = None
+    for a, b, u in reversed(ms):
+        if a >= cs and b <= pos:
+            # "huyện Nga Sơn, tỉnh Thanh Hóa", "Hội đồng ... huyện Ngọc Lặc phối hợp với Bộ CHQS
+            # tỉnh": of nested units named in the clause, the figure is the most specific one's
+            for a2, b2, u2 in ms:
+                if a2 >= cs and b2 <= pos and u2.unit_id.startswith(u.unit_id + "."):
+                    u = u2
+            named = (a, u)
+            break
+    # a bare "tỉnh", "huyện", "thành phố", "xã" nearer to the figure than any name
+    refs = doc.sent_refs.get(s.start)
+    if refs is None:
+        refs = doc.sent_refs[s.start] = references(doc.text, low, s.start, s.end)
+    ref = last_reference(refs, cs, pos) if refs else None
+    if ref is not None and award and _AWARDING_BODY_BEFORE_RE.search(low, max(0, ref[0] - 30), ref[0]):
+        ref = None
+    if ref is None and named is None and cs > s.start:
+        # nothing in the clause: a bare type word the sentence used before it
+        ref = last_reference(refs, s.start, cs) if refs else None
+    if ref is not None and (named is None or ref[0] > named[0]):
+        u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
+        if u is not None:
+            return u
+    if named is not None:
+        return named[1]
+    return _para_unit(doc, s.para) or doc.subject
+
+
+# "10 tập thể, 5 cá nhân thuộc Công an huyện Núi Thành", "được UBND thành phố khen thưởng",
+# "50 học viên ... thuộc các Sở, ban, ngành tỉnh": the unit the counted belong to, after them.
+_BELONGS_RE = re.compile(r"(?<!\w)(?:thuộc|của)(?!\w)")
+_BELONGS_WINDOW = 60
+_BELONGS_REACH = 40
+
+
+def _belongs_to(doc: _Doc, s: Sentence, head_end: int, ce: int) -> Unit | None:
+    window_end = min(ce, head_end + _BELONGS_WINDOW)
+    at = next((e for a, e in _positions(doc, _BELONGS_RE, s) if a >= head_end and e <= window_end), None)
+    if at is None:
+        return None
+    a, b = at, min(ce, at + _BELONGS_REACH)
+    for start, end, u, _ in _sentence_mentions(doc, s):
+        if a <= start < b:
+            return u
+    ref = find_reference(doc.text, doc.low, a, b, blocked=False)
+    return resolve(ref[1], doc.salient, doc.gaz, doc.on) if ref else None
+
+
+def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
+    """Units named in the paragraph before `pos`, nearest first: "tỉnh" in "Tại Cao Bằng, ...
+    Năm 2026, tỉnh được giao ..." is the province the paragraph is about."""
+    ms = doc.para_mentions.get(para)
+    if ms is None:
+        start = doc.para_first[para].start
+        end = doc.sents[bisect.bisect_right(doc.sent_starts, pos) - 1].end
+        while end < len(doc.low) and (i := bisect.bisect_right(doc.sent_starts, end)) < len(doc.sents) \
+                and doc.sents[i].para == para:
+            end = doc.sents[i].end
+        ms = doc.para_mentions[para] = [(m.start, u) for m in doc.gaz.find_mentions(doc.text, doc.low, start, end)
+                                        if (u := _pick(doc, m.units)) is not None]
+    out: list[Unit] = []
+    for a, u in reversed(ms):
+        if a < pos and u not in out:
+            out.append(u)
+    return out
+
