@@ -58,27 +58,32 @@ def find_reference(text: str, low: str, start: int, end: int, blocked: bool = Tr
     return found
 
 
-def references(text: str, low: str, start: int, end: int) -> list[tuple[int, str, bool]]:
-    """Every bare type word of low[start:end] that refers to a unit: (position, word, blocked),
-    blocked when it follows "của", "tại"... (see find_reference). Computed once per sentence."""
-    out = []
-    for m in _TYPE_WORD_RE.finditer(low, start, end):
-        after = m.end()
-        if after + 1 < len(text) and text[after] == " " and text[after + 1].isupper():
-            continue
-        if _NOT_REFERENCE_BEFORE.search(low, max(0, m.start() - 40), m.start()):
-            continue
-        out.append((m.start(), m.group(1),
-                    SUBJECT_BLOCK_BEFORE_RE.search(low, max(start, m.start() - 48), m.start()) is not None))
-    return out
+class References:
+    """The bare type words of one sentence, found once; whether each one refers to a unit (not a
+    name, a plural or a level: see find_reference) is worked out only when a figure asks."""
+    __slots__ = ("text", "low", "start", "found", "checked")
 
+    def __init__(self, text: str, low: str, start: int, end: int):
+        self.text, self.low, self.start = text, low, start
+        self.found = [(m.start(), m.end(), m.group(1)) for m in _TYPE_WORD_RE.finditer(low, start, end)]
+        self.checked: dict[int, bool] = {}
 
-def last_reference(refs: list[tuple[int, str, bool]], start: int, end: int) -> tuple[int, str] | None:
-    """find_reference over a sentence's precomputed references."""
-    for pos, word, blocked in reversed(refs):
-        if start <= pos < end and not blocked:
-            return pos, word
-    return None
+    def _refers(self, a: int, b: int) -> bool:
+        ok = self.checked.get(a)
+        if ok is None:
+            text, low = self.text, self.low
+            ok = not (b + 1 < len(text) and text[b] == " " and text[b + 1].isupper()) \
+                and _NOT_REFERENCE_BEFORE.search(low, max(0, a - 40), a) is None \
+                and SUBJECT_BLOCK_BEFORE_RE.search(low, max(self.start, a - 48), a) is None
+            self.checked[a] = ok
+        return ok
+
+    def last(self, start: int, end: int) -> tuple[int, str] | None:
+        """find_reference over low[start:end], from the words found once."""
+        for a, b, word in reversed(self.found):
+            if start <= a < end and self._refers(a, b):
+                return a, word
+        return None
 
 
 def resolve(word: str, salient: list[Unit], gaz: Gazetteer, on: date | None) -> Unit | None:

@@ -5,7 +5,7 @@ import bisect
 import re
 
 from . import periods
-from .anaphora import find_reference, last_reference, references, resolve
+from .anaphora import References, find_reference, resolve
 from .document import _SUBJECT_BLOCK_BEFORE_RE, _TOPIC_OPENING_RE, _Doc, _para_unit, _pick, _positions
 from .gazetteer import Unit
 from .normalize import Sentence
@@ -117,13 +117,13 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Uni
     # a bare "tỉnh", "huyện", "thành phố", "xã" nearer to the figure than any name
     refs = doc.sent_refs.get(s.start)
     if refs is None:
-        refs = doc.sent_refs[s.start] = references(doc.text, low, s.start, s.end)
-    ref = last_reference(refs, cs, pos) if refs else None
+        refs = doc.sent_refs[s.start] = References(doc.text, low, s.start, s.end)
+    ref = refs.last(cs, pos) if refs.found else None
     if ref is not None and award and _AWARDING_BODY_BEFORE_RE.search(low, max(0, ref[0] - 30), ref[0]):
         ref = None
     if ref is None and named is None and cs > s.start:
         # nothing in the clause: a bare type word the sentence used before it
-        ref = last_reference(refs, s.start, cs) if refs else None
+        ref = refs.last(s.start, cs) if refs.found else None
     if ref is not None and (named is None or ref[0] > named[0]):
         u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
         if u is not None:

@@ -58,7 +58,7 @@ class _Doc:
     award_fields_in: dict[tuple[int, int], list] = field(default_factory=dict)
     salient: list[Unit] = field(default_factory=list)  # units the article is about, most salient first
     para_mentions: dict[int, list[tuple[int, Unit]]] = field(default_factory=dict)
-    sent_refs: dict[int, list[tuple[int, str, bool]]] = field(default_factory=dict)
+    sent_refs: dict[int, object] = field(default_factory=dict)  # sentence start -> anaphora.References
     sent_subjects: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
     cue_at: dict[tuple, object] = field(default_factory=dict)  # (regex, a, b) -> first match start (-1), or matches
 

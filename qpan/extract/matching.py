@@ -86,18 +86,15 @@ def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next
     for rx, ids in rules.generic_heads:
         if rx.match(low, pos, ce):
             generic += ids
-    cands = rules.candidates(group, generic)
+    cands = rules.candidates(group, generic, n.kind)
     if not cands:
         return None
     start = n.start
     left_a = max(cs, prev_end, start - _LEFT_WINDOW)
     right_end = -1  # worked out when a rule first looks right of the head
-    kind = n.kind
     cue = doc.clause_cue
     near_a = max(cs, start - _NEAR)
     for r in cands:
-        if kind not in r.kinds:
-            continue
         # clause-wide cues first: the same answer for every figure of the clause (memoised)
         rx = r.clause
         if rx is not None:

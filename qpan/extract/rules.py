@@ -253,14 +253,16 @@ class Rules:
     part_year_indicators: frozenset = frozenset()
     _cands: dict = field(default_factory=dict, repr=False)
 
-    def candidates(self, head_group: str | None, generic: tuple[int, ...]) -> list[NumberRule]:
-        """The rules to try, in order, for a figure whose head matched `head_group` (None: no
-        head) and whose right context matched the regex heads `generic` (memoised)."""
-        key = (head_group, generic)
+    def candidates(self, head_group: str | None, generic: tuple[int, ...], kind: str = "") -> list[NumberRule]:
+        """The rules to try, in order, for a figure of `kind` whose head matched `head_group`
+        (None: no head) and whose right context matched the regex heads `generic` (memoised;
+        rules that do not read figures of this kind are left out; kind "": all kinds)."""
+        key = (head_group, generic, kind)
         out = self._cands.get(key)
         if out is None:
             ids = set(self.head_rules[head_group]) if head_group is not None else set()
-            out = self._cands[key] = [self.number_rules[i] for i in sorted(ids | set(generic))]
+            out = self._cands[key] = [self.number_rules[i] for i in sorted(ids | set(generic))
+                                      if not kind or kind in self.number_rules[i].kinds]
         return out
 
 
