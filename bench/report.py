@@ -60,7 +60,7 @@ def render_markdown(results: dict, png: Path | None) -> str:
                 f"(identical in every run: the corpus is seeded).", ""]
         before = (ent.get("extract_before") or [{}])[0]
         if before:
-            out += [f"Before this round of changes (git HEAD engine, same corpus, same method): {before.get('text')}", ""]
+            out += [f"Extraction rounds (engine versions against each other, same corpus, same method): {before.get('text')}", ""]
         prof = (ent.get("extract_profile") or [{}])[0].get("profile")
         if prof:
             out += ["Profile (cProfile, 1 run, share of total own time; cumulative seconds under the profiler):", "",
