@@ -25,8 +25,7 @@ from datetime import date, datetime
 
 from . import periods
 from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit
-from .document import _Doc
-from .document import _clause_bounds, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
+from .document import _clause_bounds, _Doc, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
 from .gazetteer import Unit
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
 from .numbers import find_numbers
