@@ -103,6 +103,13 @@ create table if not exists raw.article_extractions (
     extracted_at      timestamptz not null default now()
 );
 create index if not exists extractions_extracted_idx on raw.article_extractions (extracted_at);
+-- What the extractor concludes about the article as a whole (qpan.extract.engine.describe_article):
+-- the unit it is about and the year a year-end review is of. The marts read these instead of
+-- re-deriving them in SQL (one definition). profiled_at is null for rows written before these
+-- columns existed (or by a loader that does not profile): extract_pending re-extracts those.
+alter table raw.article_extractions add column if not exists subject_unit_id text;
+alter table raw.article_extractions add column if not exists reviewed_year integer;
+alter table raw.article_extractions add column if not exists profiled_at timestamptz;
 
 -- Whatever could not be parsed, extracted or admitted, with the reason. Nothing is dropped.
 create table if not exists raw.quarantine (
