@@ -114,7 +114,8 @@ class Page:
         for r in rows:
             year = _year(r["year"])
             cells.append([esc(self.names.get(r["unit_id"], r["unit_id"])), esc(year)] + [
-                self.fact_link(c, r["unit_id"], year, fmt(r.get(c)) + ("%" if c.endswith("_pct") and r.get(c) is not None else ""))
+                self.fact_link(c, r["unit_id"], year, fmt(r.get(c), r.get(f"{c}_comparator"))
+                               + ("%" if c.endswith("_pct") and r.get(c) is not None else ""))
                 for c in QUOTA_CODES])
         headers = ["district", "year", "enlisted", "quota", "fulfilment", "quota met"]
         return section("quota", "Recruitment quota fulfilment",
@@ -212,7 +213,7 @@ def facts_table(facts: list[dict]) -> str:
             for i in _evidence_items(f))
         qualifiers = _json(f.get("qualifiers")) or {}
         shown = bool(f["value"]) if f.get("value_type") == "boolean" and f.get("value") is not None else f.get("value")
-        value = (esc(f.get("comparator")) if f.get("comparator") not in (None, "=") else "") + esc(fmt(shown))
+        value = esc(fmt(shown, f.get("comparator")))
         if f.get("has_conflict"):
             values = f.get("distinct_values")
             values = " / ".join(fmt(v) for v in values) if isinstance(values, list) else values

@@ -35,8 +35,11 @@ def svg(chart: alt.TopLevelMixin, prefix: str, datasets: dict[str, list] | None 
 
 
 def district_names(wh: Warehouse, districts: dict[str, District]) -> dict[str, str]:
-    """Names from the boundaries file, else from the marts (a unit the map does not have)."""
-    names = {u: d.name for u, d in districts.items()}
+    """One spelling per unit, the marts' ("huyện Thọ Xuân", as in every table an analyst
+    queries); the boundaries file's name ("Huyện Mường Lát"), with the type word in lower case
+    like the marts, only for a district the marts do not name."""
+    names = {u: d.name[:1].lower() + d.name[1:] for u, d in districts.items()}
+    names.update(wh.unit_names)
     for row in wh.district_year + wh.coverage:
         names.setdefault(row["unit_id"], row.get("unit_full_name") or row.get("unit_name") or row["unit_id"])
     return names
@@ -55,6 +58,7 @@ def map_chart(wh: Warehouse, districts: dict[str, District], code: str, year: in
     article and no year-end review was found for it that year ("no report found"), white
     when there was a report that did not give the figure; a reported 0 is coloured as 0."""
     values = {r["unit_id"]: r.get(code) for r in wh.district_year if _year(r["year"]) == year}
+    comparators = {r["unit_id"]: r.get(f"{code}_comparator") for r in wh.district_year if _year(r["year"]) == year}
     coverage = _coverage_index(wh)
     is_flag = any(isinstance(v, bool) for v in values.values())
     shapes, labels = [], []
@@ -66,7 +70,8 @@ def map_chart(wh: Warehouse, districts: dict[str, District], code: str, year: in
         shapes.append({"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": d.polygons},
                        "properties": {"unit_id": unit_id, "name": d.name, "value": shown, "status": status}})
         if value is not None:
-            labels.append({"lon": d.centroid[0], "lat": d.centroid[1], "label": fmt(value)})
+            label = fmt(value, comparators.get(unit_id))
+            labels.append({"lon": d.centroid[0], "lat": d.centroid[1], "label": label})
     base = alt.Chart(alt.Data(name="districts"))
     missing = base.mark_geoshape(stroke="#777", strokeWidth=0.5).encode(
         color=alt.Color("properties.status:N", title="no value",
@@ -110,7 +115,8 @@ def choose_maps(wh: Warehouse) -> list[tuple[str, int, int]]:
 
 def indicator_chart(wh: Warehouse, names: dict[str, str], code: str) -> alt.Chart | None:
     rows = [{"district": names.get(r["unit_id"], r["unit_id"]), "unit_id": r["unit_id"],
-             "year": str(_year(r["year"])), "value": _num(r.get(code))}
+             "year": str(_year(r["year"])), "value": _num(r.get(code)),
+             "label": fmt(r.get(code), r.get(f"{code}_comparator"))}
             for r in wh.district_year if r.get(code) is not None]
     if not rows:
         return None
@@ -123,15 +129,23 @@ def indicator_chart(wh: Warehouse, names: dict[str, str], code: str) -> alt.Char
             color=alt.Color("value:N", title=indicator_name(wh, code),
                             scale=alt.Scale(domain=["met", "not met"], range=["#1a9850", "#d73027"])),
         ).properties(width=alt.Step(40), height=alt.Step(18))
+    # A zero must show as a zero: a bar of length 0 draws nothing, and when every value is 0
+    # the axis collapses. The axis always starts at 0 and reaches at least 1; each value gets a
+    # tick at its end (a visible mark at 0) and its label, a bound with its comparator ("> 1,000").
+    top = max((r["value"] for r in rows), default=0) or 1
+    whole = all(float(r["value"]).is_integer() for r in rows)
+    x = alt.X("value:Q", title=indicator_name(wh, code), scale=alt.Scale(domain=[0, top], nice=True),
+              axis=alt.Axis(values=[0, 1], format="d") if whole and top == 1 else
+              alt.Axis(tickMinStep=1) if whole else alt.Axis())
     bars = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        x=alt.X("value:Q", title=indicator_name(wh, code)),
+        x=x,
         y=alt.Y("district:N", sort=order, title=None),
         yOffset=alt.YOffset("year:O"),
         color=alt.Color("year:O", scale=alt.Scale(scheme="tableau10")),
     )
-    text = bars.mark_text(align="left", dx=3, fontSize=9).encode(text=alt.Text("value:Q", format=",~r"),
-                                                                   color=alt.value("#333"))
-    return (bars + text).properties(width=560, height=alt.Step(13))
+    ticks = bars.mark_tick(thickness=2, size=10)
+    text = bars.mark_text(align="left", dx=4, fontSize=9).encode(text=alt.Text("label:N"), color=alt.value("#333"))
+    return (bars + ticks + text).properties(width=560, height=alt.Step(13))
 
 
 def coverage_chart(wh: Warehouse, names: dict[str, str], districts: dict[str, District]) -> alt.Chart | None:

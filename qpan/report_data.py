@@ -33,7 +33,7 @@ QUOTA_CODES = ("recruits_enlisted", "recruitment_quota", "recruitment_quota_pct"
 DISTRICT_YEAR_META = {
     "unit_id", "year", "unit_version_key", "unit_full_name", "unit_name", "province_id",
     "current_province_id", "current_unit_id", "n_indicators_reported", "conflicting_indicators",
-    "n_articles", "has_year_end_review", "coverage_status",
+    "bounded_indicators", "n_articles", "has_year_end_review", "coverage_status",
 }
 COVERAGE_LABELS = {
     "facts_extracted": "facts extracted",
@@ -57,6 +57,7 @@ class Warehouse:
     n_mentions: int = 0
     validation: list[dict] = field(default_factory=list)
     publish_log: list[dict] = field(default_factory=list)
+    unit_names: dict[str, str] = field(default_factory=dict)  # the province's districts, as the marts spell them
 
     @property
     def empty(self) -> bool:
@@ -92,7 +93,12 @@ def load(conn: psycopg.Connection) -> Warehouse:
     catalogue = set(wh.indicators)
     wh.indicator_columns = [c for c in columns if c in catalogue] or [
         c for c in columns if c not in DISTRICT_YEAR_META]
+    wh.indicator_columns = [c for c in wh.indicator_columns if not c.endswith("_comparator")]
     wh.district_year = [r for r in rows if _is_province_district(r.get("unit_id"))]
+    # one spelling of a unit's name everywhere ("huyện Thọ Xuân"): the gazetteer's, latest version
+    _, rows = _select(conn, "marts.dim_admin_unit", "where level = 'district' order by valid_from nulls first")
+    wh.unit_names = {r["unit_id"]: r["unit_full_name"] for r in rows
+                     if _is_province_district(r.get("unit_id")) and r.get("unit_full_name")}
     _, rows = _select(conn, "marts.mart_reporting_coverage", "order by unit_id, year")
     wh.coverage = [r for r in rows if _is_province_district(r.get("unit_id"))]
     _, wh.facts = _select(conn, "marts.fct_indicator_facts", "order by indicator_code, unit_id, period")
@@ -126,7 +132,10 @@ def _num(value: Any) -> float | bool | None:
     return float(value) if isinstance(value, (int, float, Decimal)) else None
 
 
-def fmt(value: Any) -> str:
+def fmt(value: Any, comparator: Any = None) -> str:
+    """A value as shown; a bound keeps its comparator ("> 1,000"), an exact value shows none."""
+    if comparator in (">", "<", "~") and value is not None and not isinstance(value, bool):
+        return f"{comparator} {fmt(value)}"
     value = _num(value)
     if value is None:
         return ""
