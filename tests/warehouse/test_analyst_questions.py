@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
 import psycopg
 import pytest
 
-from qpan import config, db, gate, pipeline, warehouse
+from qpan import config, db, gate, pipeline, report, warehouse
 from qpan.extract import EXTRACTOR_VERSION
 from qpan.extract.engine import describe_article
 
@@ -60,6 +61,7 @@ BOUNDS = [
         ("awarded_individuals", 12, "=", "38.384", "2023", AWARD_UBND),
         ("awarded_individuals", 20, ">", "38.384", "2023", AWARD_HU),
         ("awarded_collectives", 5, "=", "38.384", "2023", AWARD_UBND),
+        ("security_hotspots", 0, "=", "38.384", "2023", {}),
     ]),
     # the province's own figure, a lower bound: "toàn tỉnh có hơn 11.000 bảo vệ dân phố"
     ("province", "38", "Thanh Hóa: hơn 11.000 bảo vệ dân phố", "2023-12-20T09:00:00+07:00", [
@@ -312,3 +314,30 @@ def test_the_gate_refuses_a_candidate_that_breaks_an_invariant(candidate, suite,
             if table == "mart_province_year":
                 conn.execute(f"update {target} set comparator = null, value_basis = null where {key}")
     gate.run_candidate_gate(f"restored-{suite}")  # the untouched candidate passes
+
+
+# 7. Consistency: one spelling of a unit's name, a zero drawn as a zero, the audit trail described
+def test_the_report_spells_units_as_the_marts_do_and_draws_a_zero(published, tmp_path):
+    page = report.build_report(tmp_path).read_text(encoding="utf-8")
+    marts_names = {name for (name,) in _ask(
+        "select unit_full_name from marts.dim_admin_unit where level = 'district' and unit_id like '38.%%'")}
+    shown = set(re.findall(r"district: ([^;\"]+)", page))
+    assert shown and shown <= marts_names, shown - marts_names  # "huyện Mường Lát", never "Huyện Mường Lát"
+    hotspots = page.split('id="ind-security_hotspots"', 1)[1].split("</article>", 1)[0]
+    assert "<svg" in hotspots and ">0</text>" in hotspots  # Mường Lát's reported 0, labelled
+    # drawn: the bar (of length 0) and the tick that makes it visible
+    assert len(re.findall(r'aria-label="Security hotspots formed \(hotspots\): 0; district: huyện Mường Lát; '
+                          r'year: 2023"', hotspots)) == 2
+    # a bound keeps its comparator in the page too
+    assert "&gt; 1,000" in page
+
+
+def test_the_audit_trail_is_described_for_bi_users(published):
+    undescribed = _ask(
+        "select c.relname, a.attname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped "
+        "where n.nspname = 'audit' and c.relkind = 'r' "
+        "and (obj_description(c.oid, 'pg_class') is null or col_description(c.oid, a.attnum) is null)")
+    assert undescribed == []
+    assert _ask("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = 'audit' and c.relkind = 'r'")[0][0] >= 4
