@@ -157,7 +157,8 @@ class Page:
                 f'<article id="{_anchor("ind", code)}"><h3>{esc(indicator_name(self.wh, code))}</h3>'
                 f'<p class="code"><code>{esc(code)}</code> {esc(vi)}</p>'
                 + (svg(chart, f"ind{i}") if chart else "")
-                + details(f"Facts and evidence: {len(facts)}{more}", facts_table(facts), open_=len(facts) <= 12)
+                + details(f"Facts and evidence: {len(facts)}{more}", facts_table(facts, self.wh.paragraphs),
+                          open_=len(facts) <= 12)
                 + "</article>")
         return section("indicators", "Indicators by district and year", "".join(parts))
 
@@ -202,14 +203,28 @@ def _evidence_items(fact: dict) -> list[dict]:
     return [i for i in items if isinstance(i, dict)]
 
 
-def facts_table(facts: list[dict]) -> str:
+def paragraph_html(item: dict, paragraphs: dict[int, tuple[str, int, int]]) -> str:
+    """The stored paragraph around an evidence sentence, the sentence marked, and how to see the
+    whole stored article: works after the portal (or the sample server) is gone."""
+    found = paragraphs.get(item.get("mention_id")) if item.get("mention_id") is not None else None
+    if not found:
+        return ""
+    text, start, length = found
+    marked = f"{esc(text[:start])}<mark>{esc(text[start:start + length])}</mark>{esc(text[start + length:])}"
+    stored = f"<p class='code'>stored copy: <code>qpan show {esc(item.get('url'))}</code></p>" if item.get("url") else ""
+    return f"<details class='para'><summary>paragraph</summary><p>{marked}</p>{stored}</details>"
+
+
+def facts_table(facts: list[dict], paragraphs: dict[int, tuple[str, int, int]] | None = None) -> str:
     if not facts:
         return "<p class='empty'>No facts.</p>"
+    paragraphs = paragraphs or {}
     rows = []
     for f in facts:
         evidence = "".join(
             f"<li><q>{esc(i.get('evidence'))}</q> — {link(i.get('url'), i.get('source') or i.get('url'))}"
-            f"{' ' + esc(i.get('published_date')) if i.get('published_date') else ''}</li>"
+            f"{' ' + esc(i.get('published_date')) if i.get('published_date') else ''}"
+            f"{paragraph_html(i, paragraphs)}</li>"
             for i in _evidence_items(f))
         qualifiers = _json(f.get("qualifiers")) or {}
         shown = bool(f["value"]) if f.get("value_type") == "boolean" and f.get("value") is not None else f.get("value")
@@ -254,6 +269,8 @@ q{font-style:italic}
 .code{color:#555;margin-top:-8px}
 article{margin-bottom:28px}
 details{margin:6px 0}summary{cursor:pointer;color:#0b3d2e;font-weight:600}
+details.para summary{font-weight:400;font-size:12px}
+mark{background:#fff3a3}
 """
 
 

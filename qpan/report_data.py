@@ -58,6 +58,9 @@ class Warehouse:
     validation: list[dict] = field(default_factory=list)
     publish_log: list[dict] = field(default_factory=list)
     unit_names: dict[str, str] = field(default_factory=dict)  # the province's districts, as the marts spell them
+    # mention_id -> (paragraph, offset of the evidence in it, length of the evidence): the stored
+    # text around each evidence sentence, shown in the page (a link to the portal may die)
+    paragraphs: dict[int, tuple[str, int, int]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -104,12 +107,27 @@ def load(conn: psycopg.Connection) -> Warehouse:
     _, wh.facts = _select(conn, "marts.fct_indicator_facts", "order by indicator_code, unit_id, period")
     if conn.execute("select to_regclass('marts.fct_indicator_mentions')").fetchone()[0] is not None:
         wh.n_mentions = conn.execute("select count(*) from marts.fct_indicator_mentions").fetchone()[0]
+        wh.paragraphs = _paragraphs(conn, wh.facts)
     _, wh.validation = _select(
         conn, "audit.validation_results",
         f"where run_id in (select run_id from audit.validation_results group by run_id "
         f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
     _, wh.publish_log = _select(conn, "audit.publish_log", "order by at desc limit 10")
     return wh
+
+
+def _paragraphs(conn: psycopg.Connection, facts: list[dict]) -> dict[int, tuple[str, int, int]]:
+    ids = sorted({int(item["mention_id"]) for f in facts for item in (_json(f.get("evidence")) or [])
+                  if isinstance(item, dict) and item.get("mention_id") is not None})
+    columns = {r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'fct_indicator_mentions'").fetchall()}
+    if not ids or "evidence_paragraph" not in columns:  # marts of an older qpan: no paragraphs
+        return {}
+    rows = conn.execute(
+        "select mention_id, evidence_paragraph, evidence_paragraph_offset, char_length(evidence) "
+        "from marts.fct_indicator_mentions where mention_id = any(%s)", (ids,)).fetchall()
+    return {m: (p, o, n) for m, p, o, n in rows if p}
 
 
 # -- small formatting helpers ------------------------------------------------------

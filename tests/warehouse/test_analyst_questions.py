@@ -341,3 +341,31 @@ def test_the_audit_trail_is_described_for_bi_users(published):
     assert undescribed == []
     assert _ask("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                 "where n.nspname = 'audit' and c.relkind = 'r'")[0][0] >= 4
+
+
+# 6. Where does Thọ Xuân's 2022 figure come from, once the portal's page is gone?
+EVIDENCE_OF = """
+select f.value, e ->> 'url' as url, m.evidence, m.evidence_paragraph, m.evidence_paragraph_offset
+from marts.fct_indicator_facts as f
+cross join lateral jsonb_array_elements(f.evidence) as e
+join marts.fct_indicator_mentions as m on m.mention_id = (e ->> 'mention_id')::bigint
+where f.indicator_code = 'recruits_enlisted' and f.unit_id = '38.395' and f.period = '2022'
+"""
+
+
+def test_every_figure_keeps_its_url_and_its_stored_paragraph(published, tmp_path, capsys):
+    [(value, url, evidence, paragraph, offset)] = _ask(EVIDENCE_OF)
+    assert value == Decimal(230) and url == "https://thoxuan.thanhhoa.gov.vn/tin-tuc/tong-ket-qp-an-2022"
+    assert "230 công dân nhập ngũ" in evidence
+    assert paragraph[offset:offset + len(evidence)] == evidence and paragraph.startswith("Sáng 16/12")
+    # the report embeds the paragraph, the sentence marked, and names the stored copy
+    page = report.build_report(tmp_path).read_text(encoding="utf-8")
+    assert f"<mark>{evidence}</mark>" in page.replace("&quot;", '"')
+    assert f"qpan show {url}" in page
+    # `qpan show URL` prints the stored article with the evidence marked, whatever became of the page
+    from qpan.cli import main
+
+    assert main(["show", url, "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert f"[[{evidence}]]" in out and "recruits_enlisted = 230" in out
+    assert main(["show", "https://nowhere.test/none"]) == 1
