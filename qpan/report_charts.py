@@ -61,6 +61,7 @@ def map_chart(wh: Warehouse, districts: dict[str, District], code: str, year: in
     comparators = {r["unit_id"]: r.get(f"{code}_comparator") for r in wh.district_year if _year(r["year"]) == year}
     coverage = _coverage_index(wh)
     is_flag = any(isinstance(v, bool) for v in values.values())
+    top = max((float(v) for v in values.values() if v is not None and not isinstance(v, bool)), default=0) or 1
     shapes, labels = [], []
     for unit_id, d in sorted(districts.items()):
         value = _num(values.get(unit_id))
@@ -83,7 +84,9 @@ def map_chart(wh: Warehouse, districts: dict[str, District], code: str, year: in
                                 scale=alt.Scale(domain=["met", "not met"], range=["#1a9850", "#d73027"]))
     else:
         value_color = alt.Color("properties.value:Q", title=indicator_name(wh, code),
-                                scale=alt.Scale(scheme="yelloworangebrown", domainMin=0),
+                                # from 0 to at least 1: an all-zero map shows its zeros as the lightest
+                                # colour (a zero), not as a colour of a degenerate scale
+                                scale=alt.Scale(scheme="yelloworangebrown", domain=[0, top]),
                                 legend=alt.Legend(orient="bottom", gradientLength=160, titleLimit=300))
     reported = base.mark_geoshape(stroke="#555", strokeWidth=0.5).encode(color=value_color).transform_filter(
         "datum.properties.status == 'reported'")
