@@ -66,6 +66,19 @@ SUITES: dict[str, list] = {
     "candidate__flag_vs_percentage": [
         gxe.ExpectTableRowCountToEqual(value=0),
     ],
+    # coverage rows with facts (or a year-end review) but no article: there must be none
+    "candidate__coverage_without_articles": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
+    # province values that are a partial sum (not every district, or not every former province,
+    # reported): there must be none
+    "candidate__province_partial_value": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
+    # wide-mart values without their comparator, or shown as exact though a fact is a bound
+    "candidate__bounds_without_comparator": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
     # 3. Published marts: the last successful publish is recent enough.
     "published__freshness": [
         gxe.ExpectColumnMaxToBeBetween(column="at", min_value=p("fresh_after")),

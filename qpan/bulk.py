@@ -9,8 +9,8 @@ Here each batch is COPYed into a temporary staging table and merged with ONE
   (same upsert rules: `loaded_at` moves only when what the facts depend on changes), so a rerun
   changes nothing and a crash loses at most the batch in flight;
 - `replace_mentions(conn, article_facts)`: the extractor's output for a batch of articles
-  (delete their previous mentions, COPY the new ones, record the extractor version), used by
-  `qpan.pipeline.extract_pending`.
+  (delete their previous mentions, COPY the new ones, record the extractor version and the
+  article's profile: subject unit and reviewed year), used by `qpan.pipeline.extract_pending`.
 
 `rows` may be any iterable (a generator is consumed batch by batch: memory stays flat).
 """
@@ -104,7 +104,8 @@ create temp table if not exists qpan_stage_mentions (
 """
 _STAGE_EXTRACTIONS = """
 create temp table if not exists qpan_stage_extractions (
-    article_id bigint, extractor_version text, n_facts integer
+    article_id bigint, extractor_version text, n_facts integer, subject_unit_id text, reviewed_year integer,
+    profiled boolean
 ) on commit delete rows
 """
 
@@ -118,37 +119,48 @@ def mention_row(article_id: int, fact: Any) -> tuple:
             fact.span_start, fact.span_end, fact.confidence)
 
 
-def replace_mentions(conn: psycopg.Connection, article_facts: list[tuple[int, list[Any]]],
+def replace_mentions(conn: psycopg.Connection, article_facts: list[tuple],
                      extractor_version: str) -> int:
     """In one transaction: delete the mentions of these articles (older versions included),
     COPY their new ones in, and record which extractor version processed each article.
+    Items are `(article_id, facts)` or `(article_id, facts, profile)`, profile an
+    `ArticleProfile` (qpan.extract.engine.describe_article): its subject unit and reviewed year
+    are stored with the extraction (profiled_at set; without a profile it stays null).
     Idempotent: running it twice leaves the same rows. Returns the number of mentions."""
     n = 0
-    ids = [a for a, _ in article_facts]
+    ids = [item[0] for item in article_facts]
     with conn.transaction():
         conn.execute(_STAGE_MENTIONS)
         conn.execute(_STAGE_EXTRACTIONS)
         conn.execute("truncate qpan_stage_mentions, qpan_stage_extractions")
         conn.execute("delete from raw.indicator_mentions where article_id = any(%s)", (ids,))
         with conn.cursor().copy("copy qpan_stage_mentions (" + ", ".join(MENTION_COLUMNS) + ") from stdin") as cp:
-            for article_id, facts in article_facts:
+            for article_id, facts, *_ in article_facts:
                 for f in facts:
                     cp.write_row(mention_row(article_id, f))
                     n += 1
-        with conn.cursor().copy("copy qpan_stage_extractions (article_id, extractor_version, n_facts) from stdin") as cp:
-            for article_id, facts in article_facts:
-                cp.write_row((article_id, extractor_version, len(facts)))
+        with conn.cursor().copy("copy qpan_stage_extractions (article_id, extractor_version, n_facts, "
+                                "subject_unit_id, reviewed_year, profiled) from stdin") as cp:
+            for article_id, facts, *rest in article_facts:
+                profile = rest[0] if rest else None
+                cp.write_row((article_id, extractor_version, len(facts),
+                              getattr(profile, "subject_unit_id", None), getattr(profile, "reviewed_year", None),
+                              profile is not None))
         conn.execute(
             "insert into raw.indicator_mentions (" + ", ".join(MENTION_COLUMNS) + ") "
             "select article_id, extractor_version, indicator, value, value_type, comparator, unit_id, period, "
             "qualifiers::jsonb, evidence, span_start, span_end, confidence from qpan_stage_mentions "
             "on conflict do nothing")
         conn.execute(
-            """insert into raw.article_extractions (article_id, extractor_version, n_facts)
-               select distinct on (article_id) article_id, extractor_version, n_facts
+            """insert into raw.article_extractions (article_id, extractor_version, n_facts, subject_unit_id,
+                   reviewed_year, profiled_at)
+               select distinct on (article_id) article_id, extractor_version, n_facts, subject_unit_id,
+                   reviewed_year, case when profiled then now() end
                from qpan_stage_extractions order by article_id
                on conflict (article_id) do update set extractor_version = excluded.extractor_version,
-                   n_facts = excluded.n_facts, extracted_at = now()""")
+                   n_facts = excluded.n_facts, subject_unit_id = excluded.subject_unit_id,
+                   reviewed_year = excluded.reviewed_year, profiled_at = excluded.profiled_at,
+                   extracted_at = now()""")
     return n
 
 

@@ -7,6 +7,7 @@
     qpan build / docs                  dbt marts / dbt docs site
     qpan check                         the quality gate's checkpoints, on demand
     qpan report                        the static HTML report
+    qpan show URL                      the stored copy of an article, its evidence marked
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     dbp.set_defaults(func=cmd_db)
 
     # Subcommands owned by their modules.
-    for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report",
+    for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
                    "qpan.airflow_local"):
         try:
             mod = importlib.import_module(module)

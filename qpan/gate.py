@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from qpan import config, db
+from qpan.gate_assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS, assets as _assets
 
 log = logging.getLogger(__name__)
 GX_PROJECT = config.REPO_ROOT / "expectations"
@@ -116,12 +117,6 @@ or (q.payload->>'kind' = 'article'
                       and (a.published_at > now() + interval '1 day' or a.published_at < timestamptz '1990-01-01'))))
 """
 
-EXCLUDED_ARTICLES = """(select (q.payload->>'id')::bigint from raw.quarantine q
-    where q.stage = 'landing' and q.resolved_at is null and q.payload->>'kind' = 'article')"""
-EXCLUDED_MENTIONS = """(select (q.payload->>'id')::bigint from raw.quarantine q
-    where q.stage = 'landing' and q.resolved_at is null and q.payload->>'kind' = 'mention')"""
-
-
 def quarantine_bad_rows() -> dict:
     """Quarantine row-level problems; stop when there are too many of them."""
     with db.connect("qpan_loader") as conn:
@@ -153,39 +148,6 @@ def quarantine_bad_rows() -> dict:
 
 
 # -- GX wiring ---------------------------------------------------------------------
-def _assets(candidate_schema: str) -> dict[str, tuple[str, str]]:
-    """asset name → (query, suite name)."""
-    c = candidate_schema
-    return {
-        "landing_articles": (
-            f"select * from raw.articles where not synthetic and article_id not in {EXCLUDED_ARTICLES}",
-            "landing__articles"),
-        "landing_indicator_mentions": (
-            f"select m.* from raw.indicator_mentions m join raw.articles a using (article_id) "
-            f"where not a.synthetic and m.mention_id not in {EXCLUDED_MENTIONS} "
-            f"and m.article_id not in {EXCLUDED_ARTICLES}",
-            "landing__indicator_mentions"),
-        "candidate_fct_indicator_facts": (f"select * from {c}.fct_indicator_facts", "candidate__fct_indicator_facts"),
-        "candidate_mart_district_year": (f"select * from {c}.mart_district_year", "candidate__mart_district_year"),
-        "candidate_flag_vs_percentage": (
-            f"select * from {c}.mart_district_year where recruitment_quota_pct >= 100 "
-            f"and recruitment_quota_met is false", "candidate__flag_vs_percentage"),
-        "landing_unknown_units": (
-            f"select m.* from raw.indicator_mentions m join raw.articles a using (article_id) "
-            f"left join audit.gazetteer_unit_ids g on g.unit_id = m.unit_id "
-            f"where g.unit_id is null and not a.synthetic and m.mention_id not in {EXCLUDED_MENTIONS}",
-            "landing__unknown_units"),
-        "published_publish_log": ("select at from audit.publish_log where published", "published__freshness"),
-    }
-
-
-CHECKPOINTS = {
-    "landing": ["landing_articles", "landing_indicator_mentions", "landing_unknown_units"],
-    "candidate": ["candidate_fct_indicator_facts", "candidate_mart_district_year", "candidate_flag_vs_percentage"],
-    "published": ["published_publish_log"],
-}
-
-
 def _context(candidate_schema: str = "marts_candidate"):
     import great_expectations as gx
     # The connection string stays a `${...}` reference in the committed YAML.

@@ -1,7 +1,9 @@
 """The steps the DAGs run, as plain functions (so the CLI, the DAGs and the tests share them).
 
 - `extract_pending`: run the extractor over articles that have no facts for the current
-  extractor version (or changed since), replacing their facts in one transaction each.
+  extractor version (or changed since, or were extracted without the article's profile),
+  replacing their facts and storing their profile (subject unit, reviewed year) in one
+  transaction per batch.
 - `publish`: the "publish" of write-audit-publish: swap `marts_candidate` into `marts`.
 """
 from __future__ import annotations
@@ -38,7 +40,7 @@ PENDING_SQL = """
       and not exists (
         select 1 from raw.article_extractions e
         where e.article_id = a.article_id and e.extractor_version = %(version)s
-          and e.extracted_at >= a.loaded_at)
+          and e.extracted_at >= a.loaded_at and e.profiled_at is not null)
     order by a.article_id
     limit %(limit)s
 """
@@ -51,7 +53,8 @@ def extract_pending(role: str = "qpan_loader", progress_every: int = 500, batch_
     at any corpus size); each page's facts replace the articles' previous ones in one
     transaction, loaded with COPY (qpan.bulk.replace_mentions)."""
     from qpan.bulk import replace_mentions
-    from qpan.extract import EXTRACTOR_VERSION, extract_article
+    from qpan.extract import EXTRACTOR_VERSION
+    from qpan.extract.engine import analyse_article
     from qpan.landing import PostgresStore
 
     stats = ExtractStats()
@@ -66,16 +69,20 @@ def extract_pending(role: str = "qpan_loader", progress_every: int = 500, batch_
             if not pending:
                 break
             after = pending[-1][0]
-            done: list[tuple[int, list]] = []
+            done: list[tuple[int, list, object]] = []
             for article_id, source, url, title, body, published_at, unit_id in pending:
                 try:
-                    facts = extract_article(title, body, published_at=published_at, source_unit_id=unit_id, url=url)
+                    # the facts, and the unit the article is about and the year a review is of as the
+                    # extractor reads them (the marts' coverage uses these: one definition, not SQL
+                    # regexes), from one reading of the article
+                    facts, profile = analyse_article(title, body, published_at=published_at, source_unit_id=unit_id,
+                                                     url=url)
                 except Exception as exc:  # one bad article must not stop the others
                     stats.failed += 1
                     store.quarantine("extract", source, url, f"extractor raised {type(exc).__name__}",
                                      str(exc)[:2000])
                     continue
-                done.append((article_id, facts))
+                done.append((article_id, facts, profile))
             if done:
                 stats.facts += replace_mentions(conn, done, EXTRACTOR_VERSION)
                 stats.articles += len(done)

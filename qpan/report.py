@@ -10,467 +10,23 @@ become links, and a Content-Security-Policy forbids scripts as a second line of 
 from __future__ import annotations
 
 import argparse
-import html
-import json
 import logging
-import math
-import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
 from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
-from urllib.parse import urlsplit
-
-import altair as alt
-import psycopg
-import vl_convert as vlc
-from psycopg import sql
-from psycopg.rows import dict_row
 
 from qpan import config, db
+from qpan.report_charts import (  # noqa: F401 - the report's API, re-exported
+    awards_chart, awards_rows, choose_maps, coverage_chart, district_names, indicator_chart, map_chart, quality_chart,
+    svg,
+)
+from qpan.report_data import (  # noqa: F401 - the report's API, re-exported
+    MAX_FACT_ROWS, PROVINCE_ID, QUOTA_CODES, Warehouse, _anchor, _json, _year, esc, fmt, indicator_name, link, load,
+    table,
+)
+from qpan.report_geo import load_districts  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-PROVINCE_ID = "38"  # Thanh Hóa, the province of the map
-GEOJSON = config.REPO_ROOT / "fixtures" / "geo" / "thanhhoa_districts.geojson"
-MAX_MAPS = 12
-MAX_FACT_ROWS = 400  # per indicator, so a big warehouse still gives a readable page
-QUALITY_RUNS = 30  # runs of the gate shown in the trend
-AWARD_CODES = ("awarded_collectives", "awarded_individuals")
-QUOTA_CODES = ("recruits_enlisted", "recruitment_quota", "recruitment_quota_pct", "recruitment_quota_met")
-# Columns of mart_district_year that are not indicators (used only when dim_indicator is missing).
-DISTRICT_YEAR_META = {
-    "unit_id", "year", "unit_version_key", "unit_full_name", "unit_name", "province_id",
-    "current_province_id", "current_unit_id", "n_indicators_reported", "conflicting_indicators",
-    "n_articles", "has_year_end_review", "coverage_status",
-}
-COVERAGE_LABELS = {
-    "facts_extracted": "facts extracted",
-    "review_without_facts": "year-end review, no figures",
-    "articles_without_facts": "articles, no review",
-    "no_articles": "no report found",
-}
-COVERAGE_COLORS = ["#1b7837", "#a6dba0", "#fee08b", "#bdbdbd"]
-NO_REPORT = "no report found"
-NOT_GIVEN = "report found, figure not given"
-
-
-# -- reading the warehouse ---------------------------------------------------------
-@dataclass
-class Warehouse:
-    indicators: dict[str, dict] = field(default_factory=dict)  # dim_indicator by code
-    indicator_columns: list[str] = field(default_factory=list)  # of mart_district_year, in order
-    district_year: list[dict] = field(default_factory=list)  # the province's districts only
-    coverage: list[dict] = field(default_factory=list)  # the province's districts only
-    facts: list[dict] = field(default_factory=list)
-    n_mentions: int = 0
-    validation: list[dict] = field(default_factory=list)
-    publish_log: list[dict] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.facts or self.district_year or self.coverage)
-
-
-def _is_province_district(unit_id: Any) -> bool:
-    return isinstance(unit_id, str) and unit_id.startswith(PROVINCE_ID + ".") and unit_id.count(".") == 1
-
-
-def _select(conn: psycopg.Connection, table: str, tail: str = "") -> tuple[list[str], list[dict]]:
-    """`select *` from a table, or nothing when it does not exist (yet): a warehouse never
-    published must give a report that says so, not a crash. `select *` rather than a column
-    list so that a column added to a mart does not break the report; readers use .get()."""
-    schema, name = table.split(".")
-    try:
-        if conn.execute("select to_regclass(%s)", (table,)).fetchone()[0] is None:
-            return [], []
-        query = sql.SQL("select * from {}.{} " + tail).format(sql.Identifier(schema), sql.Identifier(name))
-        with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query)
-            return [c.name for c in cur.description], cur.fetchall()
-    except psycopg.errors.InsufficientPrivilege as exc:
-        log.warning("report: cannot read %s: %s", table, exc)
-        return [], []
-
-
-def load(conn: psycopg.Connection) -> Warehouse:
-    wh = Warehouse()
-    _, rows = _select(conn, "marts.dim_indicator")
-    wh.indicators = {r["indicator_code"]: r for r in rows}
-    columns, rows = _select(conn, "marts.mart_district_year", "order by unit_id, year")
-    catalogue = set(wh.indicators)
-    wh.indicator_columns = [c for c in columns if c in catalogue] or [
-        c for c in columns if c not in DISTRICT_YEAR_META]
-    wh.district_year = [r for r in rows if _is_province_district(r.get("unit_id"))]
-    _, rows = _select(conn, "marts.mart_reporting_coverage", "order by unit_id, year")
-    wh.coverage = [r for r in rows if _is_province_district(r.get("unit_id"))]
-    _, wh.facts = _select(conn, "marts.fct_indicator_facts", "order by indicator_code, unit_id, period")
-    if conn.execute("select to_regclass('marts.fct_indicator_mentions')").fetchone()[0] is not None:
-        wh.n_mentions = conn.execute("select count(*) from marts.fct_indicator_mentions").fetchone()[0]
-    _, wh.validation = _select(
-        conn, "audit.validation_results",
-        f"where run_id in (select run_id from audit.validation_results group by run_id "
-        f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
-    _, wh.publish_log = _select(conn, "audit.publish_log", "order by at desc limit 10")
-    return wh
-
-
-# -- small formatting helpers ------------------------------------------------------
-def esc(value: Any) -> str:
-    """Every string from the warehouse goes through here (articles may hold HTML/JS/SQL)."""
-    return "" if value is None else html.escape(str(value), quote=True)
-
-
-def link(url: Any, text: Any = None) -> str:
-    """An <a> only for http(s) URLs: an escaped `javascript:` URL would still run when clicked."""
-    label = esc(text if text is not None else url)
-    if isinstance(url, str) and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
-        return f'<a href="{esc(url.strip())}" rel="noopener noreferrer nofollow">{label}</a>'
-    return label
-
-
-def _num(value: Any) -> float | bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    return float(value) if isinstance(value, (int, float, Decimal)) else None
-
-
-def fmt(value: Any) -> str:
-    value = _num(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _year(value: Any) -> int | None:
-    return int(value) if value is not None else None
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _anchor(prefix: str, key: Any) -> str:
-    """An id attribute value that is safe whatever the key holds."""
-    return prefix + "-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(key))
-
-
-def indicator_name(wh: Warehouse, code: str) -> str:
-    row = wh.indicators.get(code) or {}
-    name = row.get("name_en") or code
-    unit = row.get("measure_unit")
-    return f"{name} ({unit})" if unit and unit not in ("flag",) else name
-
-
-def table(headers: list[str], rows: Iterable[list[str]], cls: str = "") -> str:
-    """Cells are HTML already (escaped by the caller); headers are our own text."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-# -- charts -------------------------------------------------------------------------
-_ID_RE = re.compile(r'\bid="([^"]+)"')
-
-
-def svg(chart: alt.TopLevelMixin, prefix: str, datasets: dict[str, list] | None = None) -> str:
-    """Render offline with vl-convert (no base URL allowed: all data is inline) and make the
-    SVG's ids unique in the page: Vega names clip paths "clip1", "clip2"... in every SVG, and
-    in one HTML document the first definition would win for all charts. Big data (district
-    shapes) comes as named `datasets`, added after to_dict: Altair would walk every point."""
-    spec = chart.to_dict()
-    spec.setdefault("datasets", {}).update(datasets or {})
-    out = vlc.vegalite_to_svg(spec, allowed_base_urls=[])
-    out = out[out.index("<svg"):]
-    for old in set(_ID_RE.findall(out)):
-        new = f"{prefix}-{old}"
-        out = out.replace(f'id="{old}"', f'id="{new}"').replace(f"url(#{old})", f"url(#{new})")
-        out = out.replace(f'href="#{old}"', f'href="#{new}"')
-    return f'<figure class="chart">{out}</figure>'
-
-
-# The boundaries file has ~16,000 points, far more than a 380-pixel map shows; each map
-# inlines all of them. Simplifying each district on its own would open slivers between
-# neighbours, so borders are simplified as shared arcs: a point where the set of districts
-# owning it changes is a junction and is kept; between junctions, Douglas-Peucker runs on
-# the arc in one canonical direction, so both neighbours get exactly the same border.
-def _snap(ring: list, grid: float) -> list[tuple[int, int]]:
-    """Integer grid coordinates, repeated points dropped, ring left open."""
-    pts: list[tuple[int, int]] = []
-    for x, y in ring:
-        p = (round(x / grid), round(y / grid))
-        if not pts or p != pts[-1]:
-            pts.append(p)
-    return pts[:-1] if len(pts) > 1 and pts[0] == pts[-1] else pts
-
-
-def _douglas_peucker(points: list, tolerance: float) -> list:
-    keep = [False] * len(points)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
-    while stack:
-        i, j = stack.pop()
-        (ax, ay), (bx, by) = points[i], points[j]
-        dx, dy = bx - ax, by - ay
-        norm = math.hypot(dx, dy)
-        best, index = 0.0, None
-        for k in range(i + 1, j):
-            px, py = points[k]
-            d = abs(dx * (py - ay) - dy * (px - ax)) / norm if norm else math.hypot(px - ax, py - ay)
-            if d > best:
-                best, index = d, k
-        if index is not None and best > tolerance:
-            keep[index] = True
-            stack += [(i, index), (index, j)]
-    return [p for p, k in zip(points, keep) if k]
-
-
-def _simplify_rings(rings: dict[Any, list], tolerance: float) -> dict[Any, list]:
-    owners: dict[tuple, set] = defaultdict(set)
-    for key, ring in rings.items():
-        for p in ring:
-            owners[p].add(key)
-    out = {}
-    for key, ring in rings.items():
-        n = len(ring)
-        fixed = [i for i in range(n) if len(owners[ring[i]]) > 2 or owners[ring[i]] != owners[ring[i - 1]]
-                 or owners[ring[i]] != owners[ring[(i + 1) % n]]] or [0, n // 2]
-        result: list = []
-        for a, b in zip(fixed, fixed[1:] + [fixed[0] + n]):
-            arc = [ring[k % n] for k in range(a, b + 1)]
-            flip = arc[0] > arc[-1]  # canonical direction: the neighbour simplifies the same arc
-            arc = _douglas_peucker(arc[::-1] if flip else arc, tolerance)
-            result += (arc[::-1] if flip else arc)[:-1]
-        out[key] = result if len(result) >= 3 else ring
-    return out
-
-
-def _signed_area(ring: list) -> float:
-    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:])) / 2
-
-
-def _close(ring: list, grid: float, exterior: bool) -> list:
-    """Back to degrees, closed, wound as d3-geo (used by Vega) wants: exterior rings clockwise,
-    holes counter-clockwise; the other way round a district is drawn as the whole globe."""
-    ring = [[round(x * grid, 6), round(y * grid, 6)] for x, y in ring + ring[:1]]
-    return ring if (_signed_area(ring) < 0) == exterior else ring[::-1]
-
-
-def _centroid(polygons: list) -> tuple[float, float]:
-    """Centroid of the largest polygon's exterior ring, where a district's label goes."""
-    ring = max((p[0] for p in polygons), key=lambda r: abs(_signed_area(r)))
-    a = _signed_area(ring) or 1e-12
-    cx = sum((x0 + x1) * (x0 * y1 - x1 * y0) for (x0, y0), (x1, y1) in zip(ring, ring[1:])) / (6 * a)
-    cy = sum((y0 + y1) * (x0 * y1 - x1 * y0) for (x0, y0), (x1, y1) in zip(ring, ring[1:])) / (6 * a)
-    return cx, cy
-
-
-@dataclass
-class District:
-    unit_id: str
-    name: str
-    polygons: list  # MultiPolygon coordinates
-    centroid: tuple[float, float]
-
-
-def load_districts(path: Path = GEOJSON, grid: float = 0.0005, tolerance: float = 3) -> dict[str, District]:
-    """District shapes from the boundaries file, simplified (grid in degrees, tolerance in grid
-    steps: 0.0015 degrees, about a third of a pixel on the maps)."""
-    if not path.exists():
-        log.warning("report: no district boundaries at %s; maps skipped", path)
-        return {}
-    geo = json.loads(path.read_text(encoding="utf-8"))
-    rings, names = {}, {}
-    for feature in geo["features"]:
-        props, geom = feature["properties"], feature["geometry"]
-        polygons = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-        names[props["unit_id"]] = props.get("name") or props["unit_id"]
-        for p, polygon in enumerate(polygons):
-            for r, ring in enumerate(polygon):
-                rings[(props["unit_id"], p, r)] = _snap(ring, grid)
-    rings = _simplify_rings({k: v for k, v in rings.items() if len(v) >= 3}, tolerance)
-    shapes: dict[str, dict[int, list]] = defaultdict(dict)
-    for (unit_id, p, r), ring in sorted(rings.items()):
-        if r == 0:
-            shapes[unit_id][p] = [_close(ring, grid, exterior=True)]
-        elif p in shapes[unit_id]:  # a hole whose exterior vanished goes with it
-            shapes[unit_id][p].append(_close(ring, grid, exterior=False))
-    return {u: District(u, names[u], list(polys.values()), _centroid(list(polys.values())))
-            for u, polys in shapes.items()}
-
-
-def district_names(wh: Warehouse, districts: dict[str, District]) -> dict[str, str]:
-    """Names from the boundaries file, else from the marts (a unit the map does not have)."""
-    names = {u: d.name for u, d in districts.items()}
-    for row in wh.district_year + wh.coverage:
-        names.setdefault(row["unit_id"], row.get("unit_full_name") or row.get("unit_name") or row["unit_id"])
-    return names
-
-
-def _coverage_index(wh: Warehouse) -> dict[tuple[str, int], dict]:
-    return {(r["unit_id"], _year(r["year"])): r for r in wh.coverage}
-
-
-def _has_report(cov: dict | None) -> bool:
-    return bool(cov) and (bool(cov.get("has_year_end_review")) or (cov.get("n_articles") or 0) > 0)
-
-
-def map_chart(wh: Warehouse, districts: dict[str, District], code: str, year: int) -> tuple[alt.LayerChart, dict]:
-    """Choropleth of one indicator and year. A district without a value is grey when no
-    article and no year-end review was found for it that year ("no report found"), white
-    when there was a report that did not give the figure; a reported 0 is coloured as 0."""
-    values = {r["unit_id"]: r.get(code) for r in wh.district_year if _year(r["year"]) == year}
-    coverage = _coverage_index(wh)
-    is_flag = any(isinstance(v, bool) for v in values.values())
-    shapes, labels = [], []
-    for unit_id, d in sorted(districts.items()):
-        value = _num(values.get(unit_id))
-        status = "reported" if value is not None else (
-            NOT_GIVEN if _has_report(coverage.get((unit_id, year))) else NO_REPORT)
-        shown = ("met" if value else "not met") if is_flag and value is not None else value
-        shapes.append({"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": d.polygons},
-                       "properties": {"unit_id": unit_id, "name": d.name, "value": shown, "status": status}})
-        if value is not None:
-            labels.append({"lon": d.centroid[0], "lat": d.centroid[1], "label": fmt(value)})
-    base = alt.Chart(alt.Data(name="districts"))
-    missing = base.mark_geoshape(stroke="#777", strokeWidth=0.5).encode(
-        color=alt.Color("properties.status:N", title="no value",
-                        scale=alt.Scale(domain=[NOT_GIVEN, NO_REPORT], range=["#ffffff", "#bdbdbd"]),
-                        legend=alt.Legend(orient="bottom", direction="vertical"))
-    ).transform_filter("datum.properties.status != 'reported'")
-    if is_flag:
-        value_color = alt.Color("properties.value:N", title="quota met", legend=alt.Legend(orient="bottom"),
-                                scale=alt.Scale(domain=["met", "not met"], range=["#1a9850", "#d73027"]))
-    else:
-        value_color = alt.Color("properties.value:Q", title=indicator_name(wh, code),
-                                scale=alt.Scale(scheme="yelloworangebrown", domainMin=0),
-                                legend=alt.Legend(orient="bottom", gradientLength=160, titleLimit=300))
-    reported = base.mark_geoshape(stroke="#555", strokeWidth=0.5).encode(color=value_color).transform_filter(
-        "datum.properties.status == 'reported'")
-    layers = [missing, reported]
-    if labels and not is_flag:
-        layers.append(alt.Chart(alt.Data(values=labels)).mark_text(fontSize=10, fontWeight="bold").encode(
-            longitude="lon:Q", latitude="lat:Q", text="label:N"))
-    chart = (alt.layer(*layers).resolve_scale(color="independent").project(type="mercator")
-             .properties(width=360, height=390, title=f"{indicator_name(wh, code)}, {year}"))
-    return chart, {"districts": shapes}
-
-
-def choose_maps(wh: Warehouse) -> list[tuple[str, int, int]]:
-    """(indicator, year, districts reporting): for each indicator with district values, its
-    most reported year (the latest on a tie); most reported indicator first."""
-    counts: Counter = Counter()
-    for row in wh.district_year:
-        for code in wh.indicator_columns:
-            if row.get(code) is not None:
-                counts[(code, _year(row["year"]))] += 1
-    best: dict[str, tuple[int, int]] = {}
-    for (code, year), n in counts.items():
-        if code not in best or (n, year) > best[code]:
-            best[code] = (n, year)
-    order = {c: i for i, c in enumerate(wh.indicator_columns)}
-    picked = sorted(best.items(), key=lambda kv: (-kv[1][0], order[kv[0]]))
-    return [(code, year, n) for code, (n, year) in picked][:MAX_MAPS]
-
-
-def indicator_chart(wh: Warehouse, names: dict[str, str], code: str) -> alt.Chart | None:
-    rows = [{"district": names.get(r["unit_id"], r["unit_id"]), "unit_id": r["unit_id"],
-             "year": str(_year(r["year"])), "value": _num(r.get(code))}
-            for r in wh.district_year if r.get(code) is not None]
-    if not rows:
-        return None
-    order = [names.get(u, u) for u in sorted({r["unit_id"] for r in rows})]
-    if any(isinstance(r["value"], bool) for r in rows):  # a flag: a met / not met grid
-        for r in rows:
-            r["value"] = "met" if r["value"] else "not met"
-        return alt.Chart(alt.Data(values=rows)).mark_rect(stroke="white").encode(
-            x=alt.X("year:O", title="year"), y=alt.Y("district:N", sort=order, title=None),
-            color=alt.Color("value:N", title=indicator_name(wh, code),
-                            scale=alt.Scale(domain=["met", "not met"], range=["#1a9850", "#d73027"])),
-        ).properties(width=alt.Step(40), height=alt.Step(18))
-    bars = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        x=alt.X("value:Q", title=indicator_name(wh, code)),
-        y=alt.Y("district:N", sort=order, title=None),
-        yOffset=alt.YOffset("year:O"),
-        color=alt.Color("year:O", scale=alt.Scale(scheme="tableau10")),
-    )
-    text = bars.mark_text(align="left", dx=3, fontSize=9).encode(text=alt.Text("value:Q", format=",~r"),
-                                                                   color=alt.value("#333"))
-    return (bars + text).properties(width=560, height=alt.Step(13))
-
-
-def coverage_chart(wh: Warehouse, names: dict[str, str], districts: dict[str, District]) -> alt.Chart | None:
-    years = sorted({_year(r["year"]) for r in wh.coverage} | {_year(r["year"]) for r in wh.district_year})
-    if not years:
-        return None
-    index = _coverage_index(wh)
-    units = sorted(set(districts) | {r["unit_id"] for r in wh.coverage})
-    rows = []
-    for unit_id in units:
-        for year in years:
-            cov = index.get((unit_id, year)) or {}
-            status = cov.get("coverage_status") or "no_articles"
-            rows.append({"district": names.get(unit_id, unit_id), "year": str(year),
-                         "status": COVERAGE_LABELS.get(status, status),
-                         "articles": str(cov.get("n_articles") or "")})
-    order = [names.get(u, u) for u in units]
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("year:O", title="year"), y=alt.Y("district:N", sort=order, title=None))
-    rect = base.mark_rect(stroke="white").encode(color=alt.Color(
-        "status:N", title="coverage", scale=alt.Scale(domain=list(COVERAGE_LABELS.values()), range=COVERAGE_COLORS)))
-    text = base.mark_text(fontSize=9, color="#222").encode(text="articles:N")
-    return (rect + text).properties(width=alt.Step(44), height=alt.Step(16),
-                                    title="Reporting coverage (number = articles found)")
-
-
-def awards_rows(wh: Warehouse) -> list[dict]:
-    rows = []
-    for f in wh.facts:
-        if f.get("indicator_code") in AWARD_CODES and f.get("value") is not None:
-            qualifiers = _json(f.get("qualifiers")) or {}
-            rows.append({"fact": f, "awarded_by": qualifiers.get("awarded_by") or "(not stated)",
-                         "field": qualifiers.get("field") or "", "year": _year(f.get("period_start_year")),
-                         "indicator": indicator_name(wh, f["indicator_code"]), "value": _num(f["value"])})
-    return rows
-
-
-def awards_chart(rows: list[dict]) -> alt.Chart | None:
-    years = sorted({r["year"] for r in rows if r["year"] is not None})[-3:]
-    totals: dict[tuple, float] = defaultdict(float)
-    for r in rows:
-        if r["year"] in years:
-            totals[(r["awarded_by"], r["indicator"], str(r["year"]))] += r["value"]
-    if not totals:
-        return None
-    data = [{"awarded_by": k[0], "indicator": k[1], "year": k[2], "value": v} for k, v in totals.items()]
-    return alt.Chart(alt.Data(values=data)).mark_bar().encode(
-        x=alt.X("value:Q", title="awarded (sum of statements)"),
-        y=alt.Y("awarded_by:N", title="awarding body", axis=alt.Axis(labelLimit=220)),
-        yOffset="indicator:N",
-        color=alt.Color("indicator:N", title=None, legend=alt.Legend(orient="bottom")),
-    ).properties(width=260, height=alt.Step(12)).facet(column=alt.Column("year:N", title="year"))
-
-
-def quality_chart(wh: Warehouse) -> alt.Chart | None:
-    runs: dict[str, dict] = {}
-    for r in wh.validation:
-        run = runs.setdefault(r["run_id"], {"start": r["validated_at"], "passed": 0, "failed": 0})
-        run["passed" if r["success"] else "failed"] += 1
-    if not runs:
-        return None
-    data = []
-    for run_id, run in runs.items():
-        label = f"{run['start']:%Y-%m-%d %H:%M} {run_id[-8:]}"
-        data += [{"run": label, "outcome": k, "n": run[k], "start": run["start"].isoformat()} for k in ("passed", "failed")]
-    return alt.Chart(alt.Data(values=data)).mark_bar().encode(
-        x=alt.X("run:N", sort=alt.EncodingSortField("start"), title="gate run", axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("n:Q", title="expectations"),
-        color=alt.Color("outcome:N", scale=alt.Scale(domain=["passed", "failed"], range=["#1a9850", "#d73027"])),
-    ).properties(width=alt.Step(28), height=180, title="Quality gate results per run")
 
 
 # -- the page -----------------------------------------------------------------------
@@ -558,7 +114,8 @@ class Page:
         for r in rows:
             year = _year(r["year"])
             cells.append([esc(self.names.get(r["unit_id"], r["unit_id"])), esc(year)] + [
-                self.fact_link(c, r["unit_id"], year, fmt(r.get(c)) + ("%" if c.endswith("_pct") and r.get(c) is not None else ""))
+                self.fact_link(c, r["unit_id"], year, fmt(r.get(c), r.get(f"{c}_comparator"))
+                               + ("%" if c.endswith("_pct") and r.get(c) is not None else ""))
                 for c in QUOTA_CODES])
         headers = ["district", "year", "enlisted", "quota", "fulfilment", "quota met"]
         return section("quota", "Recruitment quota fulfilment",
@@ -600,7 +157,8 @@ class Page:
                 f'<article id="{_anchor("ind", code)}"><h3>{esc(indicator_name(self.wh, code))}</h3>'
                 f'<p class="code"><code>{esc(code)}</code> {esc(vi)}</p>'
                 + (svg(chart, f"ind{i}") if chart else "")
-                + details(f"Facts and evidence: {len(facts)}{more}", facts_table(facts), open_=len(facts) <= 12)
+                + details(f"Facts and evidence: {len(facts)}{more}", facts_table(facts, self.wh.paragraphs),
+                          open_=len(facts) <= 12)
                 + "</article>")
         return section("indicators", "Indicators by district and year", "".join(parts))
 
@@ -645,18 +203,32 @@ def _evidence_items(fact: dict) -> list[dict]:
     return [i for i in items if isinstance(i, dict)]
 
 
-def facts_table(facts: list[dict]) -> str:
+def paragraph_html(item: dict, paragraphs: dict[int, tuple[str, int, int]]) -> str:
+    """The stored paragraph around an evidence sentence, the sentence marked, and how to see the
+    whole stored article: works after the portal (or the sample server) is gone."""
+    found = paragraphs.get(item.get("mention_id")) if item.get("mention_id") is not None else None
+    if not found:
+        return ""
+    text, start, length = found
+    marked = f"{esc(text[:start])}<mark>{esc(text[start:start + length])}</mark>{esc(text[start + length:])}"
+    stored = f"<p class='code'>stored copy: <code>qpan show {esc(item.get('url'))}</code></p>" if item.get("url") else ""
+    return f"<details class='para'><summary>paragraph</summary><p>{marked}</p>{stored}</details>"
+
+
+def facts_table(facts: list[dict], paragraphs: dict[int, tuple[str, int, int]] | None = None) -> str:
     if not facts:
         return "<p class='empty'>No facts.</p>"
+    paragraphs = paragraphs or {}
     rows = []
     for f in facts:
         evidence = "".join(
             f"<li><q>{esc(i.get('evidence'))}</q> — {link(i.get('url'), i.get('source') or i.get('url'))}"
-            f"{' ' + esc(i.get('published_date')) if i.get('published_date') else ''}</li>"
+            f"{' ' + esc(i.get('published_date')) if i.get('published_date') else ''}"
+            f"{paragraph_html(i, paragraphs)}</li>"
             for i in _evidence_items(f))
         qualifiers = _json(f.get("qualifiers")) or {}
         shown = bool(f["value"]) if f.get("value_type") == "boolean" and f.get("value") is not None else f.get("value")
-        value = (esc(f.get("comparator")) if f.get("comparator") not in (None, "=") else "") + esc(fmt(shown))
+        value = esc(fmt(shown, f.get("comparator")))
         if f.get("has_conflict"):
             values = f.get("distinct_values")
             values = " / ".join(fmt(v) for v in values) if isinstance(values, list) else values
@@ -697,6 +269,8 @@ q{font-style:italic}
 .code{color:#555;margin-top:-8px}
 article{margin-bottom:28px}
 details{margin:6px 0}summary{cursor:pointer;color:#0b3d2e;font-weight:600}
+details.para summary{font-weight:400;font-size:12px}
+mark{background:#fff3a3}
 """
 
 

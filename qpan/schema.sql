@@ -103,6 +103,13 @@ create table if not exists raw.article_extractions (
     extracted_at      timestamptz not null default now()
 );
 create index if not exists extractions_extracted_idx on raw.article_extractions (extracted_at);
+-- What the extractor concludes about the article as a whole (qpan.extract.engine.describe_article):
+-- the unit it is about and the year a year-end review is of. The marts read these instead of
+-- re-deriving them in SQL (one definition). profiled_at is null for rows written before these
+-- columns existed (or by a loader that does not profile): extract_pending re-extracts those.
+alter table raw.article_extractions add column if not exists subject_unit_id text;
+alter table raw.article_extractions add column if not exists reviewed_year integer;
+alter table raw.article_extractions add column if not exists profiled_at timestamptz;
 
 -- Whatever could not be parsed, extracted or admitted, with the reason. Nothing is dropped.
 create table if not exists raw.quarantine (
@@ -193,3 +200,37 @@ create table if not exists audit.publish_log (
 create table if not exists audit.gazetteer_unit_ids (
     unit_id text primary key
 );
+
+-- The audit trail is read by analysts and BI tools (qpan_analyst may read `audit`): its tables
+-- and columns carry descriptions like the marts' (COMMENT replaces, so this stays idempotent).
+comment on table audit.validation_results is
+    'One row per expectation evaluated by the quality gate (GX), per run: chart data quality over time. Suites: landing__* (raw), candidate__* (marts before publish), published__* (freshness).';
+comment on column audit.validation_results.result_id is 'Surrogate key.';
+comment on column audit.validation_results.run_id is 'The gate run (the Airflow run id, or manual__...): one run evaluates many expectations.';
+comment on column audit.validation_results.suite is 'Expectation suite, e.g. candidate__province_partial_value (see expectations/gx/expectations).';
+comment on column audit.validation_results.expectation is 'Expectation type, e.g. expect_table_row_count_to_equal.';
+comment on column audit.validation_results.column_name is 'Column the expectation is about (null for table-level expectations).';
+comment on column audit.validation_results.success is 'True when the expectation held; a failed candidate expectation stops the publish.';
+comment on column audit.validation_results.observed_value is 'What GX observed (e.g. the number of offending rows), as text.';
+comment on column audit.validation_results.details is 'The expectation''s configuration and result details (JSON).';
+comment on column audit.validation_results.validated_at is 'When the expectation was evaluated.';
+
+comment on table audit.publish_log is
+    'One row per attempt to publish the candidate marts: published (swapped into marts) or refused, and why.';
+comment on column audit.publish_log.publish_id is 'Surrogate key.';
+comment on column audit.publish_log.run_id is 'The run that built and validated the candidate (see audit.validation_results.run_id).';
+comment on column audit.publish_log.published is 'True when the candidate passed the gate and became marts; false when it was refused.';
+comment on column audit.publish_log.reason is 'gate passed, or the failed expectations that refused the candidate.';
+comment on column audit.publish_log.at is 'When the candidate was published or refused.';
+
+comment on table audit.tested_builds is
+    'Every dbt build of the whole project that passed all its data tests; the big models re-test only rows processed after the latest one.';
+comment on column audit.tested_builds.build_id is 'Surrogate key.';
+comment on column audit.tested_builds.marts_schema is 'Schema the marts were built into (marts_candidate normally).';
+comment on column audit.tested_builds.full_refresh is 'True for a full rebuild from raw.';
+comment on column audit.tested_builds.started_at is 'When the build started.';
+comment on column audit.tested_builds.finished_at is 'When it finished with every test passing.';
+
+comment on table audit.gazetteer_unit_ids is
+    'Every unit_id of the gazetteer (dbt_project/seeds/admin_units.csv), loaded by migrate: the landing gate checks facts'' units against it.';
+comment on column audit.gazetteer_unit_ids.unit_id is 'Gazetteer unit_id (GSO code path, e.g. 38.395).';

@@ -84,6 +84,17 @@ def test_readme_analyst_queries_run_as_the_analyst(first_run):
     assert len(queries) >= 5
     with db.connect("qpan_analyst") as conn:
         results = [conn.execute(q).fetchall() for q in queries]
+    empty = [q.splitlines()[0] for q, rows in zip(queries, results) if not rows]
+    assert empty == [], "every README query returns rows on the sample warehouse"
     met = {row[0] for row in results[0]}
     assert met == {"huyện Ngọc Lặc", "thành phố Thanh Hóa"}  # seeds 000 and 002: quota met in 2023
     assert results[1], "every figure comes with its sentence"
+    # question 4: Thọ Xuân's "tổng kết … năm 2020, triển khai nhiệm vụ năm 2021" (18/12/2020) is the
+    # 2020 review, not 2021's
+    without_review = {year: (missing, total) for year, missing, total in results[3]}
+    assert without_review[2020] == (26, 27) and without_review[2021] == (27, 27)
+    # question 6: Hải Dương's "hơn 1.000" and "hơn 4,6 tỷ" are lower bounds
+    assert {(code, comparator) for code, _, _, comparator, _ in results[5]} == {
+        ("regular_commune_police", ">"), ("security_movement_budget_vnd", ">")}
+    # question 7: one district's figures are never Thanh Hóa's total
+    assert results[6] and all(value is None for _, _, value, *_ in results[6])

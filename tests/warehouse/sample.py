@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import psycopg
+
+from qpan.extract.engine import describe_article
 
 EXTRACTOR = "rules-0.1"
 
@@ -125,19 +128,29 @@ NEW = [
 
 def insert(conn: psycopg.Connection, articles: list[Article], age: str = "0 days") -> dict[str, int]:
     """Insert articles and their mentions; loaded_at/extracted_at are set `age` in the past.
-    Returns article ids by key."""
+    Like the extraction step (qpan.pipeline.extract_pending), each article's extraction row
+    carries its profile as the extractor reads it (describe_article: subject unit, reviewed
+    year), which the coverage mart uses. Returns article ids by key."""
     ids = {}
     for art in articles:
+        url = f"https://example.test/{art.source}/{art.key}.html"
+        profile = describe_article(art.title, art.body, published_at=datetime.fromisoformat(art.published_at),
+                                   source_unit_id=art.source_unit_id, url=url)
         row = conn.execute(
             """insert into raw.articles (source, url, title, published_at, body_text, source_unit_id,
                    template, content_hash, synthetic, parsed_at, loaded_at)
                values (%s, %s, %s, %s, %s, %s, 'sample', md5(%s), %s,
                        now() - %s::interval, now() - %s::interval)
                returning article_id""",
-            (art.source, f"https://example.test/{art.source}/{art.key}.html", art.title, art.published_at,
+            (art.source, url, art.title, art.published_at,
              art.body, art.source_unit_id, art.body, art.synthetic, age, age),
         ).fetchone()
         ids[art.key] = row[0]
+        conn.execute(
+            """insert into raw.article_extractions (article_id, extractor_version, n_facts, subject_unit_id,
+                   reviewed_year, profiled_at, extracted_at)
+               values (%s, %s, %s, %s, %s, now() - %s::interval, now() - %s::interval)""",
+            (row[0], EXTRACTOR, len(art.facts), profile.subject_unit_id, profile.reviewed_year, age, age))
         for pos, (indicator, value, unit_id, period, qualifiers, evidence) in enumerate(art.facts):
             value_type = "boolean" if indicator == "recruitment_quota_met" else "number"
             conn.execute(

@@ -172,7 +172,9 @@ def test_coverage_tells_no_data_from_zero(built):
             "select unit_id, year, n_articles, has_year_end_review, coverage_status "
             "from marts.mart_reporting_coverage where unit_id in ('38.384', '38.389', '38.386')").fetchall())
     assert cov[("38.384", 2023)] == (1, False, "articles_without_facts")
-    assert cov[("38.389", 2023)] == (0, True, "facts_extracted")  # review published 2024-01, reviews 2023
+    # Ngọc Lặc's own review (published 2024-01, reviews 2023) and Báo Thanh Hóa's hand-over
+    # article with Ngọc Lặc's 180 recruits: a row with facts always has its articles
+    assert cov[("38.389", 2023)] == (2, True, "facts_extracted")
     assert cov[("38.386", 2023)] == (0, False, "no_articles")
 
 
@@ -225,8 +227,13 @@ def test_incremental_run_changes_only_what_it_should_and_matches_full_refresh(bu
     assert len(facts) == len(before["marts.fct_indicator_facts"]) + 1
     ngoc_lac = next(f for f in facts.values() if f["unit_id"] == "38.389" and f["indicator_code"] == "recruits_enlisted")
     assert (ngoc_lac["n_sources"], ngoc_lac["n_mentions"], ngoc_lac["value"]) == (2, 3, Decimal(185))
-    # Ngọc Lặc's district-year values do not change (185 again); Bỉm Sơn gets its quota flag
-    assert changed("marts.mart_district_year") == ["38.381"]
+    # Ngọc Lặc's district-year values do not change (185 again), only its article count (the new
+    # article reports its 2023 figure); Bỉm Sơn gets its quota flag
+    assert changed("marts.mart_district_year") == ["38.381", "38.389"]
+    old_ngoc_lac = before["marts.mart_district_year"][("38.389", 2023)]
+    new_ngoc_lac = after["marts.mart_district_year"][("38.389", 2023)]
+    assert {c for c in new_ngoc_lac if new_ngoc_lac[c] != old_ngoc_lac[c]} == {"n_articles"}
+    assert (old_ngoc_lac["n_articles"], new_ngoc_lac["n_articles"]) == (2, 3)
     assert changed("marts.fct_indicator_mentions") == ["38.381", "38.389"]
 
     _publish_grants()

@@ -1,12 +1,22 @@
 {#
     One row per article that counts (non-synthetic unless var include_synthetic, not
-    quarantined), classified once: is it a year-end QP-AN review, and which year does it
-    report on ("năm YYYY" in the title, else the publication year, minus one when published in
-    January-June). The classification reads the title and the first 3,000 characters of the
-    body, which only change with the content hash, i.e. when loaded_at moves.
+    quarantined), classified once: is it a year-end QP-AN review, which year does it report on,
+    and which unit is it about.
 
-    The unit an article counts for is not stored here: it depends on the `sources` seed, which
-    can change without any article being reloaded, so mart_reporting_coverage resolves it.
+    The year and the unit are the extractor's (qpan.extract.engine.describe_article, stored by
+    the extraction step in raw.article_extractions): a review's year is the year it reviews
+    ("tổng kết công tác QP-AN năm 2020, triển khai nhiệm vụ năm 2021" is 2020, published in
+    December 2020 or January 2021), from the same period logic that dates the review's figures,
+    checked against the publication date (any review, QP-AN or not, reports on the year it
+    reviews); other articles report on their publication year.
+    There is deliberately no second year regex here. An article not yet profiled falls back to
+    its publication year (report_year_basis says which).
+
+    The unit an article counts for is the extractor's subject unit (the unit the article is
+    about, not its publisher); mart_reporting_coverage falls back to the publisher's unit (the
+    `sources` seed, which can change without any article being reloaded) when there is none.
+    Whether it is a year-end QP-AN review reads the title and the first 3,000 characters of the
+    body, which only change with the content hash, i.e. when loaded_at moves.
 
     Incremental (delete+insert by article_id), in work proportional to what changed: the
     articles in the change log (int_articles__changed: (re)loaded, and the loader moves
@@ -47,9 +57,14 @@ articles as (
         articles.published_at,
         articles.published_date,
         articles.loaded_at,
+        extractions.subject_unit_id,
+        extractions.reviewed_year,
+        coalesce(extractions.is_profiled, false) as is_profiled,
         lower({{ nfc('articles.title') }}) as title_lc,
         lower({{ nfc('left(articles.body_text, 3000)') }}) as body_lc
     from {{ ref('stg_raw__articles') }} as articles
+    left join {{ ref('stg_raw__article_extractions') }} as extractions
+        on articles.article_id = extractions.article_id
     where
         ({{ var('include_synthetic') | string | lower in ['true', '1'] }} or not articles.is_synthetic)
         and articles.article_id not in (
@@ -71,8 +86,7 @@ classified as (
             )
             or articles.body_lc ~ 'tổng kết (công tác |nhiệm vụ )?(quốc phòng|qp ?[-–] ?an|qpan)'
         ) as is_year_end_review,
-        extract(year from articles.published_date)::integer as published_year,
-        substring(articles.title_lc from 'tổng kết.*năm (20[0-9]{2})')::integer as title_year
+        extract(year from articles.published_date)::integer as published_year
     from articles
 )
 
@@ -86,13 +100,12 @@ select
     classified.published_date,
     classified.published_year,
     classified.is_year_end_review,
-    classified.title_year,
-    case
-        when not classified.is_year_end_review then classified.published_year
-        when classified.title_year is not null then classified.title_year
-        when extract(month from classified.published_date) <= 6 then classified.published_year - 1
-        else classified.published_year
-    end as report_year,
+    classified.subject_unit_id,
+    classified.reviewed_year,
+    classified.is_profiled,
+    coalesce(classified.reviewed_year, classified.published_year) as report_year,
+    case when classified.reviewed_year is not null then 'reviewed_year' else 'published_year' end
+        as report_year_basis,
     classified.loaded_at,
     current_timestamp as processed_at
 from classified

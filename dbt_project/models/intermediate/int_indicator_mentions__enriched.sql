@@ -94,6 +94,23 @@ joined as (
         articles.source_unit_id,
         articles.removed_at as article_removed_at,
         articles.loaded_at as article_loaded_at,
+        -- the evidence's paragraph (spans index title || newline || body): the text from the last
+        -- line break before the span, and from the span to the next one, each at most 600
+        -- characters away, so the stored text shows the sentence in context after the page is gone
+        substring(
+            substr(
+                articles.title || E'\n' || articles.body_text,
+                greatest(1, current_mentions.span_start - 599),
+                least(current_mentions.span_start, 600)
+            ) from '[^\n]*$'
+        ) as paragraph_head,
+        substring(
+            substr(
+                articles.title || E'\n' || articles.body_text,
+                current_mentions.span_start + 1,
+                current_mentions.span_end - current_mentions.span_start + 600
+            ) from '^[^\n]*'
+        ) as paragraph_tail,
         make_date(current_mentions.period_start_year, 1, 1) as period_start_date,
         make_date(current_mentions.period_end_year, 12, 31) as period_end_date,
         -- the day the figure describes: end of its period, or the publication day if earlier
@@ -103,6 +120,26 @@ joined as (
         ) as reference_date
     from current_mentions
     inner join articles on current_mentions.article_id = articles.article_id
+),
+
+-- a paragraph cut at the 600-character window is cut at a word boundary and marked "…"
+paragraphs as (
+    select
+        joined.*,
+        case
+            when char_length(joined.paragraph_head) = 600
+                then '…' || regexp_replace(joined.paragraph_head, '^\S*\s+', '')
+            else coalesce(joined.paragraph_head, '')
+        end as evidence_head,
+        case
+            when
+                char_length(joined.paragraph_tail) = joined.span_end - joined.span_start + 600
+                and char_length(regexp_replace(joined.paragraph_tail, '\s+\S*$', ''))
+                >= joined.span_end - joined.span_start
+                then regexp_replace(joined.paragraph_tail, '\s+\S*$', '') || '…'
+            else coalesce(joined.paragraph_tail, '')
+        end as evidence_tail
+    from joined
 ),
 
 units as (
@@ -138,6 +175,8 @@ select
     joined.qualifiers,
     joined.qualifiers_key,
     joined.evidence,
+    joined.evidence_head || joined.evidence_tail as evidence_paragraph,
+    char_length(joined.evidence_head) as evidence_paragraph_offset,
     joined.span_start,
     joined.span_end,
     joined.confidence,
@@ -151,7 +190,7 @@ select
     joined.article_removed_at,
     joined.article_loaded_at,
     current_timestamp as processed_at
-from joined
+from paragraphs as joined
 left join lateral (
     -- the version valid at the reference date, else the version nearest to it
     select

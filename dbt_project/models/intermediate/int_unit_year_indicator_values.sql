@@ -6,6 +6,8 @@
       - otherwise the sum over qualifier sets for additive indicators;
       - otherwise the most recently reported fact's value.
     Conflicts inside a fact are carried as has_conflict (facts already pick one value by rule).
+    `comparator` goes with `value`: the chosen fact's comparator, or for a sum the comparators
+    of the summed facts combined (a sum over a bound is a bound: "hơn 1.000" + 5 is "> 1005").
 #}
 with facts as (
     select * from {{ ref('int_indicator_facts__consolidated') }}
@@ -31,6 +33,17 @@ select
         when bool_and(indicators.is_additive) then sum(facts.value)
         else (array_agg(facts.value order by facts.last_reported_at desc nulls last, facts.fact_id asc))[1]
     end as value,
+    case
+        when facts.indicator_code in (
+                {%- for code in var('summed_across_statements') %}
+                    '{{ code }}'{{ ',' if not loop.last }}
+                {%- endfor %}
+            ) then {{ combine_comparators('facts.comparator') }}
+        when bool_or(facts.qualifiers = '{}'::jsonb)
+            then max(facts.comparator) filter (where facts.qualifiers = '{}'::jsonb)
+        when bool_and(indicators.is_additive) then {{ combine_comparators('facts.comparator') }}
+        else (array_agg(facts.comparator order by facts.last_reported_at desc nulls last, facts.fact_id asc))[1]
+    end as comparator,
     count(*) as n_facts,
     sum(facts.n_mentions) as n_mentions,
     max(facts.n_sources) as max_sources_per_fact,

@@ -52,6 +52,8 @@ select
     period_end_year,
     qualifiers,
     evidence,
+    evidence_paragraph,
+    evidence_paragraph_offset,
     span_start,
     span_end,
     confidence,

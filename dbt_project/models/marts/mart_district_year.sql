@@ -4,6 +4,11 @@
     the unit-year value rule of int_unit_year_indicator_values (awards summed across award
     statements). Null means "not reported" (see n_articles / has_year_end_review to tell
     "no data" from "not mentioned"); 0 is a reported zero.
+
+    Every indicator column has its comparator next to it (`<indicator>_comparator`:
+    '=' exact, '>' a lower bound such as "hơn 1.000", '<' an upper bound, '~' approximate):
+    a value is never shown as exact when the article gave a bound, and a sum over a bound is a
+    bound. `bounded_indicators` lists the indicators of the row whose value is not exact.
 #}
 with values_ as (
     select * from {{ ref('int_unit_year_indicator_values') }}
@@ -44,10 +49,13 @@ pivoted as (
         {%- for code in var('district_year_indicators') %}
             {{ 'bool_or(value = 1)' if code in var('boolean_indicators') else 'max(value)' }}
             filter (where indicator_code = '{{ code }}') as {{ code }},
+            max(comparator) filter (where indicator_code = '{{ code }}') as {{ code }}_comparator,
         {%- endfor %}
         count(*) as n_indicators_reported,
         coalesce(array_agg(indicator_code order by indicator_code) filter (where has_conflict), '{}')
-            as conflicting_indicators
+            as conflicting_indicators,
+        coalesce(array_agg(indicator_code order by indicator_code) filter (where comparator <> '='), '{}')
+            as bounded_indicators
     from district_values
     group by unit_id, year
 )
@@ -63,9 +71,11 @@ select
     unit_version.current_unit_id,
     {%- for code in var('district_year_indicators') %}
         pivoted.{{ code }},
+        pivoted.{{ code }}_comparator,
     {%- endfor %}
     coalesce(pivoted.n_indicators_reported, 0) as n_indicators_reported,
     coalesce(pivoted.conflicting_indicators, '{}') as conflicting_indicators,
+    coalesce(pivoted.bounded_indicators, '{}') as bounded_indicators,
     coalesce(coverage.n_articles, 0) as n_articles,
     coalesce(coverage.has_year_end_review, false) as has_year_end_review,
     coalesce(coverage.coverage_status, 'no_articles') as coverage_status

@@ -4,16 +4,20 @@
     unit exists, plus every (unit, year) that has a single-year fact. It tells "no data"
     (no article, no review) from "zero" (a fact with value 0).
 
-    An article counts for the unit its source speaks for and the year it was published; a
-    year-end QP-AN review counts for the year it reviews ("năm YYYY" in the title, else the
-    publication year, minus one when published in January-June).
+    An article counts for the unit it is about (the extractor's subject unit, else the unit its
+    source speaks for) and the year it reports on: a year-end QP-AN review for the year it
+    reviews (the extractor's reviewed year: "tổng kết ... năm 2020, triển khai nhiệm vụ năm
+    2021" is 2020, whether published in December 2020 or January 2021), any other article for
+    its publication year. An article that reports a single-year figure for a unit also counts
+    for that unit and year, so a row with facts always has articles (n_articles >=
+    n_articles_with_facts).
 #}
 with dated as (
     -- the per-article classification is done once, incrementally, in int_articles__classified;
     -- the unit is resolved here because the sources seed can change without any article reloading
     select
         articles.*,
-        coalesce(articles.source_unit_id, sources.unit_id) as unit_id
+        coalesce(articles.subject_unit_id, articles.source_unit_id, sources.unit_id) as unit_id
     from {{ ref('int_articles__classified') }} as articles
     left join {{ ref('stg_seeds__sources') }} as sources on articles.source = sources.source
 ),
@@ -23,13 +27,22 @@ facts as (
     where period_start_year = period_end_year and unit_id is not null
 ),
 
+fact_article_unit_years as (
+    -- one row per (article, unit, year) for which the article reports a single-year figure
+    select
+        article_id,
+        unit_id,
+        year
+    from {{ ref('int_articles__fact_unit_years') }}
+),
+
 fact_articles as (
     -- one row per (article, unit, year) there: counting rows counts distinct articles
     select
         unit_id,
         year,
         count(*) as n_articles_with_facts
-    from {{ ref('int_articles__fact_unit_years') }}
+    from fact_article_unit_years
     group by unit_id, year
 ),
 
@@ -75,13 +88,26 @@ spine as (
 ),
 
 article_counts as (
+    -- an article about the unit, in the year it reports on, or with a figure for the unit-year
     select
         unit_id,
-        published_year as year,
-        count(*) as n_articles
-    from dated
-    where unit_id is not null and published_year is not null
-    group by unit_id, published_year
+        year,
+        count(distinct article_id) as n_articles
+    from (
+        select
+            article_id,
+            unit_id,
+            report_year as year
+        from dated
+        where unit_id is not null and report_year is not null
+        union
+        select
+            article_id,
+            unit_id,
+            year
+        from fact_article_unit_years
+    ) as article_unit_years
+    group by unit_id, year
 ),
 
 review_counts as (
