@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sources", choices=["sample", "live"], default="sample",
                      help="sample: the five seed articles served locally (default); live: the real portals")
     run.add_argument("--transform", choices=["build", "cosmos"], default=None,
-                     help="how the transform DAG runs dbt: one `dbt build` task (default for this quick run; "
-                          "QPAN_TRANSFORM_MODE overrides) or astronomer-cosmos, one task per model (the scheduler's default)")
+                     help="how the transform DAG runs dbt: one `dbt build` task (the default, as in the scheduler; "
+                          "QPAN_TRANSFORM_MODE overrides) or astronomer-cosmos, one task per model")
     run.set_defaults(func=cmd_run)
 
     dbp = sub.add_parser("db", help="manage the embedded Postgres")

@@ -79,9 +79,9 @@ def _timings(log_path) -> dict[str, float]:
 
 
 def run_main_job(sources: str = "sample", transform: str | None = None) -> int:
-    """`transform`: "build" runs the dbt models as one `dbt build` task, "cosmos" renders them
-    with astronomer-cosmos, one task per model (what the scheduler runs by default). The quick
-    run defaults to "build": on two cores, 40-odd dbt invocations cost minutes, one costs ~30 s."""
+    """`transform`: "build" (the default, as in the scheduler) runs the dbt models as one `dbt
+    build` task, "cosmos" renders them with astronomer-cosmos, one task per model: on two cores,
+    40-odd dbt invocations cost minutes, one costs ~30 s."""
     t0 = time.monotonic()
     transform = transform or os.environ.get("QPAN_TRANSFORM_MODE") or "build"
     print("==> embedded Postgres", flush=True)

@@ -26,7 +26,6 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from defusedxml import ElementTree as DefusedET
 
-from qpan.landing import ParsedArticle
 from scrapers.fetch import Fetcher, FetchError, Skipped, decode_body
 from scrapers.registry import Registry, Source, host_of
 from scrapers.templates import ParseError, parse_article, template_config
@@ -448,7 +447,8 @@ def crawl(registry: Registry, store, only=None, since=None, until=None, progress
     if names:
         missing = set(names) - {s.name for s in sources}
         if missing:
-            raise KeyError(f"unknown source(s): {', '.join(sorted(missing))}")
+            known = ", ".join(s.name for s in registry.sources)
+            raise KeyError(f"unknown source(s): {', '.join(sorted(missing))} (known in {registry.path}: {known})")
     by_host: "OrderedDict[str, list[Source]]" = OrderedDict()
     for s in sources:
         by_host.setdefault(s.host, []).append(s)
@@ -523,14 +523,14 @@ def reparse(store, source: str | None = None, registry: Registry | None = None) 
     st = ReparseStats()
     pages = list(store.page_bodies(source))
     rss_items: dict[str, dict] = {}
-    for name, url, status, headers, body, digest in pages:
+    for _name, url, _status, headers, body, _digest in pages:
         if (headers or {}).get("content-type", "").find("xml") >= 0 or url.endswith((".xml", ".rss")):
             try:
                 for c in parse_rss(body, url):
                     rss_items[c.url] = c.rss_item or {}
             except Exception:  # noqa: BLE001
                 pass
-    for name, url, status, headers, body, digest in pages:
+    for name, url, _status, headers, body, digest in pages:
         src = by_name.get(name)
         if src is None:
             st.skipped += 1
