@@ -183,13 +183,12 @@ def dags_test_many(runs: list[tuple[str, dict | None]], extra_env: dict[str, str
     once instead of once per DAG (~13 s each on two cores). Stops at the first failed run."""
     import json
 
+    from qpan.run_logs import new_log_path, run_followed
+
     plan = [{"dag_id": dag_id, "conf": conf} for dag_id, conf in runs]
     cmd = [sys.executable, "-m", "qpan.dag_runs", json.dumps(plan)]
-    log_dir = config.airflow_home() / "dags-test-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{log_name}.log"
-    with open(log_path, "w") as out:
-        res = subprocess.run(cmd, env=env(extra_env), stdout=out, stderr=subprocess.STDOUT, text=True,
-                             cwd=str(config.REPO_ROOT))
+    log_path = new_log_path(config.airflow_home() / "dags-test-logs", log_name)
+    print(f"    log: {log_path}", flush=True)
+    res = run_followed(cmd, env(extra_env), config.REPO_ROOT, log_path, lambda text: print(text, flush=True))
     res.log_path = log_path  # type: ignore[attr-defined]
     return res
