@@ -40,7 +40,9 @@ COMMON_STOP = ["Tin liên quan", "Tin cùng chuyên mục", "Thăm dò ý kiến
                "CÓ THỂ BẠN QUAN TÂM", "Ý kiến bình luận", "Ý kiến bạn đọc", "Gửi bình luận",
                "TRANG THÔNG TIN ĐIỆN TỬ XÃ", "Bản quyền thuộc về", "Chịu trách nhiệm nội dung"]
 ERROR_MARKERS = ["không tìm thấy trang", "trang bạn yêu cầu không tồn tại", "đã xảy ra lỗi",
-                 "page not found", "sorry, something went wrong", "lỗi hệ thống", "không tồn tại"]
+                 "page not found", "sorry, something went wrong", "lỗi hệ thống", "không tồn tại",
+                 # the portals' empty-content placeholder: consulted only when no title was found
+                 "không có dữ liệu"]
 _IMAGE_LINE = re.compile(r"^\S+\.(?:jpe?g|png|gif|webp|bmp)$", re.I)
 _DROP_LINE = re.compile(r"^(?:\d{1,3}%|date|Địa chỉ:.*|Điện thoại:.*|Email:.*|In bài|Chia sẻ|Cỡ chữ.*)$", re.I)
 
