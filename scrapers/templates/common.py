@@ -266,11 +266,19 @@ def date_from_url(url: str) -> datetime | None:
     return None
 
 
+# Sidebar widgets that say "Không có dữ liệu" on every page of a portal (an empty poll): not
+# what the page is about, so not read for error markers.
+WIDGET_SELECTORS = ["[class*=poll]", "[id*=poll]", "[class*=thamdo]", "[id*=thamdo]", "[class*=survey]"]
+
+
 def page_error_marker(tree) -> str | None:
     title = tree.css_first("title")
     texts = [node_text(title)] if title is not None else []
     bodyn = tree.body
     if bodyn is not None:
+        for selector in WIDGET_SELECTORS:
+            for widget in bodyn.css(selector):
+                widget.decompose()
         texts.append(bodyn.text(separator=" ")[:5000])
     low = clean(" ".join(texts)).casefold()
     for m in ERROR_MARKERS:
