@@ -144,20 +144,24 @@ def _drop_example_dags(home: Path) -> None:
 
 
 def ensure_initialised() -> None:
-    """airflow.cfg with the project's settings (every time: cheap), then `airflow db migrate`
-    once; a marker keeps later runs from paying ~20 s again."""
+    """`airflow db migrate` once (a marker keeps later runs from paying ~20 s again), then the
+    project's settings into airflow.cfg (every time: cheap). Airflow writes its full default
+    airflow.cfg first: it holds the secrets every service must share (`[api_auth] jwt_secret`,
+    `[api] secret_key`, `[core] fernet_key`), so it is never written from scratch here."""
     home = config.airflow_home()
     home.mkdir(parents=True, exist_ok=True)
+    marker = home / ".migrated"
+    if not (marker.exists() and (home / "airflow.db").exists()):
+        log.info("initialising Airflow metadata DB in %s", home)
+        res = subprocess.run([airflow_bin(), "db", "migrate"], env=env(), capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"airflow db migrate failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+        marker.write_text("ok\n")
+    if not (home / "airflow.cfg").exists():  # Airflow writes its default config on first use
+        subprocess.run([airflow_bin(), "config", "get-value", "core", "executor"], env=env(),
+                        capture_output=True, text=True)
     write_config()
     _drop_example_dags(home)
-    marker = home / ".migrated"
-    if marker.exists() and (home / "airflow.db").exists():
-        return
-    log.info("initialising Airflow metadata DB in %s", home)
-    res = subprocess.run([airflow_bin(), "db", "migrate"], env=env(), capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
-    marker.write_text("ok\n")
 
 
 def dags_test(dag_id: str, conf: dict | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
