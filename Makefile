@@ -6,7 +6,13 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.qpan-installed
 
-.PHONY: setup run test lock bench bench-quick airflow docs report clean db-start db-stop
+.PHONY: help setup run test lint lock bench bench-quick airflow docs report clean wipe db-start db-stop
+
+## help         this list
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## setup        the virtualenv .venv/ with the pinned dependencies (run and test do it too)
 
 # A venv at .venv with the pinned dependencies of requirements/lock.txt and qpan itself.
 setup: $(STAMP)
@@ -17,19 +23,36 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $(STAMP)
 
+## run          set everything up, run the main job end to end, print what it built
 run: setup
 	$(BIN)/qpan run
 
+## test         set everything up, lint, run the test suite (stops the Postgres it started)
 test: setup
 	$(BIN)/python -m pytest
 
+## lint         ruff on the Python code, sqlfluff on the dbt models (also part of `make test`)
+lint: setup
+	$(BIN)/ruff check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests
+
+## docs         the dbt docs static site (prints where it is)
+docs: setup
+	$(BIN)/qpan docs
+
+## report       the static HTML report of the published marts (.qpan/report/index.html)
+report: setup
+	$(BIN)/qpan report
+
+## lock         regenerate requirements/lock.txt from requirements/requirements.in
 lock:
 	$(BIN)/uv pip compile requirements/requirements.in -o requirements/lock.txt --python-version 3.11
 
-# Airflow's own UI + scheduler on the embedded setup, http://127.0.0.1:8080 (Ctrl-C stops it).
+## airflow      Airflow's own UI + scheduler on the embedded setup, http://127.0.0.1:8080 (Ctrl-C stops it)
 airflow: setup
 	$(BIN)/qpan airflow
 
+## db-start     start the embedded Postgres; db-stop stops it
 db-start: setup
 	$(BIN)/qpan db start
 
@@ -38,12 +61,28 @@ db-stop: setup
 
 # Benchmarks (bench/run.py) -> BENCHMARKS.md and bench/results/: full tiers 10k/100k/1M and `make run` x3,
 # or a ~2-4 minute pass on the 10k tier. They use their own database (qpan_bench), dropped at the end.
+## bench        the benchmarks (bench-quick: a 2-4 minute pass)
 bench: setup
 	$(BIN)/python -m bench.run --tiers 10000,100000,1000000 --e2e
 
 bench-quick: setup
 	$(BIN)/python -m bench.run --quick
 
+## clean        remove build artefacts only (dbt target/logs, caches); keeps the data in .qpan/
 clean:
-	-$(BIN)/qpan db stop
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	@echo "kept .qpan/ (crawled pages, warehouse, secrets, Airflow DB); \`make wipe CONFIRM=1\` deletes it"
+
+## wipe         DELETE all local data: .qpan/ (warehouse, crawled pages, secrets, Airflow DB); asks, or CONFIRM=1
+wipe:
+	@if [ "$(CONFIRM)" != "1" ]; then \
+	  if [ -t 0 ]; then \
+	    read -r -p "Delete .qpan/ (every crawled page, the warehouse, the secrets, the Airflow DB)? Type 'wipe': " answer; \
+	    [ "$$answer" = wipe ] || { echo "make wipe: kept .qpan/"; exit 1; }; \
+	  else \
+	    echo "make wipe: refusing to delete .qpan/ without confirmation; run \`make wipe CONFIRM=1\`" >&2; exit 1; \
+	  fi; \
+	fi
+	-@test -x $(BIN)/qpan && $(BIN)/qpan db stop
 	rm -rf .qpan

@@ -94,7 +94,7 @@ def generate(n: int, seed: int = 7):
         body_parts = rng.sample(FILLER, k=4) + [t for t, _ in picked] + [rng.choice(PLANS)]
         rng.shuffle(body_parts)
         body_parts.append(AWARD[0])
-        for t, facts in picked + [AWARD]:
+        for _text, facts in picked + [AWARD]:
             for ind, v, comp in facts:
                 value = vals[v] if isinstance(v, str) else v
                 gold.append({"doc": f"s{k}", "indicator": ind, "value": value, "unit_id": u.unit_id,

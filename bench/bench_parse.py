@@ -57,8 +57,8 @@ def main(argv=None) -> int:
     print("| page | template parser (pages/s/core) | trafilatura.extract (pages/s/core) | speed-up |")
     print("|---|---:|---:|---:|")
     for label, (tmpl, html, url) in sorted(pages().items()):
-        ours = rate(lambda: parse_article(tmpl, html, url, source="bench"), args.seconds)
-        traf = rate(lambda: trafilatura.extract(html, url=url, with_metadata=True), args.seconds)
+        ours = rate(lambda tmpl=tmpl, html=html, url=url: parse_article(tmpl, html, url, source="bench"), args.seconds)
+        traf = rate(lambda html=html, url=url: trafilatura.extract(html, url=url, with_metadata=True), args.seconds)
         print(f"| {label} ({len(html) // 1024} KiB) | {ours:,.0f} | {traf:,.0f} | {ours / traf:.1f}x |")
     return 0
 

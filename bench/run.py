@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
-import io
 import json
 import os
 import platform
@@ -184,7 +183,7 @@ def stage_extract(a) -> None:
     if a.profile:
         pr = cProfile.Profile()
         pr.enable()
-        for p, art in arts:
+        for _page, art in arts:
             extract_article(art.title, art.body_text, published_at=art.published_at, source_unit_id=art.source_unit_id)
         pr.disable()
         st = pstats.Stats(pr)
@@ -632,7 +631,10 @@ def mmm(xs) -> tuple:
 def fmt3(t, nd=0) -> str:
     if t[0] is None:
         return "n/a"
-    f = (lambda v: f"{v:,.{nd}f}")
+
+    def f(v):
+        return f"{v:,.{nd}f}"
+
     return f"{f(t[0])} / **{f(t[1])}** / {f(t[2])}"
 
 

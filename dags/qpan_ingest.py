@@ -4,7 +4,12 @@ One mapped task per source (dynamic task mapping); a failing source fails only i
 task, with the URL and reason in its log. Politeness holds across parallel runs and
 workers: each source's crawl holds a Postgres advisory lock on its host (the equivalent
 of an Airflow pool per host that needs no pool set-up). The run emits the
-`qpan://raw/articles` Asset, on which `qpan_transform` is scheduled.
+`qpan://raw/articles` Asset, on which `qpan_transform` is scheduled, only when articles
+changed (new, updated or removed): a run that found nothing new leaves `announce` skipped,
+says so in its log, and the transform does not run for nothing.
+
+A wrong configuration (an unknown `only`, a malformed date, a registry that does not load)
+fails `list_sources` at once, without retries, naming the known sources.
 """
 from __future__ import annotations
 
@@ -34,11 +39,16 @@ DEFAULT_SOURCES = os.environ.get("QPAN_SOURCES_FILE", "scrapers/sources.yml")
     doc_md=__doc__,
 )
 def qpan_ingest():
-    @task
+    @task(retries=0)
     def list_sources(params=None) -> list[str]:
-        from qpan.ingest import source_names
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return source_names(params["sources_file"], params.get("only"))
+        from qpan.ingest import ConfigError, source_names
+
+        try:
+            return source_names(params["sources_file"], params.get("only"), params.get("since"), params.get("until"))
+        except ConfigError as exc:  # retrying a wrong configuration cannot help
+            raise AirflowFailException(str(exc)) from exc
 
     @task(retries=1, retry_delay=timedelta(seconds=30), map_index_template="{{ task.op_kwargs['source'] }}")
     def crawl(source: str, params=None) -> dict:
@@ -46,13 +56,27 @@ def qpan_ingest():
 
         return crawl_one(params["sources_file"], source, params.get("since"), params.get("until"))
 
-    @task(trigger_rule="all_done", outlets=[RAW_ARTICLES])
+    @task(trigger_rule="all_done")
     def summarize(stats: list[dict]) -> dict:
         from qpan.ingest import summarize_stats
 
         return summarize_stats(list(stats))
 
-    summarize(crawl.expand(source=list_sources()))
+    @task(retries=0, outlets=[RAW_ARTICLES])
+    def announce(total: dict) -> dict:
+        """Emit the Asset (and so start qpan_transform) only when articles changed."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from qpan.ingest import articles_changed
+
+        if not articles_changed(total):
+            raise AirflowSkipException("no article new, updated or removed: qpan://raw/articles not emitted, "
+                                       "qpan_transform not triggered")
+        print(f"articles changed ({total.get('articles_new', 0)} new, {total.get('articles_updated', 0)} updated, "
+              f"{total.get('removed', 0)} removed): emitting qpan://raw/articles")
+        return total
+
+    announce(summarize(crawl.expand(source=list_sources())))
 
 
 qpan_ingest()

@@ -47,6 +47,11 @@ SUITES: dict[str, list] = {
     "landing__unknown_units": [
         gxe.ExpectTableRowCountToEqual(value=0),
     ],
+    # groups of one source's articles with the same title and body under different URLs
+    # (the sample served on two ports, a tracking parameter): there must be none
+    "landing__duplicate_articles": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
     # 2. Candidate marts: what dbt just built into marts_candidate, before anyone sees it.
     "candidate__fct_indicator_facts": [
         gxe.ExpectColumnValuesToNotBeNull(column="fact_id"),

@@ -328,10 +328,11 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
     print(f"    {pgserver.status()}", flush=True)
     print("==> Airflow metadata DB", flush=True)
     airflow_env.ensure_initialised()
-    # The scheduler renders dbt with cosmos from this manifest (no manifest: one dbt build task).
-    from qpan.warehouse import parse_manifest
+    if os.environ.get("QPAN_TRANSFORM_MODE") == "cosmos":
+        # cosmos renders the transform DAG's dbt tasks from this manifest
+        from qpan.warehouse import parse_manifest
 
-    parse_manifest()
+        parse_manifest()
     user, password = ensure_login()
     env = service_env(port)
     log_dir = config.airflow_home() / "logs" / "services"
@@ -363,9 +364,13 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
             f"\n==> Airflow is up: http://127.0.0.1:{port}\n"
             f"    login:    {user} / {password}\n"
             f"    (password kept in {passwords_file()}; QPAN_AIRFLOW_PASSWORD overrides)\n"
-            f"    DAGs:     {', '.join(airflow_env.DAG_IDS)} (from {config.REPO_ROOT / 'dags'}; paused until you unpause them)\n"
-            f"              unpausing qpan_ingest starts its @daily crawl of the LIVE portals (scrapers/sources.yml);\n"
-            f"              for the sample: `python -m scrapers.portal_server`, then Trigger qpan_ingest with\n"
+            f"    DAGs:     {', '.join(airflow_env.DAG_IDS)} (from {config.REPO_ROOT / 'dags'})\n"
+            f"    PAUSED:   both DAGs start paused, and a triggered run of a paused DAG stays `queued`.\n"
+            f"              Unpause them first (UI toggle, or):\n"
+            f"                AIRFLOW_HOME={config.airflow_home()} {airflow_env.airflow_bin()} dags unpause qpan_transform\n"
+            f"                AIRFLOW_HOME={config.airflow_home()} {airflow_env.airflow_bin()} dags unpause qpan_ingest\n"
+            f"              unpausing qpan_ingest also starts its @daily crawl of the LIVE portals (scrapers/sources.yml);\n"
+            f"              for the sample: `.venv/bin/python -m scrapers.portal_server`, then Trigger qpan_ingest with\n"
             f"              {{\"sources_file\": \"scrapers/sample_sources.yml\"}}\n"
             f"    warehouse connection: qpan_warehouse -> {config.redact(env['AIRFLOW_CONN_QPAN_WAREHOUSE'])}\n"
             f"    logs:     {log_dir}\n"

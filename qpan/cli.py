@@ -45,7 +45,13 @@ def cmd_db(args) -> int:
         print("Postgres stopped")
     elif args.action == "status":
         print(pgserver.status())
-        return 0 if (config.external_database_url() or pgserver.is_running()) else 3
+        if config.external_database_url() or pgserver.is_running():
+            reason = db.unreachable_reason()
+            if reason:
+                print(reason, file=sys.stderr)
+                return 3
+            return 0
+        return 3
     elif args.action == "url":
         role = args.role
         print(config.database_url(role) if args.show_password else config.redact(config.database_url(role)))
@@ -72,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sources", choices=["sample", "live"], default="sample",
                      help="sample: the five seed articles served locally (default); live: the real portals")
     run.add_argument("--transform", choices=["build", "cosmos"], default=None,
-                     help="how the transform DAG runs dbt: one `dbt build` task (default for this quick run; "
-                          "QPAN_TRANSFORM_MODE overrides) or astronomer-cosmos, one task per model (the scheduler's default)")
+                     help="how the transform DAG runs dbt: one `dbt build` task (the default, as in the scheduler; "
+                          "QPAN_TRANSFORM_MODE overrides) or astronomer-cosmos, one task per model")
     run.set_defaults(func=cmd_run)
 
     dbp = sub.add_parser("db", help="manage the embedded Postgres")
@@ -95,11 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that need the warehouse running: checked first, so that the first line says why not
+# (rather than, e.g., `qpan build` logging "seeds changed" before failing to connect).
+NEEDS_DATABASE = {"build", "docs", "check", "report", "scrape", "reparse"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", False))
     try:
+        config.external_database_url()  # a malformed QPAN_DATABASE_URL: one line, before anything
+        if args.command in NEEDS_DATABASE:
+            from qpan import db
+
+            db.require_reachable()
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130

@@ -40,9 +40,26 @@ def sample_port() -> int:
     return int(os.environ.get("QPAN_SAMPLE_PORT", pg_port() + 10))
 
 
+class ConfigError(ValueError):
+    """A setting from the environment is malformed; the message names the variable."""
+
+
 def external_database_url() -> str | None:
     """`QPAN_DATABASE_URL` points everything at an external Postgres (compose, production)."""
-    return os.environ.get("QPAN_DATABASE_URL") or None
+    url = os.environ.get("QPAN_DATABASE_URL") or None
+    if url is not None:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ConfigError(f"QPAN_DATABASE_URL is not a valid URL ({exc}); expected "
+                              f"postgresql://USER:PASSWORD@HOST:PORT/DBNAME") from None
+        if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+            raise ConfigError(f"QPAN_DATABASE_URL must look like postgresql://USER:PASSWORD@HOST:PORT/DBNAME, "
+                              f"got {redact(url)!r}")
+    return url
 
 
 def _secrets_file() -> Path:

@@ -22,6 +22,33 @@ def connect(role: str = config.ADMIN_ROLE, dbname: str | None = None, **kwargs) 
     return psycopg.connect(config.database_url(role, dbname), connect_timeout=10, **kwargs)
 
 
+class Unreachable(RuntimeError):
+    """The warehouse's Postgres does not answer; the message says where and what to do."""
+
+
+def unreachable_reason(timeout: int = 5) -> str | None:
+    """None when the warehouse answers, else one line naming where it was sought and why not."""
+    ep = config.endpoint()
+    where = f"{ep.host}:{ep.port}/{ep.dbname}"
+    external = config.external_database_url()
+    try:
+        with psycopg.connect(config.database_url(config.ADMIN_ROLE), connect_timeout=timeout):
+            return None
+    except psycopg.OperationalError as exc:
+        detail = " ".join(str(exc).split())
+        cause = "connection refused" if "refused" in detail.lower() else detail[:200]
+        hint = ("check QPAN_DATABASE_URL" if external else
+                "start it with `.venv/bin/qpan db start` (or `make run`); QPAN_PG_PORT picks the port")
+        kind = "the Postgres of QPAN_DATABASE_URL" if external else "the embedded Postgres"
+        return f"cannot reach {kind} at {where}: {cause}; {hint}"
+
+
+def require_reachable() -> None:
+    reason = unreachable_reason()
+    if reason:
+        raise Unreachable(reason)
+
+
 @contextmanager
 def transaction(role: str = config.ADMIN_ROLE) -> Iterator[psycopg.Connection]:
     with connect(role) as conn:

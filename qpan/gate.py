@@ -21,11 +21,13 @@ import logging
 import os
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from qpan import config, db
 from qpan.gate_assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS, assets as _assets
+from qpan.gate_docs import data_docs_index, prune_validation_results, update_data_docs
 
+__all__ = ["GateFailed", "data_docs_index", "prune_validation_results", "run_checkpoint", "run_landing_gate",
+           "run_candidate_gate", "register"]
 log = logging.getLogger(__name__)
 GX_PROJECT = config.REPO_ROOT / "expectations"
 SEEDS = config.REPO_ROOT / "dbt_project" / "seeds"
@@ -257,59 +259,20 @@ def _record(run_id: str, checkpoint: str, result) -> list[str]:
 
 
 def run_checkpoint(name: str, run_id: str | None = None, candidate_schema: str = "marts_candidate") -> dict:
+    """Run one checkpoint; its GX run is named by `run_id` (the Airflow run id in the DAG)."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
     run_id = run_id or f"manual__{uuid.uuid4().hex[:12]}"
     context, checkpoints = _context(candidate_schema)
-    result = checkpoints[name].run(expectation_parameters=_parameters())
+    result = checkpoints[name].run(expectation_parameters=_parameters(), run_id=RunIdentifier(run_name=run_id))
     failures = _record(run_id, name, result)
-    _update_data_docs(context, result)
+    update_data_docs(context, result, keep_validation_runs())
     docs = data_docs_index()
+    expectations = sum(len(v.results) for v in result.run_results.values())
     if failures:
         raise GateFailed(f"quality gate '{name}' failed {len(failures)} expectation(s):\n  - "
                          + "\n  - ".join(failures) + f"\nData Docs: {docs}")
-    return {"checkpoint": name, "success": True, "data_docs": str(docs)}
-
-
-def _update_data_docs(context, result) -> None:
-    """Prune the stored results to the last `keep_validation_runs()` runs of each suite, then
-    render this run's results and the index, once (not once per validation)."""
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-    prune_validation_results(keep_validation_runs())
-    identifiers = list(result.run_results.keys())
-    identifiers += [ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()]
-    context.build_data_docs(resource_identifiers=identifiers, build_index=True)
-
-
-def prune_validation_results(keep: int, uncommitted: Path | None = None) -> int:
-    """Delete all but the newest `keep` runs of each suite from GX's validation store and their
-    Data Docs pages. Layout (GX's file store): `<suite>/<run name>/<run time>/<batch>.json`,
-    mirrored as `.html` under the docs site. Returns the number of runs deleted."""
-    import shutil
-
-    uncommitted = uncommitted or GX_PROJECT / "gx" / "uncommitted"
-    store = uncommitted / "validations"
-    docs = uncommitted / "data_docs" / "local_site" / "validations"
-    deleted = 0
-    if not store.is_dir():
-        return 0
-    for suite_dir in (d for d in store.iterdir() if d.is_dir()):
-        runs = [run_time for run_name in suite_dir.iterdir() if run_name.is_dir()
-                for run_time in run_name.iterdir() if run_time.is_dir()]
-        # GX names run-time folders as ISO timestamps (20261122T170224.079927Z): they sort by name
-        runs.sort(key=lambda path: path.name, reverse=True)
-        for old in runs[keep:]:
-            relative = old.relative_to(store)
-            shutil.rmtree(old, ignore_errors=True)
-            shutil.rmtree(docs / relative, ignore_errors=True)
-            deleted += 1
-    if deleted:
-        log.info("GX store: deleted %d old validation run(s), kept the last %d per suite "
-                 "(all results stay in audit.validation_results)", deleted, keep)
-    return deleted
-
-
-def data_docs_index() -> Path:
-    return GX_PROJECT / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return {"checkpoint": name, "success": True, "expectations": expectations, "data_docs": str(docs)}
 
 
 def run_landing_gate(run_id: str | None = None) -> dict:
@@ -329,29 +292,7 @@ def run_candidate_gate(run_id: str | None = None) -> dict:
         raise
 
 
-# -- CLI -----------------------------------------------------------------------------
-def cmd_check(args) -> int:
-    names = [args.checkpoint] if args.checkpoint != "all" else ["landing", "candidate", "published"]
-    failed = 0
-    for name in names:
-        try:
-            if name == "landing":
-                out = run_landing_gate()
-            else:
-                out = run_checkpoint(name)
-            print(f"{name}: passed")
-        except GateFailed as exc:
-            failed += 1
-            print(f"{name}: FAILED\n{exc}")
-        except Exception as exc:  # e.g. candidate marts not built yet
-            failed += 1
-            print(f"{name}: could not run: {exc}")
-    print(f"Data Docs: {data_docs_index()}")
-    return 1 if failed else 0
-
-
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("check", help="run the quality gate's checkpoints (exit 1 on failure)")
-    parser.add_argument("checkpoint", nargs="?", default="all", choices=["all", *CHECKPOINTS],
-                        help="which checkpoint (default: all)")
-    parser.set_defaults(func=cmd_check)
+    from qpan.gate_cli import register as register_check
+
+    register_check(subparsers)

@@ -69,12 +69,21 @@ def assets(candidate_schema: str) -> dict[str, tuple[str, str]]:
             f"left join audit.gazetteer_unit_ids g on g.unit_id = m.unit_id "
             f"where g.unit_id is null and not a.synthetic and m.mention_id not in {EXCLUDED_MENTIONS}",
             "landing__unknown_units"),
+        # the same title and body landed under two URLs of one source (e.g. the sample portal
+        # served on two ports, or a tracking parameter in links): one article counted twice
+        "landing_duplicate_articles": (
+            f"select source, title, md5(body_text) as body_md5, count(*) as urls, min(url) as first_url, "
+            f"max(url) as last_url from raw.articles where not synthetic and removed_at is null "
+            f"and article_id not in {EXCLUDED_ARTICLES} group by source, title, md5(body_text) "
+            f"having count(*) > 1",
+            "landing__duplicate_articles"),
         "published_publish_log": ("select at from audit.publish_log where published", "published__freshness"),
     }
 
 
 CHECKPOINTS = {
-    "landing": ["landing_articles", "landing_indicator_mentions", "landing_unknown_units"],
+    "landing": ["landing_articles", "landing_indicator_mentions", "landing_unknown_units",
+                "landing_duplicate_articles"],
     "candidate": ["candidate_fct_indicator_facts", "candidate_mart_district_year", "candidate_flag_vs_percentage",
                   "candidate_coverage_without_articles", "candidate_province_partial_value",
                   "candidate_bounds_without_comparator"],

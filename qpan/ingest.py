@@ -22,12 +22,27 @@ def _load(sources_file: str):
     return load_registry(_registry_path(sources_file))
 
 
-def source_names(sources_file: str, only: str | None = None) -> list[str]:
-    registry = _load(sources_file)
+class ConfigError(ValueError):
+    """The run's configuration is wrong (unknown source, bad date, bad registry): retrying
+    cannot help, so the DAG fails at once on it."""
+
+
+def source_names(sources_file: str, only: str | None = None, since: str | None = None,
+                 until: str | None = None) -> list[str]:
+    """The sources to crawl; every parameter of the run is checked here, before any crawl."""
+    from scrapers.registry import RegistryError
+
+    try:
+        registry = _load(sources_file)
+    except (RegistryError, OSError) as exc:
+        raise ConfigError(f"registry {sources_file}: {exc}") from exc
     names = [s.name for s in registry.sources]
+    first, last = _parse_day(since), _parse_day(until)
+    if first and last and first > last:
+        raise ConfigError(f"since {since} is after until {until}")
     if only:
         if only not in names:
-            raise ValueError(f"source {only!r} is not in {sources_file} (known: {', '.join(names)})")
+            raise ConfigError(f"source {only!r} is not in {sources_file} (known: {', '.join(names)})")
         names = [only]
     log.info("%d source(s) from %s: %s", len(names), sources_file, ", ".join(names))
     return names
@@ -39,7 +54,7 @@ def _parse_day(value: str | None) -> date | None:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as exc:
-        raise ValueError(f"malformed date {value!r}: expected YYYY-MM-DD") from exc
+        raise ConfigError(f"malformed date {value!r}: expected YYYY-MM-DD") from exc
 
 
 def crawl_one(sources_file: str, name: str, since: str | None = None, until: str | None = None) -> dict:
@@ -75,6 +90,11 @@ def crawl_one(sources_file: str, name: str, since: str | None = None, until: str
 
 class SourceUnreachable(RuntimeError):
     """Not one list page or feed of a source could be fetched."""
+
+
+def articles_changed(total: dict) -> bool:
+    """Did the run land a new article, update one, or mark one removed?"""
+    return any(total.get(key, 0) for key in ("articles_new", "articles_updated", "removed"))
 
 
 def summarize_stats(stats: list[dict]) -> dict:

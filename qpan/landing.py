@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from qpan import config, db
+from qpan import db
 
 log = logging.getLogger(__name__)
 

@@ -52,12 +52,49 @@ def _ensure_system_user() -> None:
                        check=True, capture_output=True)
 
 
+class Unreachable(RuntimeError):
+    """The server's own user cannot reach its binaries or data folder."""
+
+
+def _unreachable_message(path: Path, why: str) -> str:
+    return (f"the embedded Postgres runs as user {SYSTEM_USER} (Postgres refuses to run as root) and cannot "
+            f"reach {path} ({why}); clone qpan into a folder other users can enter (e.g. /srv/qpan or /opt/qpan), "
+            f"or point QPAN_DATABASE_URL at a Postgres server")
+
+
 def _make_traversable(path: Path) -> None:
-    """o+x on every parent folder, so the server's user can reach `path` (no read right given)."""
+    """o+x on every parent folder, so the server's user can reach `path` (no read right given).
+    Says which folders it opened; one line naming the cause when it cannot."""
     for parent in reversed(path.parents):
         mode = parent.stat().st_mode
         if not mode & 0o001:
-            parent.chmod(mode | 0o001)
+            try:
+                parent.chmod(mode | 0o001)
+            except OSError as exc:
+                raise Unreachable(_unreachable_message(path, f"{parent} is closed to other users and "
+                                                             f"cannot be opened: {exc.strerror}")) from exc
+            log.warning("opened %s to other users (o+x: they may pass through, not list or read) so that "
+                        "the server's user %s can reach %s", parent, SYSTEM_USER, path)
+
+
+def check_reachable(*paths: Path) -> None:
+    """As root: every path must be reachable by the server's user, who runs initdb and the server
+    (checked as that user, with its own group, as the server will run). Raises `Unreachable`."""
+    for path in paths:
+        test = "-x" if path.is_dir() or os.access(path, os.X_OK) else "-r"
+        res = subprocess.run(["/bin/sh", "-c", f'test {test} "$1"', "sh", str(path)], **_as_server_user(),
+                             cwd="/", capture_output=True)
+        if res.returncode != 0:
+            raise Unreachable(_unreachable_message(path, "a parent folder is closed to other users"))
+
+
+def _as_server_user() -> dict:
+    """subprocess arguments that run a command as the server's user, with ITS group only: with
+    root's group kept, a folder of group root with mode 701 would deny what it grants others."""
+    if os.geteuid() != 0:
+        return {}
+    entry = pwd.getpwnam(SYSTEM_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def _make_readable_tree(root: Path) -> None:
@@ -82,6 +119,7 @@ def _prepare_root_permissions(data: Path) -> None:
     entry = pwd.getpwnam(SYSTEM_USER)
     os.chown(data, entry.pw_uid, entry.pw_gid)
     data.chmod(0o700)
+    check_reachable(bin_dir() / "initdb", data)
 
 
 def _pg(cmd: str, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -89,7 +127,7 @@ def _pg(cmd: str, *args: str, check: bool = True, timeout: float = 60) -> subpro
     env.pop("PGPASSWORD", None)
     return subprocess.run(
         [str(bin_dir() / cmd), *args],
-        user=_run_as(),
+        **_as_server_user(),
         env=env,
         cwd="/",
         capture_output=True,
@@ -143,6 +181,10 @@ def init() -> None:
             "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "--encoding=UTF8",
             "--locale=C.UTF-8", timeout=180,
         )
+    except subprocess.CalledProcessError as exc:
+        lines = [line for line in (exc.stderr or "").splitlines() if line.strip()]
+        who = f" (as user {SYSTEM_USER})" if os.geteuid() == 0 else ""
+        raise RuntimeError(f"initdb of {data} failed{who}: {lines[-1] if lines else f'exit {exc.returncode}'}") from exc
     finally:
         pwfile.unlink(missing_ok=True)
     # Listen on loopback TCP only; no Unix socket (its path length limit bites deep clones).

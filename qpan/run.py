@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 from qpan import airflow_env, config, db, pgserver
 
@@ -26,6 +26,66 @@ LIVE_REGISTRY = "scrapers/sources.yml"
 
 class DagRunFailed(RuntimeError):
     pass
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+@contextmanager
+def run_lock():
+    """One `qpan run` per clone at a time (`.qpan/run.lock`, released when the process ends,
+    however it ends): a second one says who holds it instead of failing on a busy port."""
+    import fcntl
+
+    path = config.state_dir() / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "?"
+        fh.close()
+        raise AlreadyRunning(f"another `qpan run` (pid {holder}) is running in this clone ({path}); "
+                             f"wait for it to finish, or stop it") from None
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+# Lines of a DAG run's log that name why it failed, most telling first.
+_CAUSES = (
+    re.compile(r"(connection to server at \S+ port \d+ failed: [^\n]+)", re.IGNORECASE),
+    re.compile(r"(cannot reach [^\n]+)"),
+    re.compile(r"(could not connect to server[^\n]*)", re.IGNORECASE),
+    re.compile(r"(quality gate '\w+' failed [^\n]+)"),
+    re.compile(r"((?:\w+\.)*\w+(?:Error|Exception|Failed|Unreachable): (?!.*see the log above)[^\n]+)"),
+)
+
+
+def failure_cause(log_text: str) -> str | None:
+    """One line: why a DAG run failed, from its log (the last match of the most telling pattern)."""
+    for pattern in _CAUSES:
+        found = pattern.findall(log_text)
+        if found:
+            return " ".join(found[-1].split())[:400]
+    return None
+
+
+def _failed_tasks(dag_id: str) -> list[str]:
+    path = config.airflow_home() / "airflow.db"
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "select task_id from task_instance where dag_id = ? and state = 'failed' and run_id = "
+            "(select run_id from dag_run where dag_id = ? order by id desc limit 1)", (dag_id, dag_id)).fetchall()
+    return sorted({r[0] for r in rows})
 
 
 def _last_run_state(dag_id: str) -> str | None:
@@ -49,14 +109,15 @@ def run_dags(runs: list[tuple[str, dict | None]], extra_env: dict[str, str] | No
     for dag_id, _ in runs:
         state = _last_run_state(dag_id) if _last_run_id(dag_id) != before[dag_id] else None
         if state != "success":
-            tail = res.log_path.read_text(errors="replace")[-4000:]
-            raise DagRunFailed(f"{dag_id} ended {state or 'without a run'} (exit {res.returncode}); "
-                               f"log: {res.log_path}\n--- last lines ---\n{tail}")
+            text = res.log_path.read_text(errors="replace")
+            failed = _failed_tasks(dag_id) if state else []
+            cause = failure_cause(text) or f"exit {res.returncode}; see the log"
+            where = f" at task {', '.join(failed)}" if failed else ""
+            raise DagRunFailed(f"{dag_id} ended {state or 'without a run'}{where}: {cause} (log: {res.log_path})")
         print(f"    {dag_id}: success in {timings.get(dag_id, float('nan')):.1f}s", flush=True)
     if res.returncode != 0:  # every run succeeded, yet the process failed (e.g. on exit)
-        tail = res.log_path.read_text(errors="replace")[-4000:]
-        raise DagRunFailed(f"the Airflow process exited {res.returncode}; log: {res.log_path}\n"
-                           f"--- last lines ---\n{tail}")
+        cause = failure_cause(res.log_path.read_text(errors="replace")) or "see the log"
+        raise DagRunFailed(f"the Airflow process exited {res.returncode}: {cause} (log: {res.log_path})")
     print(f"    Airflow start-up and both runs: {time.monotonic() - started:.1f}s (log: {res.log_path})", flush=True)
     return timings
 
@@ -79,9 +140,14 @@ def _timings(log_path) -> dict[str, float]:
 
 
 def run_main_job(sources: str = "sample", transform: str | None = None) -> int:
-    """`transform`: "build" runs the dbt models as one `dbt build` task, "cosmos" renders them
-    with astronomer-cosmos, one task per model (what the scheduler runs by default). The quick
-    run defaults to "build": on two cores, 40-odd dbt invocations cost minutes, one costs ~30 s."""
+    """`transform`: "build" (the default, as in the scheduler) runs the dbt models as one `dbt
+    build` task, "cosmos" renders them with astronomer-cosmos, one task per model: on two cores,
+    40-odd dbt invocations cost minutes, one costs ~30 s."""
+    with run_lock():
+        return _run_main_job(sources, transform)
+
+
+def _run_main_job(sources: str, transform: str | None) -> int:
     t0 = time.monotonic()
     transform = transform or os.environ.get("QPAN_TRANSFORM_MODE") or "build"
     print("==> embedded Postgres", flush=True)
@@ -102,7 +168,14 @@ def run_main_job(sources: str = "sample", transform: str | None = None) -> int:
             from scrapers.portal_server import PortalServer, sample_site
 
             # The sample pages are served on loopback hosts over real HTTP for the run's duration.
-            server = stack.enter_context(PortalServer(sample_site(), port=config.sample_port()))
+            port = config.sample_port()
+            try:
+                server = stack.enter_context(PortalServer(sample_site(), port=port))
+            except OSError as exc:
+                raise RuntimeError(
+                    f"port {port} of the sample portal server (QPAN_SAMPLE_PORT, default QPAN_PG_PORT + 10) is in use "
+                    f"({exc.strerror}): another `qpan run` of a clone with this QPAN_PG_PORT, or a "
+                    f"`python -m scrapers.portal_server`, holds it; stop it or set QPAN_PG_PORT") from None
             extra_env.update(server.env())
             print("==> sample portal pages served at " + ", ".join(server.base(s) for s in server.sites), flush=True)
             registry = SAMPLE_REGISTRY

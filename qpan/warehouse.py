@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,11 +32,11 @@ PUBLISHED_SCHEMA = "marts"
 class DbtError(RuntimeError):
     """A dbt command failed; `failures` names the failing nodes (from run_results.json)."""
 
-    def __init__(self, args: list[str], returncode: int, failures: list[str]):
+    def __init__(self, args: list[str], returncode: int, failures: list[str], cause: str | None = None):
         self.args_ = args
         self.returncode = returncode
         self.failures = failures
-        detail = "; ".join(failures) if failures else "see the log above"
+        detail = "; ".join(failures) if failures else (cause or "see the log above")
         super().__init__(f"dbt {' '.join(args)} failed (exit {returncode}): {detail}")
 
 
@@ -104,13 +105,28 @@ def run_dbt(args: list[str], marts_schema: str = CANDIDATE_SCHEMA) -> None:
     proc = subprocess.Popen(cmd, cwd=DBT_PROJECT_DIR, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     assert proc.stdout is not None
+    cause = None
     for line in proc.stdout:
         log.info("dbt: %s", line.rstrip())
+        if _ERROR_LINE.search(line):
+            cause = line.strip()
     returncode = proc.wait()
     log.info("dbt %s finished in %.1f s (exit %d)", args[0] if args else "", time.monotonic() - started,
              returncode)
     if returncode != 0:
-        raise DbtError(args, returncode, _failures(target_dir()))
+        raise DbtError(args, returncode, _failures(target_dir()), _short_cause(cause))
+
+
+# dbt's lines that name why a run stopped (a connection refused, a database error)
+_ERROR_LINE = re.compile(r"connection refused|could not connect|connection to server|database error|"
+                         r"\berror\b.*:|fatal:", re.IGNORECASE)
+
+
+def _short_cause(line: str | None) -> str | None:
+    if not line:
+        return None
+    line = re.sub(r"^\S*\d\d:\d\d:\d\d\S*\s+", "", line)  # dbt's timestamp
+    return line[:300]
 
 
 SEED_STATE_TABLE = "seeds.qpan_seed_checksums"

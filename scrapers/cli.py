@@ -76,7 +76,7 @@ def scrape_cmd(args) -> int:
             else:
                 results = crawl(registry, store, only=args.only, since=args.since, until=args.until)
         except KeyError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
             return 2
     rows = {name: st.to_dict() for name, st in results.items()}
     if args.json:

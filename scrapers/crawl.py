@@ -22,16 +22,14 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from defusedxml import ElementTree as DefusedET
 
-from qpan.landing import ParsedArticle
+from scrapers.discovery import Candidate, discovery_urls, parse_list_page, parse_rss
 from scrapers.fetch import Fetcher, FetchError, Skipped, decode_body
 from scrapers.registry import Registry, Source, host_of
 from scrapers.templates import ParseError, parse_article, template_config
-from scrapers.templates.common import VN_TZ, as_list, date_from_url, first, node_text, parse_html, parse_vn_datetime
-from scrapers.text import clean
+from scrapers.templates.common import VN_TZ, date_from_url
 
 log = logging.getLogger("scrapers.crawl")
 
@@ -62,103 +60,6 @@ class CrawlStats:
         d = asdict(self)
         d.pop("offsite_links", None)
         return d
-
-
-@dataclass
-class Candidate:
-    url: str
-    title: str | None = None
-    lead: str | None = None
-    date: datetime | None = None
-    rss_item: dict | None = None
-    via: str = "list"
-
-
-# -- discovery ------------------------------------------------------------------------------
-def parse_rss(body: bytes, base_url: str) -> list[Candidate]:
-    """RSS 2.0 / Atom items, parsed without entity expansion or network access (defusedxml)."""
-    root = DefusedET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    out = []
-    for item in root.iter():
-        tag = item.tag.rsplit("}", 1)[-1]
-        if tag not in ("item", "entry"):
-            continue
-        fields = {}
-        for child in item:
-            name = child.tag.rsplit("}", 1)[-1]
-            if name == "link" and child.get("href"):
-                fields["link"] = child.get("href")
-            elif name == "encoded":
-                fields["content"] = child.text or ""
-            else:
-                fields[name] = (child.text or "").strip()
-        link = fields.get("link") or fields.get("guid")
-        if not link:
-            continue
-        url = urldefrag(urljoin(base_url, link.strip()))[0]
-        pub = fields.get("pubDate") or fields.get("published") or fields.get("updated")
-        dt = None
-        if pub:
-            import email.utils
-
-            try:
-                dt = email.utils.parsedate_to_datetime(pub).astimezone(VN_TZ)
-            except (TypeError, ValueError):
-                dt = parse_vn_datetime(pub)
-        desc = fields.get("description") or fields.get("summary") or ""
-        lead = clean(re.sub(r"<[^>]+>", " ", desc)) or None
-        item_d = {"title": fields.get("title"), "link": url, "description": desc, "content": fields.get("content"),
-                  "pubDate": pub}
-        out.append(Candidate(url, clean(fields.get("title") or "") or None, lead, dt, item_d, "rss"))
-    return out
-
-
-def parse_list_page(html: str, page_url: str, conf: dict) -> tuple[list[Candidate], set[str], set[str]]:
-    """(article candidates, all other links, next-page links) of a list page."""
-    tree = parse_html(html)
-    pattern = re.compile(conf.get("article_url_pattern") or r"$^")
-    cands: "OrderedDict[str, Candidate]" = OrderedDict()
-
-    def is_article(u: str) -> bool:
-        return bool(pattern.search(urlsplit(u).path))
-
-    items = []
-    for sel in as_list(conf.get("list_item")):
-        items = tree.css(sel)
-        if items:
-            break
-    for it in items:
-        a = None
-        for sel in as_list(conf.get("list_title")) or ["a"]:
-            for cand in it.css(sel):
-                href = cand.attributes.get("href")
-                if href and is_article(urljoin(page_url, href)):
-                    a = cand
-                    break
-            if a is not None:
-                break
-        if a is None:
-            continue
-        url = urldefrag(urljoin(page_url, a.attributes["href"].strip()))[0]
-        lead_n = first(it, conf.get("list_lead"))
-        date_n = first(it, conf.get("list_date"))
-        dt = None
-        if date_n is not None:
-            dt = parse_vn_datetime(date_n.attributes.get("datetime") or node_text(date_n))
-        cands.setdefault(url, Candidate(url, node_text(a) or None, node_text(lead_n) or None, dt or date_from_url(url)))
-    others: set[str] = set()
-    for a in tree.css("a[href]"):
-        href = (a.attributes.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
-            continue
-        u = urldefrag(urljoin(page_url, href))[0]
-        if u in cands:
-            continue
-        if not items and is_article(u) and host_of(u) == host_of(page_url):  # no item markup: anchors
-            cands.setdefault(u, Candidate(u, node_text(a) or None, None, date_from_url(u)))
-        else:
-            others.add(u)
-    return list(cands.values()), others, set()
 
 
 # -- the crawl ------------------------------------------------------------------------------
@@ -319,6 +220,8 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
             if url not in cands and pattern.search(urlsplit(url).path) and not fetcher.refusal(url, source):
                 cands[url] = Candidate(url, date=date_from_url(url), via="retry")
 
+        for url in discovery_urls(source):  # a pagination link is not an article
+            cands.pop(url, None)
         stats.failed = stats.discovery_ok == 0 and (stats.discovery_failed > 0)
         max_pub: datetime | None = None
         total = len(cands)
@@ -448,7 +351,8 @@ def crawl(registry: Registry, store, only=None, since=None, until=None, progress
     if names:
         missing = set(names) - {s.name for s in sources}
         if missing:
-            raise KeyError(f"unknown source(s): {', '.join(sorted(missing))}")
+            known = ", ".join(s.name for s in registry.sources)
+            raise KeyError(f"unknown source(s): {', '.join(sorted(missing))} (known in {registry.path}: {known})")
     by_host: "OrderedDict[str, list[Source]]" = OrderedDict()
     for s in sources:
         by_host.setdefault(s.host, []).append(s)
@@ -491,71 +395,5 @@ def crawl(registry: Registry, store, only=None, since=None, until=None, progress
     return {s.name: results[s.name] for s in sources if s.name in results}
 
 
-# -- reparse --------------------------------------------------------------------------------
-@dataclass
-class ReparseStats:
-    pages: int = 0
-    parsed: int = 0
-    articles_new: int = 0
-    articles_updated: int = 0
-    quarantined: int = 0
-    skipped: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def reparse(store, source: str | None = None, registry: Registry | None = None) -> ReparseStats:
-    """Re-parse the stored raw pages (no fetching): after a template fix, quarantined pages land."""
-    from scrapers.registry import DEFAULT_SOURCES, SAMPLE_SOURCES, load_registry
-
-    regs = [registry] if registry else []
-    if not regs:
-        for p in (DEFAULT_SOURCES, SAMPLE_SOURCES):
-            try:
-                regs.append(load_registry(p))
-            except Exception:  # noqa: BLE001 - e.g. sample port variable unset
-                continue
-    by_name = {}
-    for r in regs:
-        for s in r.sources:
-            by_name.setdefault(s.name, s)
-    st = ReparseStats()
-    pages = list(store.page_bodies(source))
-    rss_items: dict[str, dict] = {}
-    for name, url, status, headers, body, digest in pages:
-        if (headers or {}).get("content-type", "").find("xml") >= 0 or url.endswith((".xml", ".rss")):
-            try:
-                for c in parse_rss(body, url):
-                    rss_items[c.url] = c.rss_item or {}
-            except Exception:  # noqa: BLE001
-                pass
-    for name, url, status, headers, body, digest in pages:
-        src = by_name.get(name)
-        if src is None:
-            st.skipped += 1
-            continue
-        conf = template_config(src.template, src.selectors)
-        if not re.search(conf.get("article_url_pattern") or r"$^", urlsplit(url).path):
-            st.skipped += 1  # robots.txt, feeds, list pages
-            continue
-        st.pages += 1
-        html = decode_body(body, (headers or {}).get("content-type"))
-        try:
-            art = parse_article(src.template, html, url, source=name, unit_id=src.unit_id,
-                                selectors=src.selectors, rss_item=rss_items.get(url))
-        except ParseError as exc:
-            st.quarantined += 1
-            store.quarantine("parse", name, url, exc.reason, exc.detail, {"template": src.template, "page_sha256": digest})
-            continue
-        if art.published_at is None:
-            art.published_at = date_from_url(url)
-        art.page_sha256 = digest
-        before = _content_hash(store, url)
-        if store.save_article(art):
-            st.articles_new += 1
-        elif before != art.content_hash:
-            st.articles_updated += 1
-        store.resolve_quarantine("parse", url)
-        st.parsed += 1
-    return st
+# `qpan reparse` lives in scrapers/reparse.py; imported here for the callers of scrapers.crawl.
+from scrapers.reparse import ReparseStats as ReparseStats, reparse as reparse  # noqa: E402

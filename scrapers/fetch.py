@@ -155,8 +155,9 @@ class HostGate:
             self.next_at = max(self.next_at, time.monotonic() + seconds)
 
     def sent(self) -> None:
-        """Re-anchor the spacing on the moment the request actually leaves (a thread that lost
-        the GIL between the gate and the socket must not shorten the next gap)."""
+        """Re-anchor the spacing on the moment the request actually left: called when its
+        headers are written to the socket (httpcore's trace), so a pause between the gate and the
+        socket (GC, a thread that lost the GIL) cannot shorten the next gap."""
         with self.lock:
             self.next_at = max(self.next_at, time.monotonic() + self.delay)
 
@@ -404,11 +405,17 @@ class Fetcher:
         return final
 
     def _one(self, client: httpx.Client, url: str, pol: Politeness, headers: dict, gate: HostGate | None = None) -> Response:
-        if gate is not None:
-            gate.sent()
-        self.sent_log.append((host_of(url), time.monotonic()))
+        left: list[float] = []
+
+        def trace(event: str, info: dict) -> None:
+            # the request's headers are on the wire: this, not the gate, is when it left
+            if event.endswith("send_request_headers.complete") and not left:
+                left.append(time.monotonic())
+                if gate is not None:
+                    gate.sent()
+
         try:
-            with client.stream("GET", url, headers=headers, timeout=pol.timeout) as r:
+            with client.stream("GET", url, headers=headers, timeout=pol.timeout, extensions={"trace": trace}) as r:
                 length = r.headers.get("content-length")
                 if length and length.isdigit() and int(length) > pol.max_body_bytes:
                     raise FetchError("body too large", f"Content-Length {length} > {pol.max_body_bytes}", r.status_code)
@@ -429,3 +436,7 @@ class Fetcher:
             raise FetchError("connection error", f"{type(exc).__name__}: {exc}") from exc
         except httpx.DecodingError as exc:  # e.g. "Content-Encoding: gzip" over a body that is not gzip
             raise FetchError("undecodable body", f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if gate is not None and not left:  # never reached the wire: still spaced from now
+                gate.sent()
+            self.sent_log.append((host_of(url), left[0] if left else time.monotonic()))

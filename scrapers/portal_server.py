@@ -22,7 +22,9 @@ Faults (per path, optionally per site; `times` = how many requests get it, then 
   bad_gzip (200, Content-Encoding: gzip, a body that does not decode)
 `latency` (seconds, per request) simulates a distant server (benchmarks).
 
-Run by hand: `python -m scrapers.portal_server --port 8765`.
+Run by hand: `python -m scrapers.portal_server` (port: QPAN_SAMPLE_PORT, default QPAN_PG_PORT + 10,
+the port `make run` and `scrapers/sample_sources.yml` use: the port is part of every sample
+article's URL, so one port everywhere keeps a sample article one row).
 """
 from __future__ import annotations
 
@@ -325,7 +327,10 @@ def sample_site() -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Serve the sample portals on loopback hosts 127.0.0.2-6.")
-    ap.add_argument("--port", type=int, default=8765)
+    from qpan.config import sample_port
+
+    ap.add_argument("--port", type=int, default=sample_port(),
+                    help="default: QPAN_SAMPLE_PORT, else QPAN_PG_PORT + 10 (what `make run` and sample_sources.yml use)")
     ap.add_argument("--latency", type=float, default=0.0)
     ap.add_argument("--site-dir", type=Path, default=FIXTURES)
     args = ap.parse_args(argv)

@@ -410,12 +410,23 @@ def _relevance(err, conf, base: Relevance, line) -> Relevance:
     return Relevance(kws, list(conf.get("exclude") or base.exclude), list(fields))
 
 
+def _derived_default(name: str) -> str | None:
+    """Variables with a default computed from others: the sample portal's port is
+    QPAN_PG_PORT + 10 everywhere (`make run`, `python -m scrapers.portal_server`, this registry),
+    because the port is part of every sample article's URL, its key."""
+    if name == "QPAN_SAMPLE_PORT":
+        from qpan.config import sample_port
+
+        return str(sample_port())
+    return None
+
+
 def _subst(path, obj):
     if isinstance(obj, LStr) or isinstance(obj, str):
         line = getattr(obj, "line", None)
 
         def rep(m):
-            val = os.environ.get(m.group(1))
+            val = os.environ.get(m.group(1)) or _derived_default(m.group(1))
             if val is None or val == "":
                 if m.group(2) is not None:
                     return m.group(2)

@@ -10,6 +10,35 @@ import pytest
 from qpan import config, db, pgserver
 
 SHARED = config.SHARED_DIR
+_PG_RUNNING_AT_START: bool | None = None
+
+
+def pytest_sessionstart(session):
+    """Remember whether the embedded Postgres was already up (a `make run` of the developer)."""
+    global _PG_RUNNING_AT_START
+    try:
+        _PG_RUNNING_AT_START = pgserver.is_running()
+    except Exception:  # noqa: BLE001 - not installed or not initialised: nothing to remember
+        _PG_RUNNING_AT_START = None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the embedded Postgres if this test session started it (and say so); leave one that
+    was already running as it was."""
+    try:
+        if _PG_RUNNING_AT_START is True or not pgserver.is_running():
+            return
+        pgserver.stop()
+    except Exception as exc:  # noqa: BLE001 - never turn a finished session into an error
+        print(f"\nqpan tests: could not stop the embedded Postgres they started: {exc}")
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    line = (f"qpan tests: stopped the embedded Postgres they started (127.0.0.1:{config.pg_port()}, "
+            f"{pgserver.pgdata()}); `make run` or `qpan db start` starts it again")
+    if reporter is not None:
+        reporter.write_line(line)
+    else:
+        print(line)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import base64
 import binascii
 import re
 
-from scrapers.templates.common import ParseError, as_list, first, paragraphs, parse_html
+from scrapers.templates.common import ParseError, first, paragraphs, parse_html
 from scrapers.templates.portal import parse_with_selectors
 from scrapers.text import clean
 

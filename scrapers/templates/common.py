@@ -40,7 +40,9 @@ COMMON_STOP = ["Tin liên quan", "Tin cùng chuyên mục", "Thăm dò ý kiến
                "CÓ THỂ BẠN QUAN TÂM", "Ý kiến bình luận", "Ý kiến bạn đọc", "Gửi bình luận",
                "TRANG THÔNG TIN ĐIỆN TỬ XÃ", "Bản quyền thuộc về", "Chịu trách nhiệm nội dung"]
 ERROR_MARKERS = ["không tìm thấy trang", "trang bạn yêu cầu không tồn tại", "đã xảy ra lỗi",
-                 "page not found", "sorry, something went wrong", "lỗi hệ thống", "không tồn tại"]
+                 "page not found", "sorry, something went wrong", "lỗi hệ thống", "không tồn tại",
+                 # the portals' empty-content placeholder: consulted only when no title was found
+                 "không có dữ liệu"]
 _IMAGE_LINE = re.compile(r"^\S+\.(?:jpe?g|png|gif|webp|bmp)$", re.I)
 _DROP_LINE = re.compile(r"^(?:\d{1,3}%|date|Địa chỉ:.*|Điện thoại:.*|Email:.*|In bài|Chia sẻ|Cỡ chữ.*)$", re.I)
 
@@ -264,11 +266,19 @@ def date_from_url(url: str) -> datetime | None:
     return None
 
 
+# Sidebar widgets that say "Không có dữ liệu" on every page of a portal (an empty poll): not
+# what the page is about, so not read for error markers.
+WIDGET_SELECTORS = ["[class*=poll]", "[id*=poll]", "[class*=thamdo]", "[id*=thamdo]", "[class*=survey]"]
+
+
 def page_error_marker(tree) -> str | None:
     title = tree.css_first("title")
     texts = [node_text(title)] if title is not None else []
     bodyn = tree.body
     if bodyn is not None:
+        for selector in WIDGET_SELECTORS:
+            for widget in bodyn.css(selector):
+                widget.decompose()
         texts.append(bodyn.text(separator=" ")[:5000])
     low = clean(" ".join(texts)).casefold()
     for m in ERROR_MARKERS:

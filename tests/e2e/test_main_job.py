@@ -3,14 +3,18 @@ sample portal pages over real HTTP → raw → facts → dbt → GX gate → pub
 A second run must leave every table's row count unchanged."""
 from __future__ import annotations
 
+import contextlib
+import io
+
 import pytest
 
-from qpan import db
+from qpan import config, db
 from qpan.run import run_main_job
 
 pytestmark = pytest.mark.slow
 
 SEED_DOCS = 5
+OUTPUT: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +27,11 @@ def own_warehouse(airflow_home, warehouse_factory):
 @pytest.fixture(scope="module")
 def first_run(own_warehouse):
     # the first run renders dbt with astronomer-cosmos (one Airflow task per model)
-    assert run_main_job("sample", transform="cosmos") == 0
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = run_main_job("sample", transform="cosmos")
+    OUTPUT["first"] = out.getvalue()
+    assert status == 0, out.getvalue()[-3000:]
     with db.connect() as conn:
         return db.table_counts(conn, ("raw", "marts", "audit"))
 
@@ -57,6 +65,30 @@ def test_second_run_is_idempotent(first_run):
         again = db.table_counts(conn, ("raw", "marts"))
     before = {k: v for k, v in first_run.items() if not k.startswith("audit.")}
     assert again == before
+
+
+def test_run_prints_its_log_and_each_task_and_keeps_every_runs_log(first_run):
+    """issue 17, item 13: the log path first, a line per finished task as it goes; one log file
+    per run (a failure's log survives the next run); per-task logs where Airflow's UI reads them."""
+    out = OUTPUT["first"]
+    log_line = next(line for line in out.splitlines() if line.strip().startswith("log: "))
+    first_log = log_line.split("log: ", 1)[1].strip()
+    assert out.index(log_line) < out.index("qpan_ingest.list_sources: success")
+    assert "qpan_ingest.crawl[sample_thoxuan]: success" in out
+    assert "qpan_transform.extract_facts: success" in out and "qpan_transform.publish: success" in out
+
+    assert run_main_job("sample", transform="build") == 0  # another run: the first one's log stays
+    logs = config.airflow_home() / "dags-test-logs"
+    runs = sorted(logs.glob("run-*.log"))
+    assert len(runs) >= 2 and str(runs[0]) <= first_log and (logs / "run.log").resolve() == runs[-1].resolve()
+    assert any(path == runs[0] or str(path) == first_log for path in runs)
+
+    task_logs = config.airflow_home() / "logs" / "dag_id=qpan_transform"
+    extract_logs = list(task_logs.glob("run_id=*/task_id=extract_facts/attempt=1.log"))
+    assert len(extract_logs) >= 2 and all("extract_facts" in p.read_text() for p in extract_logs)
+    crawl_logs = list((config.airflow_home() / "logs" / "dag_id=qpan_ingest").glob(
+        "run_id=*/task_id=crawl/map_index=*/attempt=1.log"))
+    assert len(crawl_logs) >= SEED_DOCS
 
 
 def test_evidence_of_published_facts_is_in_the_article(first_run):

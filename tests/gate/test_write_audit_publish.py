@@ -21,7 +21,7 @@ def add_article(conn, url: str, unit_id: str, published: datetime) -> int:
         """insert into raw.articles (source, url, title, published_at, body_text, content_hash, source_unit_id)
            values ('test_portal', %s, 'Hội nghị tổng kết công tác quốc phòng - an ninh năm 2023', %s, %s, md5(%s), %s)
            returning article_id""",
-        (url, published, BODY.format(n=226), url, unit_id),
+        (url, published, BODY.format(n=226) + url, url, unit_id),
     ).fetchone()[0]
 
 
@@ -156,3 +156,26 @@ def test_previous_marts_come_back_as_a_private_candidate_that_catches_up(publish
         assert "38.403" in units and "38.397" not in units  # the late article in, the deleted bad ones out
     finally:
         admin_conn.execute("drop schema if exists marts_check cascade")
+
+
+def test_same_article_under_two_urls_fails_the_landing_gate(published, admin_conn):
+    """The sample served on two ports (or a tracking parameter) lands one article twice: the
+    landing gate's duplicate expectation names it, and nothing is published from such a load."""
+    ids = []
+    for port in (8765, 57442):
+        ids.append(admin_conn.execute(
+            """insert into raw.articles (source, url, title, published_at, body_text, content_hash, source_unit_id)
+               values ('sample_thoxuan', %s, 'Thọ Xuân tổng kết công tác quốc phòng năm 2023', %s, %s, md5(%s),
+                       '38.395') returning article_id""",
+            (f"http://127.0.0.2:{port}/tin/tong-ket-2023.html", datetime(2023, 12, 25, tzinfo=timezone.utc),
+             BODY.format(n=180), BODY.format(n=180))).fetchone()[0])
+    try:
+        with pytest.raises(gate.GateFailed, match="landing__duplicate_articles"):
+            gate.run_landing_gate("duplicates")
+        failed = admin_conn.execute(
+            "select observed_value from audit.validation_results where run_id = 'duplicates' "
+            "and suite = 'landing__duplicate_articles' and not success").fetchall()
+        assert failed == [("1",)]
+    finally:
+        admin_conn.execute("delete from raw.articles where article_id = any(%s)", (ids,))
+    gate.run_landing_gate("duplicates-gone")  # one URL per article again: passes

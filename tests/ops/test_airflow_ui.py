@@ -135,6 +135,8 @@ def test_airflow_ui_serves_project_dags_and_runs_tasks(server):
     password = json.loads((server.home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
     banner = server.out.read_text()
     assert f"http://127.0.0.1:{port}" in banner and f"admin / {password}" in banner, banner
+    # Triggered runs of a paused DAG sit in `queued`: the banner says so and how to unpause.
+    assert "stays `queued`" in banner and "dags unpause qpan_ingest" in banner, banner
     token = _call(port, "POST", "/auth/token", {"username": "admin", "password": password})["access_token"]
     with pytest.raises(urllib.error.HTTPError) as denied:
         _call(port, "POST", "/auth/token", {"username": "admin", "password": password + "x"})
@@ -154,7 +156,13 @@ def test_airflow_ui_serves_project_dags_and_runs_tasks(server):
     # A real run: the first task must execute through the scheduler → LocalExecutor → execution API.
     # qpan_transform, not qpan_ingest: unpausing the @daily ingest DAG would start a scheduled
     # crawl of the live registry. The transform is Asset-scheduled, so only our manual run starts.
-    _call(port, "PATCH", "/api/v2/dags/qpan_transform", {"is_paused": False}, token=token)
+    # Unpaused with the command the banner and docs/operations.md print, Airflow's own CLI.
+    cli_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    unpause = subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "unpause", "qpan_transform"],
+                             env=dict(cli_env, AIRFLOW_HOME=str(server.home)), cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    assert unpause.returncode == 0, unpause.stdout + unpause.stderr
+    assert _call(port, "GET", "/api/v2/dags/qpan_transform", token=token)["is_paused"] is False
     run = _call(port, "POST", "/api/v2/dags/qpan_transform/dagRuns", {"logical_date": None}, token=token)
     run_path = f"/api/v2/dags/qpan_transform/dagRuns/{run['dag_run_id']}/taskInstances"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -197,7 +196,7 @@ def test_secrets_come_only_from_env(text, services):
                 creds = url.split("://", 1)[1].split("@", 1)
                 if len(creds) == 2 and ":" in creds[0]:
                     assert "${" in creds[0], f"{name}.{key}: password literal in {url}"
-    assert "change-me" not in "\n".join(l.split("#")[0] for l in text.splitlines())
+    assert "change-me" not in "\n".join(line.split("#")[0] for line in text.splitlines())
 
 
 def test_ports_are_published_on_loopback_only(services):

@@ -1,7 +1,6 @@
 """Fixtures of the reliability suite (helpers in relutil.py)."""
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from qpan import config, db
-from scrapers.registry import load_registry
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "scrapers" / "sample_sources.yml"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import socket
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -210,7 +209,7 @@ def test_passwords_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_d
 # -- network exposure --------------------------------------------------------------------------------
 def _listening(port: int) -> list[str]:
     out = []
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+    for table, _width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from qpan import config, db, pgserver
+from qpan import config, pgserver
 from qpan.landing import PostgresStore
 from relutil import RAW_BUSINESS, raw_checksums, scratch_database, write_registry
 

@@ -2,7 +2,6 @@
 registries pointing at it with short politeness delays."""
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from scrapers.crawl import crawl, crawl_source, reparse
-from scrapers.fetch import Fetcher, FetchError
+from scrapers.fetch import Fetcher
 
 NL_SEED = "/portal/Pages/2023-12-20/Ngoc-Lac-tong-ket-cong-tac-Quoc-phong-An-ninh-nam-2023-e5f1c2.aspx"
 NL_LIST = "/portal/KenhTin/Tin-tuc-su-kien.aspx"

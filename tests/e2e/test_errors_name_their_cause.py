@@ -1,0 +1,98 @@
+"""Errors that name their cause (issue 17, item 9), each run as a user types it: one line naming
+the cause, and a non-zero exit."""
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qpan import config
+
+BIN = Path(sys.executable).parent
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+def qpan(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "qpan"), *args], cwd=config.REPO_ROOT, env=env or dict(os.environ),
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_db_status_with_an_unreachable_database_url_fails():
+    url = f"postgresql://qpan_admin:secret-pw-123@127.0.0.1:{closed_port()}/qpan"
+    res = qpan("db", "status", env=dict(os.environ, QPAN_DATABASE_URL=url))
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "cannot reach the Postgres of QPAN_DATABASE_URL" in res.stderr and "connection refused" in res.stderr
+    assert "secret-pw-123" not in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("command", [("db", "status"), ("build",)])
+def test_a_malformed_database_url_is_one_line(command):
+    res = qpan(*command, env=dict(os.environ, QPAN_DATABASE_URL="notaurl"))
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "QPAN_DATABASE_URL must look like postgresql://" in lines[0], res.stderr
+
+
+def test_build_with_the_database_down_says_so_first():
+    url = f"postgresql://qpan_admin:pw-0123456789@127.0.0.1:{closed_port()}/qpan"
+    res = qpan("build", env=dict(os.environ, QPAN_DATABASE_URL=url))
+    assert res.returncode == 1
+    assert "seeds" not in res.stderr and "Traceback" not in res.stderr, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach" in lines[0] and "connection refused" in lines[0], res.stderr
+
+
+def test_a_second_qpan_run_names_the_one_that_holds_the_clone():
+    path = config.state_dir() / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.seek(0)
+        held.truncate()
+        held.write(f"{os.getpid()}\n")
+        held.flush()
+        res = qpan("run")
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"another `qpan run` (pid {os.getpid()}) is running in this clone" in lines[0], \
+        res.stdout + res.stderr
+
+
+@pytest.mark.slow
+def test_sample_port_in_use_names_the_port(warehouse_url, airflow_home):
+    port = config.sample_port()
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            busy.bind(("127.0.0.2", port))
+        except OSError:
+            pytest.skip(f"sample port {port} already in use by something else")
+        busy.listen()
+        res = qpan("run")
+    assert res.returncode == 1
+    last = res.stderr.strip().splitlines()[-1]
+    assert f"port {port} of the sample portal server" in last and "another `qpan run`" in last, res.stderr
+
+
+@pytest.mark.slow
+def test_postgres_gone_during_a_dag_run_names_the_connection(warehouse_url, airflow_home):
+    from qpan.run import DagRunFailed, run_dags
+
+    port = closed_port()
+    gone = f"postgresql://qpan_admin:pw-0123456789@127.0.0.1:{port}/qpan"
+    with pytest.raises(DagRunFailed) as failed:
+        run_dags([("qpan_transform", None)], {"QPAN_DATABASE_URL": gone})
+    message = str(failed.value)
+    assert "\n" not in message, message
+    assert "qpan_transform ended failed at task extract_facts" in message
+    assert f"port {port}" in message and "refused" in message.lower(), message
