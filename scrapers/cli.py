@@ -67,6 +67,9 @@ def scrape_cmd(args) -> int:
     if args.since and args.until and args.since > args.until:
         print("--since is after --until", file=sys.stderr)
         return 2
+    from qpan.db import require_reachable
+
+    require_reachable()  # one line naming where the database was sought, before any fetch
     prog, cb = _progress_bar()
     with PostgresStore() as store:
         try:

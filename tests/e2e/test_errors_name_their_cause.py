@@ -96,3 +96,22 @@ def test_postgres_gone_during_a_dag_run_names_the_connection(warehouse_url, airf
     assert "\n" not in message, message
     assert "qpan_transform ended failed at task extract_facts" in message
     assert f"port {port}" in message and "refused" in message.lower(), message
+
+    # README: rerun the failed dbt task and what follows it, with Airflow's own CLI
+    import sqlite3
+
+    def states():
+        with sqlite3.connect(airflow_home / "airflow.db") as conn:
+            return dict(conn.execute(
+                "select task_id, state from task_instance where dag_id = 'qpan_transform' and run_id = "
+                "(select run_id from dag_run where dag_id = 'qpan_transform' order by id desc limit 1)").fetchall())
+
+    assert states()["dbt_build"] == "upstream_failed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    clear = subprocess.run([str(BIN / "airflow"), "tasks", "clear", "qpan_transform", "-t", "dbt", "--only-failed",
+                            "--downstream", "-y"], env=dict(env, AIRFLOW_HOME=str(airflow_home)),
+                           cwd=config.REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert clear.returncode == 0, clear.stderr[-3000:]
+    after = states()
+    assert after["dbt_build"] is None and after["candidate_gate"] is None and after["publish"] is None, after
+    assert after["extract_facts"] == "failed", after  # not a dbt task, not downstream of one
