@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         n = a.rounds * len(arts)
         rate = {k: n / v for k, v in cpu.items()}
         f1_new, f1_old = corpus_f1(extract_article, True), corpus_f1(old.extract_article, False)
-        print(f"| engine | articles/s/core | F1 on ../shared/corpus |\n|---|---:|---:|")
+        print("| engine | articles/s/core | F1 on ../shared/corpus |\n|---|---:|---:|")
         print(f"| this ({EXTRACTOR_VERSION}) | {rate['this']:,.0f} | {f1_new:.3f} |")
         print(f"| {a.rev} ({old.EXTRACTOR_VERSION}) | {rate[a.rev]:,.0f} | {f1_old:.3f} |")
         print(f"\nthis / {a.rev}: {rate['this'] / rate[a.rev]:.2f}x the throughput ({n:,} extractions each, "

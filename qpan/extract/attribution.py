@@ -146,7 +146,7 @@ def _belongs_to(doc: _Doc, s: Sentence, head_end: int, ce: int) -> Unit | None:
     if at is None:
         return None
     a, b = at, min(ce, at + _BELONGS_REACH)
-    for start, end, u, _ in _sentence_mentions(doc, s):
+    for start, _end, u, _ in _sentence_mentions(doc, s):
         if a <= start < b:
             return u
     ref = find_reference(doc.text, doc.low, a, b, blocked=False)

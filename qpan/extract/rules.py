@@ -40,7 +40,7 @@ _LOOKBEHIND_RE = re.compile(r"\(\?<[!=](?:[^()\\]|\\.)*\)")
 
 
 def literal_first(rx: str) -> str:
-    """The same regex, opening on its literal letters when it opens on look-behinds followed
+    r"""The same regex, opening on its literal letters when it opens on look-behinds followed
     by letters or digits: "(?<!\w)sẽ" -> "sẽ(?<!\wsẽ)" (each look-behind takes the letters
     in at its end, so it still tests the text before the match).
 
@@ -68,7 +68,7 @@ def literal_first(rx: str) -> str:
 
 
 def words_re(phrases: list[str]) -> str:
-    """Plain phrases as whole words (longest first); "re:" phrases as written, after them.
+    r"""Plain phrases as whole words (longest first); "re:" phrases as written, after them.
     One flat alternation, each alternative opening on a literal (see literal_first): the
     same matches as `(?<!\w)(?:plain|...)(?!\w)|(?:raw)|...`, tried in the same order
     (alternation distributes over the boundary checks and is associative)."""

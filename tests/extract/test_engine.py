@@ -112,9 +112,9 @@ def test_cli_extract_and_eval(capsys):
     from qpan.extract.cli import main
 
     assert main(["extract", "--published", "2023-12-22", str(ARTICLES / "a02_congan_nghison_2023.txt")]) == 0
-    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {"doc", "indicator", "value", "span_start", "span_end"} <= set(lines[0])
-    assert any(l["indicator"] == "fires" and l["value"] == 3 for l in lines)
+    assert any(x["indicator"] == "fires" and x["value"] == 3 for x in lines)
     assert main(["eval", "--gold", str(ARTICLES / "gold.jsonl"), str(ARTICLES)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("14 documents, 67 required facts") and out[1].startswith("precision")
