@@ -84,6 +84,11 @@ SUITES: dict[str, list] = {
     "candidate__bounds_without_comparator": [
         gxe.ExpectTableRowCountToEqual(value=0),
     ],
+    # review decisions whose fact no longer exists: kept and reported, at most a threshold
+    # (QPAN_GATE_MAX_ORPHANED_REVIEWS)
+    "candidate__review_orphans": [
+        gxe.ExpectTableRowCountToBeBetween(min_value=0, max_value=p("max_orphaned_reviews")),
+    ],
     # 3. Published marts: the last successful publish is recent enough.
     "published__freshness": [
         gxe.ExpectColumnMaxToBeBetween(column="at", min_value=p("fresh_after")),

@@ -8,6 +8,7 @@
     qpan check                         the quality gate's checkpoints, on demand
     qpan report                        the static HTML report
     qpan show URL                      the stored copy of an article, its evidence marked
+    qpan review list|confirm|correct|reject|add|export|import   the review loop
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Subcommands owned by their modules.
     for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
-                   "qpan.airflow_local"):
+                   "qpan.airflow_local", "qpan.review.cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:  # a part not installed must not take the whole CLI down
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands that need the warehouse running: checked first, so that the first line says why not
 # (rather than, e.g., `qpan build` logging "seeds changed" before failing to connect).
 # (`qpan scrape` checks it after the registry and the window: their errors come first.)
-NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse"}
+NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse", "review"}
 
 
 def main(argv: list[str] | None = None) -> int:

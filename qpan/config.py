@@ -25,7 +25,7 @@ def state_dir() -> Path:
 
 DEFAULT_PG_PORT = 55432
 WAREHOUSE_DB = "qpan"
-ROLES = ("qpan_loader", "qpan_transformer", "qpan_analyst")
+ROLES = ("qpan_loader", "qpan_transformer", "qpan_analyst", "qpan_reviewer")
 ADMIN_ROLE = "qpan_admin"
 
 

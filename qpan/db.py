@@ -96,6 +96,16 @@ grant usage on schema audit to qpan_transformer, qpan_loader;
 grant select, insert on all tables in schema audit to qpan_transformer;
 grant select on audit.gazetteer_unit_ids to qpan_loader;
 grant usage, select on all sequences in schema audit to qpan_transformer;
+
+-- the reviewer reads articles (to add a missed fact) and writes review decisions, nothing else;
+-- dbt reads the decisions to apply them (qpan/review/)
+grant connect on database {db} to qpan_reviewer;
+grant usage on schema raw to qpan_reviewer;
+grant select on raw.articles, raw.indicator_mentions to qpan_reviewer;
+grant usage on schema review to qpan_reviewer, qpan_transformer;
+grant select, insert on review.decisions to qpan_reviewer;
+grant usage on sequence review.decisions_decision_id_seq to qpan_reviewer;
+grant select on review.decisions to qpan_transformer;
 """
 
 
@@ -140,6 +150,8 @@ def grant_analyst(conn: psycopg.Connection) -> None:
     conn.execute("grant select on all tables in schema marts to qpan_analyst")
     conn.execute("grant usage on schema audit to qpan_analyst")
     conn.execute("grant select on audit.validation_results, audit.publish_log to qpan_analyst")
+    conn.execute("grant usage on schema marts to qpan_reviewer")  # the reviewer lists the published facts
+    conn.execute("grant select on all tables in schema marts to qpan_reviewer")
 
 
 def table_counts(conn: psycopg.Connection, schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, int]:

@@ -55,6 +55,16 @@ def max_row_drop() -> float:
     return _float_env("QPAN_GATE_MAX_ROW_DROP", 0.5)
 
 
+def max_orphaned_reviews() -> int:
+    """At most this many review decisions may be orphaned (their fact gone, e.g. after a new
+    extractor version moved the evidence span) before the candidate is refused: a few are normal
+    and listed by `qpan review list --orphans`; many mean the decisions no longer apply."""
+    value = _float_env("QPAN_GATE_MAX_ORPHANED_REVIEWS", 25)
+    if value < 0:
+        raise ValueError(f"QPAN_GATE_MAX_ORPHANED_REVIEWS must be at least 0, got {value:g}")
+    return int(value)
+
+
 def freshness_hours() -> float:
     return _float_env("QPAN_GATE_FRESHNESS_HOURS", 48)
 
@@ -223,6 +233,7 @@ def _parameters() -> dict:
         "min_rows_fct_indicator_facts": int(published["fct_indicator_facts"] * (1 - drop)),
         "min_rows_mart_district_year": int(published["mart_district_year"] * (1 - drop)),
         "fresh_after": (now - timedelta(hours=freshness_hours())).isoformat(),
+        "max_orphaned_reviews": max_orphaned_reviews(),
     }
 
 

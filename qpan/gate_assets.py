@@ -77,6 +77,9 @@ def assets(candidate_schema: str) -> dict[str, tuple[str, str]]:
             f"and article_id not in {EXCLUDED_ARTICLES} group by source, title, md5(body_text) "
             f"having count(*) > 1",
             "landing__duplicate_articles"),
+        # review decisions whose fact no longer exists (kept, reported): at most a threshold
+        "candidate_review_orphans": (f"select * from {c}.mart_review_decisions where is_orphaned",
+                                     "candidate__review_orphans"),
         "published_publish_log": ("select at from audit.publish_log where published", "published__freshness"),
     }
 
@@ -86,6 +89,6 @@ CHECKPOINTS = {
                 "landing_duplicate_articles"],
     "candidate": ["candidate_fct_indicator_facts", "candidate_mart_district_year", "candidate_flag_vs_percentage",
                   "candidate_coverage_without_articles", "candidate_province_partial_value",
-                  "candidate_bounds_without_comparator"],
+                  "candidate_bounds_without_comparator", "candidate_review_orphans"],
     "published": ["published_publish_log"],
 }

@@ -109,8 +109,8 @@ def publish(run_id: str) -> None:
             conn.execute("alter schema marts rename to marts_previous")
             conn.execute("alter schema marts_candidate rename to marts")
             conn.execute("alter schema marts_previous rename to marts_candidate")
-            conn.execute("revoke all on all tables in schema marts_candidate from qpan_analyst")
-            conn.execute("revoke all on schema marts_candidate from qpan_analyst")
+            conn.execute("revoke all on all tables in schema marts_candidate from qpan_analyst, qpan_reviewer")
+            conn.execute("revoke all on schema marts_candidate from qpan_analyst, qpan_reviewer")
             conn.execute(
                 "insert into audit.publish_log (run_id, published, reason) values (%s, true, 'gate passed')",
                 (run_id,),

@@ -25,6 +25,8 @@ from qpan.report_data import (  # noqa: F401 - the report's API, re-exported
     table,
 )
 from qpan.report_geo import load_districts  # noqa: F401
+from qpan.report_review import figure_mark
+from qpan.report_review import section as review_section
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,7 @@ def facts_table(facts: list[dict], paragraphs: dict[int, tuple[str, int, int]] |
             values = f.get("distinct_values")
             values = " / ".join(fmt(v) for v in values) if isinstance(values, list) else values
             value += f' <span class="bad" title="sources disagree">conflict: {esc(values)}</span>'
+        value += figure_mark(f)
         rows.append(
             f'<tr id="{_anchor("fact", f["fact_id"])}"><td>{esc(f.get("unit_full_name") or f.get("unit_id"))}</td>'
             f"<td>{esc(f.get('period'))}</td><td class='n'>{value}</td>"
@@ -271,6 +274,7 @@ article{margin-bottom:28px}
 details{margin:6px 0}summary{cursor:pointer;color:#0b3d2e;font-weight:600}
 details.para summary{font-weight:400;font-size:12px}
 mark{background:#fff3a3}
+.reviewed{color:#6a1b9a;font-size:12px}
 """
 
 
@@ -283,10 +287,10 @@ def render(wh: Warehouse) -> str:
             "<code>qpan build</code> and the gate) to publish them.</p>")) + page.quality()
     else:
         sections = (page.maps() + page.coverage() + page.quota() + page.awards()
-                    + page.indicators(shown) + page.quality())
+                    + page.indicators(shown) + review_section(wh) + page.quality())
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("maps", "Map"), ("coverage", "Coverage"), ("quota", "Recruitment"), ("awards", "Awards"),
-        ("indicators", "Indicators"), ("quality", "Data quality")))
+        ("indicators", "Indicators"), ("review", "Review"), ("quality", "Data quality")))
     # The CSP forbids every script, remote fetch and font: the page is data and drawings only.
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "

@@ -34,6 +34,8 @@ DISTRICT_YEAR_META = {
     "unit_id", "year", "unit_version_key", "unit_full_name", "unit_name", "province_id",
     "current_province_id", "current_unit_id", "n_indicators_reported", "conflicting_indicators",
     "bounded_indicators", "n_articles", "has_year_end_review", "coverage_status",
+    "review_status", "n_indicators_reviewed", "reviewed_share", "reviewed_indicators", "corrected_indicators",
+    "added_indicators",
 }
 COVERAGE_LABELS = {
     "facts_extracted": "facts extracted",
@@ -61,6 +63,7 @@ class Warehouse:
     # mention_id -> (paragraph, offset of the evidence in it, length of the evidence): the stored
     # text around each evidence sentence, shown in the page (a link to the portal may die)
     paragraphs: dict[int, tuple[str, int, int]] = field(default_factory=dict)
+    review_decisions: list[dict] = field(default_factory=list)  # mart_review_decisions (qpan.report_review)
 
     @property
     def empty(self) -> bool:
@@ -113,6 +116,7 @@ def load(conn: psycopg.Connection) -> Warehouse:
         f"where run_id in (select run_id from audit.validation_results group by run_id "
         f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
     _, wh.publish_log = _select(conn, "audit.publish_log", "order by at desc limit 10")
+    _, wh.review_decisions = _select(conn, "marts.mart_review_decisions", "order by decided_at")
     return wh
 
 

@@ -234,3 +234,44 @@ comment on column audit.tested_builds.finished_at is 'When it finished with ever
 comment on table audit.gazetteer_unit_ids is
     'Every unit_id of the gazetteer (dbt_project/seeds/admin_units.csv), loaded by migrate: the landing gate checks facts'' units against it.';
 comment on column audit.gazetteer_unit_ids.unit_id is 'Gazetteer unit_id (GSO code path, e.g. 38.395).';
+
+-- The review loop (issue 18): what people decided about facts. Written only by qpan_reviewer
+-- (grants in qpan/db.py); append-only: a new decision supersedes the previous one for the same
+-- review_key (the latest decided_at, then decision_id, is current) and the history stays.
+-- review_key is stable across re-extraction and rebuilds: the article's URL, the indicator the
+-- extractor gave and the evidence span (qpan/review/store.py: review_key), never a surrogate id.
+create schema if not exists review;
+create table if not exists review.decisions (
+    decision_id    bigserial   primary key,
+    review_key     text        not null,
+    article_url    text        not null,
+    content_hash   text,
+    indicator      text        not null,
+    span_start     integer     not null,
+    span_end       integer     not null,
+    evidence       text        not null,
+    decision       text        not null check (decision in ('confirm', 'correct', 'reject', 'add')),
+    old_indicator  text,
+    old_value      numeric,
+    old_unit_id    text,
+    old_period     text,
+    new_indicator  text,
+    new_value      numeric,
+    new_value_type text,
+    new_unit_id    text,
+    new_period     text        check (new_period is null or new_period ~ '^[0-9]{4}(/[0-9]{4})?$'),
+    note           text,
+    decided_by     text        not null default current_user,
+    db_role        text        not null default current_user,
+    decided_at     timestamptz not null default now(),
+    -- when the row was written (decided_at may come from an imported spreadsheet): the
+    -- incremental models reprocess the articles whose decisions were recorded since their last build
+    recorded_at    timestamptz not null default now(),
+    check (span_end >= span_start),
+    check (decision = 'reject' or (new_indicator is not null and new_value is not null and new_period is not null))
+);
+create index if not exists decisions_key_idx on review.decisions (review_key, decided_at, decision_id);
+create index if not exists decisions_url_idx on review.decisions (article_url);
+create index if not exists decisions_recorded_idx on review.decisions (recorded_at);
+comment on table review.decisions is
+    'Every review decision (confirm / correct / reject / add) on a fact, append-only: the latest per review_key is current.';

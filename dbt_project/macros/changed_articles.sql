@@ -18,6 +18,11 @@
     select deleted.article_id from {{ source('raw', 'article_deletions') }} as deleted
     where deleted.deleted_at >= {{ since }}
     union
+    -- a review decision recorded (qpan review ...): its article's facts are recomputed
+    select reviewed_article.article_id from {{ source('raw', 'articles') }} as reviewed_article
+    inner join {{ source('review', 'decisions') }} as decision on reviewed_article.url = decision.article_url
+    where decision.recorded_at >= {{ since }}
+    union
     select
         case quarantined.payload ->> 'kind'
             when 'article' then (quarantined.payload ->> 'id')::bigint

@@ -50,6 +50,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from .errors import class_counts, classify, explain, per_indicator, read_text
     from .evaluate import load_jsonl, predict_dir, read_article, score
 
+    if args.gold_from_reviews:  # gold = what people checked in the warehouse (qpan review)
+        from qpan.review.gold import evaluate
+
+        return evaluate(args.json)
+    if args.dir is None:
+        print("qpan eval: error: give a corpus DIR, or --gold-from-reviews", file=sys.stderr)
+        return 2
     try:
         texts, gold_path, sources = _open_corpus(args.dir, args.gold)
         gold = load_jsonl(gold_path)
@@ -116,7 +123,10 @@ def register(subparsers) -> None:
                    help="for each miss and false hit, show which rule fired or why none did")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
     e.add_argument("--min-f1", type=float, help="exit 1 when F1 is below this floor")
-    e.add_argument("dir", metavar="DIR")
+    e.add_argument("--gold-from-reviews", action="store_true",
+                   help="gold = the facts people confirmed, corrected or added (`qpan review`); "
+                        "scores the current extractor on the reviewed articles in the warehouse")
+    e.add_argument("dir", metavar="DIR", nargs="?")
     e.set_defaults(func=_cmd_eval)
 
 

@@ -3,7 +3,9 @@
     mentions (articles, sources). Values are never averaged:
       value rule: the value of the most recently published mention (ties: higher confidence,
       then the later article and mention); all distinct values are kept in `distinct_values`
-      and `has_conflict` is true when they differ. `evidence` lists the var
+      and `has_conflict` is true when they differ. A mention a person reviewed (confirmed,
+      corrected or added: review_status) ranks above every unreviewed one, so when sources
+      disagree the reviewed value wins. `evidence` lists the var
       fact_evidence_limit most recent mentions (all of them are in fct_indicator_mentions).
 
     Incremental (delete+insert by fact_id), in work proportional to what changed, because a
@@ -112,6 +114,7 @@ ranked as (
         row_number() over (
             partition by scope.fact_id
             order by
+                scope.review_status <> 'unreviewed' desc,
                 scope.published_at desc nulls last,
                 scope.confidence desc,
                 scope.article_id desc,
@@ -130,6 +133,7 @@ aggregated as (
         fact_id,
         bool_and(is_full) as is_full,
         count(*) as n_mentions,
+        count(*) filter (where review_status <> 'unreviewed') as n_reviewed_mentions,
         count(distinct article_id) as n_articles,
         array_agg(distinct source order by source) as sources,
         array_agg(distinct value order by value) as distinct_values,
@@ -180,7 +184,12 @@ chosen as (
         article_url as value_article_url,
         published_at as value_published_at,
         confidence as value_confidence,
-        article_id as value_article_id
+        article_id as value_article_id,
+        review_status as value_review_status,
+        original_value as value_original,
+        original_indicator_code as value_original_indicator_code,
+        original_unit_id as value_original_unit_id,
+        original_period as value_original_period
     from ranked
     where recency_rank = 1
 ),
@@ -192,6 +201,7 @@ chosen as (
             new_part.fact_id,
             false as is_full,
             old.n_mentions + new_part.n_mentions as n_mentions,
+            old.n_reviewed_mentions + new_part.n_reviewed_mentions as n_reviewed_mentions,
             old.n_articles + new_part.n_articles as n_articles,
             array(
                 select distinct both_sources.source
@@ -255,7 +265,12 @@ chosen as (
                 value_article_url,
                 value_published_at,
                 value_confidence,
-                value_article_id
+                value_article_id,
+                review_status as value_review_status,
+                value_original,
+                value_original_indicator_code,
+                value_original_unit_id,
+                value_original_period
             from {{ this }}
             where fact_id in (select merged_aggregates.fact_id from merged_aggregates)
             union all
@@ -265,6 +280,7 @@ chosen as (
         ) as candidates
         order by
             candidates.fact_id asc,
+            candidates.value_review_status <> 'unreviewed' desc,
             candidates.value_published_at desc nulls last,
             candidates.value_confidence desc,
             candidates.value_article_id desc,
@@ -276,6 +292,7 @@ facts as (
     select
         chosen.*,
         aggregated.n_mentions,
+        aggregated.n_reviewed_mentions,
         aggregated.n_articles,
         aggregated.sources,
         aggregated.distinct_values,
@@ -295,6 +312,7 @@ facts as (
         select
             merged_chosen.*,
             merged_aggregates.n_mentions,
+            merged_aggregates.n_reviewed_mentions,
             merged_aggregates.n_articles,
             merged_aggregates.sources,
             merged_aggregates.distinct_values,
@@ -332,6 +350,11 @@ select
     value_published_at,
     value_confidence,
     value_article_id,
+    value_review_status as review_status,
+    value_original,
+    value_original_indicator_code,
+    value_original_unit_id,
+    value_original_period,
     'most_recently_reported' as value_rule,
     cardinality(distinct_values) > 1 as has_conflict,
     distinct_values,
@@ -339,6 +362,7 @@ select
     min_value,
     max_value,
     n_mentions,
+    n_reviewed_mentions,
     n_articles,
     cardinality(sources) as n_sources,
     sources,

@@ -25,6 +25,7 @@
             {'columns': ['mention_id'], 'unique': True},
             {'columns': ['fact_id']},
             {'columns': ['processed_at']},
+            {'columns': ['review_key']},
         ],
     )
 }}
@@ -52,9 +53,10 @@ articles as not materialized (
         {% endif %}
 ),
 
+-- the extractor's mentions with people's review decisions applied (rejected ones left out)
 mentions as not materialized (
     select *
-    from {{ ref('stg_raw__indicator_mentions') }}
+    from {{ ref('int_indicator_mentions__reviewed') }}
     where
         mention_id not in (
             select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
@@ -71,9 +73,11 @@ latest_version as (
         article_id,
         extractor_version
     from mentions
+    where extractor_version <> 'review'
     order by article_id asc, extracted_at desc, extractor_version desc
 ),
 
+-- facts people added (extractor_version 'review') count whatever version the extractor is at
 current_mentions as (
     select mentions.*
     from mentions
@@ -81,6 +85,10 @@ current_mentions as (
         on
             mentions.article_id = latest_version.article_id
             and mentions.extractor_version = latest_version.extractor_version
+    union all
+    select mentions.*
+    from mentions
+    where mentions.extractor_version = 'review'
 ),
 
 joined as (
@@ -181,6 +189,13 @@ select
     joined.span_end,
     joined.confidence,
     joined.extracted_at,
+    joined.review_key,
+    joined.review_status,
+    joined.review_decision_id,
+    joined.original_indicator_code,
+    joined.original_value,
+    joined.original_unit_id,
+    joined.original_period,
     joined.source,
     joined.article_url,
     joined.article_title,

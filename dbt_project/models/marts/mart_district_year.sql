@@ -55,7 +55,20 @@ pivoted as (
         coalesce(array_agg(indicator_code order by indicator_code) filter (where has_conflict), '{}')
             as conflicting_indicators,
         coalesce(array_agg(indicator_code order by indicator_code) filter (where comparator <> '='), '{}')
-            as bounded_indicators
+            as bounded_indicators,
+        count(*) filter (where review_status <> 'unreviewed') as n_indicators_reviewed,
+        coalesce(array_agg(indicator_code order by indicator_code) filter (where review_status <> 'unreviewed'), '{}')
+            as reviewed_indicators,
+        coalesce(array_agg(indicator_code order by indicator_code) filter (where review_status = 'corrected'), '{}')
+            as corrected_indicators,
+        coalesce(array_agg(indicator_code order by indicator_code) filter (where review_status = 'added'), '{}')
+            as added_indicators,
+        case
+            when bool_or(review_status = 'corrected') then 'corrected'
+            when bool_or(review_status = 'added') then 'added'
+            when bool_or(review_status = 'confirmed') then 'confirmed'
+            else 'unreviewed'
+        end as review_status
     from district_values
     group by unit_id, year
 )
@@ -76,6 +89,12 @@ select
     coalesce(pivoted.n_indicators_reported, 0) as n_indicators_reported,
     coalesce(pivoted.conflicting_indicators, '{}') as conflicting_indicators,
     coalesce(pivoted.bounded_indicators, '{}') as bounded_indicators,
+    coalesce(pivoted.review_status, 'unreviewed') as review_status,
+    coalesce(pivoted.n_indicators_reviewed, 0) as n_indicators_reviewed,
+    round(pivoted.n_indicators_reviewed::numeric / nullif(pivoted.n_indicators_reported, 0), 4) as reviewed_share,
+    coalesce(pivoted.reviewed_indicators, '{}') as reviewed_indicators,
+    coalesce(pivoted.corrected_indicators, '{}') as corrected_indicators,
+    coalesce(pivoted.added_indicators, '{}') as added_indicators,
     coalesce(coverage.n_articles, 0) as n_articles,
     coalesce(coverage.has_year_end_review, false) as has_year_end_review,
     coalesce(coverage.coverage_status, 'no_articles') as coverage_status
