@@ -98,9 +98,12 @@ added as (
     where
         decisions.is_added_fact
         and decisions.decision <> 'reject'
+        -- by article first: the raw mentions' index, not an md5 of every mention
         and not exists (
             select 1 from keyed
-            where keyed.review_key = decisions.review_key
+            where
+                keyed.article_id = articles.article_id
+                and keyed.review_key = decisions.review_key
         )
 ),
 
