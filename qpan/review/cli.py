@@ -55,9 +55,9 @@ def _cmd_list(args) -> int:
                          f"    “{r['evidence']}”\n    {r['url']}  note: {r['note'] or ''}")
             continue
         flags = " CONFLICT" if r["has_conflict"] else ""
-        lines.append(f"{r['fact_id']}  [{r['review_status']}]{flags} {r['indicator']} = {r['comparator']}{r['value']} "
+        lines.append(f"{r['fact_id']}  [{r['review_status']}]{flags} {r['indicator']} {r['comparator']} {r['value']} "
                      f"unit {r['unit_id']} period {r['period']} (confidence {r['confidence']})\n"
-                     f"    “{r['sentence']}”\n    {r['title']} — {r['url']} ({r['published_date']})")
+                     f"    “{r['evidence']}”\n    {r['title']} — {r['url']} ({r['published_date']})")
     if not payload:
         lines.append("no orphaned decisions" if args.orphans else "no facts match")
     _print(args, payload, lines)
