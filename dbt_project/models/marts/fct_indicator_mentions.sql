@@ -22,6 +22,7 @@
             {'columns': ['article_id']},
             {'columns': ['fact_id']},
             {'columns': ['processed_at']},
+            {'columns': ['review_key']},
         ],
         pre_hook=["{{ delete_changed_articles() }}"],
         post_hook=["{{ analyze_after_full_refresh() }}"],
