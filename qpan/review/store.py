@@ -74,7 +74,8 @@ def find_fact(conn: psycopg.Connection, key: str) -> dict:
     """The fact a FACT_ID names: the extractor's current mention, else the last decision on it
     (a rejected or added fact is in no mart). Unknown: a one-line error."""
     # the published mention's article first (an index), so a lookup does not hash every mention in raw
-    published = conn.execute("select to_regclass('marts.fct_indicator_mentions') is not null as ok").fetchone()
+    published = conn.execute("select coalesce(has_table_privilege(to_regclass('marts.fct_indicator_mentions'), "
+                             "'select'), false) as ok").fetchone()
     articles = [r["article_id"] for r in conn.execute(
         "select distinct article_id from marts.fct_indicator_mentions where review_key = %s", (key,))] \
         if published["ok"] else []
