@@ -29,12 +29,14 @@ def _marts_published() -> bool:
         return conn.execute("select to_regclass('marts.mart_district_year') is not null").fetchone()[0]
 
 
-def start() -> dict:
-    """Set up (first time) and start Superset, import the dashboard; returns what `make bi` prints."""
+def start(ensure_warehouse: bool = True) -> dict:
+    """Set up (first time) and start Superset, import the dashboard; returns what `make bi` prints.
+    ensure_warehouse=False: the caller has started and migrated the warehouse already."""
     from qpan.bi import bundle, server
 
     started = time.monotonic()
-    _ensure_warehouse()
+    if ensure_warehouse:
+        _ensure_warehouse()
     new_password = server.prepare()
     bundle.import_dashboard()
     already = server.pid() is not None
