@@ -174,3 +174,41 @@ def test_source_quiet_for_longer_than_its_usual_gap_is_silent(env):
     assert r2["status"] == "silent", r2
     assert r2["articles_landed"] == 0 and 19.9 < r2["days_since_new_article"] < 20.1
     assert "no new article for 20 days" in r2["status_reason"]
+
+
+def test_mart_and_gate_warnings(env):
+    """One dbt build of just the health models, then the gate's warnings: recorded, not raised."""
+    from qpan import warehouse
+    from qpan.health.checks import source_health_warnings
+
+    registry, portal, store, receiver = env
+    ok = run(registry, store, "baothanhhoa")
+    portal.set_fault("*", "503", times=10_000, site="huonghoa", retry_after=0)
+    try:
+        bad = run(registry, store, "generic")
+    finally:
+        portal.clear_faults()
+    assert ok["status"] == "ok" and bad["status"] == "failing"
+    warehouse.run_dbt(["build", "--indirect-selection", "cautious", "--select", "stg_raw__crawl_runs",
+                       "stg_raw__articles", "mart_source_health",
+                       "mart_source_weekly_articles"], marts_schema="marts")
+    with db.connect() as conn:
+        rows = {r[0]: r[1:] for r in conn.execute(
+            "select source, status, crawls_that_day, articles_landed, http_5xx, needs_attention, status_reason "
+            "from marts.mart_source_health where source = any(%s)", ([ok["source"], bad["source"]],)).fetchall()}
+        weeks = conn.execute("select count(*), sum(articles) from marts.mart_source_weekly_articles where source = %s",
+                             (ok["source"],)).fetchone()
+        published = conn.execute("select count(*) from raw.articles where source = %s and not synthetic "
+                                 "and removed_at is null and published_at is not null", (ok["source"],)).fetchone()[0]
+    assert rows[ok["source"]][:2] == ("ok", 1) and rows[ok["source"]][2] == ok["articles_landed"] > 0
+    assert rows[bad["source"]][0] == "failing" and rows[bad["source"]][3] >= 1 and rows[bad["source"]][4] is True
+    assert weeks[0] >= 1 and weeks[1] == published > 0
+
+    result = source_health_warnings("test_health_run", schema="marts")
+    assert result["evaluated"] and result["expectations"] == 4
+    assert any(bad["source"] in w for w in result["warnings"])  # a warning names the failing source
+    with db.connect() as conn:
+        recorded = conn.execute("select expectation, column_name, success, details ->> 'severity' "
+                                "from audit.validation_results where run_id = 'test_health_run'").fetchall()
+    assert len(recorded) == 4 and {r[3] for r in recorded} == {"warning"}
+    assert ("expect_column_values_to_be_in_set", "status", False, "warning") in recorded
