@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
+import sys
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,33 +20,11 @@ from scrapers.crawl import crawl_source
 from scrapers.portal_server import REDESIGN, PortalServer
 from scrapers.registry import load_registry
 
+sys.path.insert(0, str(Path(__file__).parent))
+from webhook import Receiver  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 NL_LIST = "/portal/KenhTin/Tin-tuc-su-kien.aspx"
-
-
-class Receiver:
-    """A local webhook: every JSON POST it receives, in order."""
-
-    def __init__(self):
-        self.alerts: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.alerts.append(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def about(self, source: str) -> list[dict]:
-        return [a for a in self.alerts if a.get("source") == source]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +44,7 @@ def env(warehouse_url, tmp_path_factory):
         registry = load_registry(path)
         with PostgresStore() as store:
             yield registry, portal, store, receiver
-    receiver.server.shutdown()
+    receiver.stop()
     for k, v in old.items():
         if v is None:
             os.environ.pop(k, None)
