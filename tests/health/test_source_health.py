@@ -189,3 +189,16 @@ def test_mart_and_gate_warnings(env):
                                 "from audit.validation_results where run_id = 'test_health_run'").fetchall()
     assert len(recorded) == 4 and {r[3] for r in recorded} == {"warning"}
     assert ("expect_column_values_to_be_in_set", "status", False, "warning") in recorded
+
+    # the report's "Sources" panel: each source's status and its articles-per-week trend
+    from qpan import report
+
+    with db.connect() as conn:
+        wh = report.load(conn)
+    page = report.render(wh)
+    panel = page[page.index('<section id="sources">'):]
+    panel = panel[:panel.index("</section>")]
+    assert ok["source"] in panel and bad["source"] in panel and '<span class="bad">failing</span>' in panel
+    assert panel.index(bad["source"]) < panel.index(ok["source"])  # worst first
+    assert "Articles per week" in panel and "<svg" in panel
+    assert any(ch in panel for ch in "▂▃▄▅▆▇█")  # the 12-week sparkline of a source with articles
