@@ -11,7 +11,7 @@ says so in its log, and the transform does not run for nothing.
 A wrong configuration (an unknown `only`, a malformed date, a registry that does not load)
 fails `list_sources` at once, without retries, naming the known sources.
 
-Source health: every crawl records its run and status in raw.crawl_runs; `health_check` then
+Source health: every crawl records its run and status in audit.crawl_runs; `health_check` then
 sends one alert per new problem (a source turned drift, failing, blocked or silent) and one per
 recovery, through qpan's Airflow notifier (webhook `QPAN_ALERT_WEBHOOK_URL`, else the log), which
 is also every task's failure/success callback (a failed task is announced once, its recovery too).

@@ -186,7 +186,7 @@ class PostgresStore:
 
     # -- source health -----------------------------------------------------------
     def record_crawl_run(self, stats, started_at: datetime) -> dict:
-        """One row of raw.crawl_runs for a finished crawl of a source, with its health status."""
+        """One row of audit.crawl_runs for a finished crawl of a source, with its health status."""
         from qpan.health.record import record_run
 
         return record_run(self.conn, stats, started_at)

@@ -238,7 +238,8 @@ comment on column audit.gazetteer_unit_ids.unit_id is 'Gazetteer unit_id (GSO co
 -- Source health (issue 19): one row per crawl of a source (scrapers.crawl.crawl_source), with
 -- what it fetched, what failed and why, and the status qpan.health judged from it and the
 -- source's own history. marts.mart_source_health, `qpan sources status` and the report read it.
-create table if not exists raw.crawl_runs (
+-- A log of crawls, so in `audit`: raw stays a landing zone that a rerun leaves unchanged.
+create table if not exists audit.crawl_runs (
     crawl_id                 bigserial   primary key,
     run_id                   text,
     source                   text        not null,
@@ -267,7 +268,7 @@ create table if not exists raw.crawl_runs (
     status                   text        not null,
     status_reason            text
 );
-create index if not exists crawl_runs_source_idx on raw.crawl_runs (source, started_at);
+create index if not exists crawl_runs_source_idx on audit.crawl_runs (source, started_at);
 
 -- Alerts sent (qpan.health.alerts): one row per problem episode, from the message that opened it
 -- to the recovery that closed it, so a problem is announced once, not at every run.

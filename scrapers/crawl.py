@@ -55,7 +55,7 @@ class CrawlStats:
     failed: bool = False        # the source failed entirely (no discovery page could be fetched)
     seconds: float = 0.0
     offsite_links: set = field(default_factory=set, repr=False)
-    # source health (qpan.health): what the run saw, recorded in raw.crawl_runs
+    # source health (qpan.health): what the run saw, recorded in audit.crawl_runs
     article_pages: int = 0      # article pages answered 200 or 304
     parse_attempts: int = 0     # article pages handed to the template parser
     parse_failures: dict = field(default_factory=dict)     # reason -> count (list pages included)

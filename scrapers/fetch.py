@@ -195,7 +195,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def error_class(reason: str) -> str:
-    """The class of a fetch failure (raw.crawl_runs.http_errors_by_class): 403 and 429 apart
+    """The class of a fetch failure (audit.crawl_runs.http_errors_by_class): 403 and 429 apart
     (a site refusing us), other 4xx, 5xx, timeout, network (reset, truncated, redirects...)."""
     if reason.startswith("http "):
         code = reason[5:].strip()

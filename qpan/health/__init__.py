@@ -3,7 +3,7 @@
 
 - settings: the thresholds, from QPAN_HEALTH_* environment variables;
 - status: the status of one run, judged against the source's own history (pure functions);
-- record: the row of raw.crawl_runs written at the end of every crawl of a source;
+- record: the row of audit.crawl_runs written at the end of every crawl of a source;
 - alerts: Airflow notifiers (webhook or log) and the post-run health check;
 - cli: `qpan sources status [--json]`;
 - checks: the GX warnings on marts_candidate.mart_source_health (recorded, never blocking).

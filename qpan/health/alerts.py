@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 LATEST = """
 select distinct on (source) source, status, status_reason, started_at
-from raw.crawl_runs where (%(only)s::text[] is null or source = any(%(only)s))
+from audit.crawl_runs where (%(only)s::text[] is null or source = any(%(only)s))
 order by source, started_at desc, crawl_id desc
 """
 
@@ -107,14 +107,32 @@ class QpanAlertNotifier(BaseNotifier):
             key, what = f"source:{label}", f"source {label}"
         else:
             key, what = f"task:{dag_id}.{task_id}", f"task {dag_id}.{task_id}"
+        try:
+            return self._ledger(context, key, what, label, run_id)
+        except Exception as exc:  # noqa: BLE001 - the warehouse itself may be what failed: say it anyway
+            if self.event != "failure":
+                log.warning("recovery of %s not checked: the alert ledger is unreachable (%s)", what, exc)
+                return None
+            log.warning("alert ledger unreachable (%s): alerting without de-duplication", exc)
+            text = f"qpan: {what} failed (run {run_id}): {str(context.get('exception') or '')[:500]}"
+            return {"kind": "problem", "key": key, "status": "failing", "text": text, "run_id": run_id}
+
+    def _ledger(self, context, key: str, what: str, label, run_id) -> dict | None:
         with db.connect("qpan_loader") as conn, conn.transaction():
             if self.event == "failure":
                 exc = context.get("exception")
                 text = f"qpan: {what} failed (run {run_id})" + (f": {str(exc)[:500]}" if exc else "")
-                if not open_problem(conn, key, "failing", text):
-                    log.info("%s still failing: already announced", what)
+                status = "failing"
+                if key.startswith("source:"):  # the status its crawl recorded (e.g. blocked): the health
+                    row = conn.execute(  # check then finds the same problem and does not repeat it
+                        "select status from audit.crawl_runs where source = %s order by started_at desc, crawl_id desc "
+                        "limit 1", (label,)).fetchone()
+                    status = row[0] if row and row[0] in PROBLEMS else status
+                if not open_problem(conn, key, status, text):
+                    log.info("%s still %s: already announced", what, status)
                     return None
-                return {"kind": "problem", "key": key, "status": "failing", "text": text, "run_id": run_id}
+                return {"kind": "problem", "key": key, "source": label if key.startswith("source:") else None,
+                        "status": status, "text": text, "run_id": run_id}
             if key.startswith("source:"):
                 return None  # a crawl that ran may still be drift or silent: the health check decides
             was = clear_problem(conn, key, f"task succeeded (run {run_id})")

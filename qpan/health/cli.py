@@ -4,7 +4,7 @@
     qpan sources status --json     the same rows as JSON (one object per source)
 
 Exit status 1 when any source is `failing` or `drift` (cron and CI can act on it), else 0.
-The rows are the sources' latest rows of raw.crawl_runs, which marts.mart_source_health publishes
+The rows are the sources' latest rows of audit.crawl_runs, which marts.mart_source_health publishes
 per day: this command is current right after a crawl, before any transform has run.
 """
 from __future__ import annotations
@@ -22,13 +22,15 @@ FIELDS = ("source", "status", "status_reason", "started_at", "list_pages", "arti
           "days_since_new_article", "usual_gap_days", "silent_after_days", "run_id")
 LATEST = f"""
 select distinct on (source) {', '.join(FIELDS)}
-from raw.crawl_runs order by source, started_at desc, crawl_id desc
+from audit.crawl_runs order by source, started_at desc, crawl_id desc
 """
 
 
 def latest_status() -> list[dict]:
     """The latest run of every source, worst status first (then by name)."""
-    with db.connect("qpan_loader") as conn:  # raw is the loader's: an operator's command
+    with db.connect("qpan_loader") as conn:  # the crawl log is written and read by the loader
+        if conn.execute("select to_regclass('audit.crawl_runs')").fetchone()[0] is None:
+            raise RuntimeError("audit.crawl_runs does not exist: run `qpan db migrate` (or `make run`) first")
         rows = [dict(zip(FIELDS, r)) for r in conn.execute(LATEST).fetchall()]
     order = {s: i for i, s in enumerate(STATUSES)}
     return sorted(rows, key=lambda r: (order.get(r["status"], -1), r["source"]))

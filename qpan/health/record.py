@@ -1,4 +1,4 @@
-"""The row of raw.crawl_runs written at the end of every crawl of a source (PostgresStore.
+"""The row of audit.crawl_runs written at the end of every crawl of a source (PostgresStore.
 record_crawl_run, called by scrapers.crawl.crawl_source): what the run fetched and what failed,
 the source's recency, and the status judged against the source's own earlier runs."""
 from __future__ import annotations
@@ -17,15 +17,15 @@ log = logging.getLogger(__name__)
 
 HISTORY = """
 select status, parse_attempts, parse_failures, http_errors_by_class, robots_refusals, articles_landed, started_at
-from raw.crawl_runs where source = %s order by started_at desc, crawl_id desc limit 50
+from audit.crawl_runs where source = %s order by started_at desc, crawl_id desc limit 50
 """
 NEW_ARTICLE_DAYS = """
-select distinct (started_at at time zone 'UTC')::date from raw.crawl_runs
+select distinct (started_at at time zone 'UTC')::date from audit.crawl_runs
 where source = %s and articles_landed > 0
 """
 RECENCY = """
-select (select max(started_at) from raw.crawl_runs where source = %(s)s and articles_landed > 0),
-       (select min(started_at) from raw.crawl_runs where source = %(s)s),
+select (select max(started_at) from audit.crawl_runs where source = %(s)s and articles_landed > 0),
+       (select min(started_at) from audit.crawl_runs where source = %(s)s),
        (select max(published_at) from raw.articles where source = %(s)s and removed_at is null)
 """
 COLUMNS = ("run_id", "source", "started_at", "list_pages", "article_pages", "articles_landed", "articles_updated",
@@ -90,7 +90,7 @@ def record_run(conn, stats, started_at: datetime, now: datetime | None = None) -
     )
     run["status"], run["status_reason"] = classify(run, previous, t)
     values = [Jsonb(run[c]) if c in JSON_COLUMNS else run[c] for c in COLUMNS]
-    conn.execute(f"insert into raw.crawl_runs ({', '.join(COLUMNS)}) values ({', '.join(['%s'] * len(COLUMNS))})",
+    conn.execute(f"insert into audit.crawl_runs ({', '.join(COLUMNS)}) values ({', '.join(['%s'] * len(COLUMNS))})",
                  values)
     if run["status"] != "ok":
         log.warning("source %s is %s: %s", stats.source, run["status"], run["status_reason"])

@@ -54,7 +54,7 @@ def test_unreachable_source_fails_only_its_own_task(tmp_path, warehouse_url, air
     assert dead_url.rstrip("/") in log_text
     with db.connect() as conn:
         landed = conn.execute("select count(*) from raw.articles where source = 'sample_thoxuan'").fetchone()[0]
-        health = dict(conn.execute("select source, status from raw.crawl_runs").fetchall())
+        health = dict(conn.execute("select source, status from audit.crawl_runs").fetchall())
     assert landed > 0
     # the failed crawl (task callback) and the health check announce the dead portal once, together
     assert health == {"sample_thoxuan": "ok", "dead_portal": "failing"}

@@ -53,14 +53,14 @@ def env(warehouse_url, tmp_path_factory):
 
 
 def run(registry, store, short: str) -> dict:
-    """Crawl one source and return its recorded row of raw.crawl_runs."""
+    """Crawl one source and return its recorded row of audit.crawl_runs."""
     source = next(s for s in registry.sources if s.name.endswith("_" + short))
     crawl_source(source, store, registry=registry)
     with db.connect() as conn:
         cols = ("source", "status", "status_reason", "articles_landed", "parse_failures", "parse_failures_by_reason",
                 "http_errors_by_class", "list_pages", "article_pages", "median_response_ms", "days_since_new_article",
                 "quarantine_rate", "robots_refusals")
-        row = conn.execute(f"select {', '.join(cols)} from raw.crawl_runs where source = %s "
+        row = conn.execute(f"select {', '.join(cols)} from audit.crawl_runs where source = %s "
                            "order by crawl_id desc limit 1", (source.name,)).fetchone()
     return dict(zip(cols, row))
 
@@ -144,7 +144,7 @@ def test_source_quiet_for_longer_than_its_usual_gap_is_silent(env):
     assert r1["status"] == "ok" and r1["articles_landed"] >= 1
     # the first run was 20 days ago (floor: 7 days; one day with new articles: no gap learned yet)
     with db.connect() as conn:
-        conn.execute("update raw.crawl_runs set started_at = started_at - interval '20 days' where source = %s",
+        conn.execute("update audit.crawl_runs set started_at = started_at - interval '20 days' where source = %s",
                      (r1["source"],))
         conn.commit()
     r2 = run(registry, store, "thoxuan")
@@ -166,7 +166,7 @@ def test_mart_and_gate_warnings(env):
     finally:
         portal.clear_faults()
     assert ok["status"] == "ok" and bad["status"] == "failing"
-    warehouse.run_dbt(["build", "--indirect-selection", "cautious", "--select", "stg_raw__crawl_runs",
+    warehouse.run_dbt(["build", "--indirect-selection", "cautious", "--select", "stg_audit__crawl_runs",
                        "stg_raw__articles", "mart_source_health",
                        "mart_source_weekly_articles"], marts_schema="marts")
     with db.connect() as conn:
@@ -202,3 +202,25 @@ def test_mart_and_gate_warnings(env):
     assert panel.index(bad["source"]) < panel.index(ok["source"])  # worst first
     assert "Articles per week" in panel and "<svg" in panel
     assert any(ch in panel for ch in "▂▃▄▅▆▇█")  # the 12-week sparkline of a source with articles
+
+
+def test_task_failure_is_announced_once_and_its_recovery_too(env):
+    """The notifier as Airflow calls it from a task's callbacks (the context Airflow passes); the
+    real DAG path is covered by tests/e2e/test_ingest_dag.py."""
+    from types import SimpleNamespace
+
+    from qpan.health.alerts import QpanAlertNotifier
+
+    registry, portal, store, receiver = env
+    before = len(receiver.alerts)
+    for run_id in ("r1", "r2"):  # two failed runs of the task: one alert
+        ti = SimpleNamespace(dag_id="qpan_transform", task_id="dbt_build", run_id=run_id, rendered_map_index=None)
+        QpanAlertNotifier()({"ti": ti, "run_id": run_id, "exception": RuntimeError("dbt failed")})
+    ti = SimpleNamespace(dag_id="qpan_transform", task_id="dbt_build", run_id="r3", rendered_map_index=None)
+    QpanAlertNotifier("recovery")({"ti": ti, "run_id": "r3"})
+    QpanAlertNotifier("recovery")({"ti": ti, "run_id": "r4"})  # nothing was open any more: silent
+    got = [(a["kind"], a["key"]) for a in receiver.alerts[before:]]
+    assert got == [("problem", "task:qpan_transform.dbt_build"), ("recovery", "task:qpan_transform.dbt_build")]
+    assert "dbt failed" in receiver.alerts[before]["text"]
+    with pytest.raises(ValueError):
+        QpanAlertNotifier("sometimes")

@@ -1,6 +1,6 @@
 {#
     Grain: one row per (source, run_date): the source's last crawl of that day (local time), as
-    judged by qpan.health when it ran (raw.crawl_runs): what it fetched, what failed and why, and
+    judged by qpan.health when it ran (audit.crawl_runs): what it fetched, what failed and why, and
     its status. A nightly schedule crawls once a day; a day with several crawls (a retry, a
     manual run) keeps the last one, which is the state the day ended in.
 #}
@@ -11,7 +11,7 @@ with runs as (
             partition by source, run_date order by started_at desc, crawl_id desc
         ) as nth_of_day,
         count(*) over (partition by source, run_date) as crawls_that_day
-    from {{ ref('stg_raw__crawl_runs') }}
+    from {{ ref('stg_audit__crawl_runs') }}
 )
 
 select

@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'crawl_runs') }}
+    select * from {{ source('audit', 'crawl_runs') }}
 )
 
 select
