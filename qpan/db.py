@@ -96,6 +96,11 @@ grant usage on schema audit to qpan_transformer, qpan_loader;
 grant select, insert on all tables in schema audit to qpan_transformer;
 grant select on audit.gazetteer_unit_ids to qpan_loader;
 grant usage, select on all sequences in schema audit to qpan_transformer;
+-- the ingest DAG's health check and the DAGs' failure callbacks record the alerts they send
+grant select, insert, update on audit.alerts to qpan_loader;
+grant usage, select on sequence audit.alerts_alert_id_seq to qpan_loader;
+grant select, insert on audit.crawl_runs to qpan_loader;
+grant usage, select on sequence audit.crawl_runs_crawl_id_seq to qpan_loader;
 """
 
 

@@ -286,10 +286,15 @@ def run_candidate_gate(run_id: str | None = None) -> dict:
     from qpan.pipeline import record_refusal
 
     try:
-        return run_checkpoint("candidate", run_id)
+        result = run_checkpoint("candidate", run_id)
     except GateFailed as exc:
         record_refusal(run_id or "manual", str(exc))
         raise
+    from qpan.health.checks import source_health_warnings
+
+    # source health: warnings recorded in audit.validation_results, never blocking the publish
+    result["source_health"] = source_health_warnings(run_id)
+    return result
 
 
 def register(subparsers) -> None:

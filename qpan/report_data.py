@@ -61,6 +61,8 @@ class Warehouse:
     # mention_id -> (paragraph, offset of the evidence in it, length of the evidence): the stored
     # text around each evidence sentence, shown in the page (a link to the portal may die)
     paragraphs: dict[int, tuple[str, int, int]] = field(default_factory=dict)
+    sources: list[dict] = field(default_factory=list)  # mart_source_health, each source's latest day
+    source_weeks: list[dict] = field(default_factory=list)  # mart_source_weekly_articles
 
     @property
     def empty(self) -> bool:
@@ -113,6 +115,9 @@ def load(conn: psycopg.Connection) -> Warehouse:
         f"where run_id in (select run_id from audit.validation_results group by run_id "
         f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
     _, wh.publish_log = _select(conn, "audit.publish_log", "order by at desc limit 10")
+    from qpan.report_sources import load_sources
+
+    wh.sources, wh.source_weeks = load_sources(conn)
     return wh
 
 
