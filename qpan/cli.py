@@ -8,6 +8,7 @@
     qpan check                         the quality gate's checkpoints, on demand
     qpan report                        the static HTML report
     qpan show URL                      the stored copy of an article, its evidence marked
+    qpan sources status [--json]       each source's health (ok/silent/drift/failing/blocked)
     qpan bi start|stop|status          Apache Superset on the read-only analyst role
 """
 from __future__ import annotations
