@@ -78,7 +78,8 @@ def dbt_task_group():
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 0, "retry_delay": timedelta(minutes=2)},
+    # queue: Celery's `transform` queue, apart from `crawl`, so a long backfill never starves it
+    default_args={"retries": 0, "retry_delay": timedelta(minutes=2), "queue": "transform"},
     tags=["qpan", "transform"],
     doc_md=__doc__,
 )
