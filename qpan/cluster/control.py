@@ -64,6 +64,8 @@ def worker_ready(host: str) -> bool:
 def start(timeout: float = 240) -> dict:
     """Start every service not already running; return what `status()` returns."""
     t0 = time.monotonic()
+    # a port held by another program: said at once, before the minute of set-up below
+    _check_ports({name for name in ("api-server", "redis") if procs.alive_pid(name) is None})
     exe = redis.ensure_installed()
     if not config.external_database_url():
         pgserver.start()
@@ -95,8 +97,10 @@ def stop() -> list[str]:
     """Stop every service with a PID file (workers first, Redis last); the names stopped."""
     stopped = []
     for name in procs.known_services():
+        t0 = time.monotonic()
         if procs.stop(name, timeout=60 if name.startswith("qpan-worker") else 30):
             stopped.append(name)
+            log.info("stopped %s in %.1fs", name, time.monotonic() - t0)
     return stopped
 
 
