@@ -80,15 +80,21 @@ def env() -> dict[str, str]:
     from qpan.airflow_local import service_env
 
     base = service_env(api_port())
+    concurrency = int(os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY") or DEFAULT_WORKER_CONCURRENCY)
     tunables = {
-        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(DEFAULT_WORKER_CONCURRENCY),
-        "AIRFLOW__CORE__PARALLELISM": "16",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+        # no more tasks queued than the workers have slots: a task waits in `queued` only when
+        # its message went to a worker that was lost (see the queued timeout below)
+        "AIRFLOW__CORE__PARALLELISM": str(concurrency * len(WORKERS)),
         # 2 workers x 3 slots: one run's tasks (a crawl backfill) take at most 4, so 2 slots stay
         # for the other DAG (the `transform` queue is served as soon as a slot frees)
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
         # a worker that vanished (SIGKILL, lost machine): its task is failed and retried after this
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+        # a task whose message a lost worker had taken but not started: requeued after this
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "120",
+        "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "15",
     }
     for key, value in tunables.items():
         base[key] = os.environ.get(key, value)

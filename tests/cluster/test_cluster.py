@@ -76,6 +76,9 @@ def cluster(warehouse_url, tmp_path_factory):
             "DBT_TARGET_PATH": str(tmp_path_factory.mktemp("dbt-target")),
             # a vanished worker's task is failed (then retried) after 20 s, not 60
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+            # ... and a task it had taken from the queue but not started is requeued after 30 s
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "30",
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "5",
         })
         t0 = time.monotonic()
         res = qpan_cluster(env, "start", "--json")
