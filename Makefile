@@ -48,6 +48,11 @@ report: setup
 lock:
 	$(BIN)/uv pip compile requirements/requirements.in -o requirements/lock.txt --python-version 3.11
 
+## bi           Apache Superset on the read-only analyst role, in the background (prints URL and login; `qpan bi stop`)
+.PHONY: bi
+bi: setup
+	$(BIN)/qpan bi start
+
 ## airflow      Airflow's own UI + scheduler on the embedded setup, http://127.0.0.1:8080 (Ctrl-C stops it)
 airflow: setup
 	$(BIN)/qpan airflow

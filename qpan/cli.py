@@ -8,6 +8,7 @@
     qpan check                         the quality gate's checkpoints, on demand
     qpan report                        the static HTML report
     qpan show URL                      the stored copy of an article, its evidence marked
+    qpan bi start|stop|status          Apache Superset on the read-only analyst role
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Subcommands owned by their modules.
     for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
-                   "qpan.airflow_local", "qpan.cluster.cli"):
+                   "qpan.airflow_local", "qpan.bi.cli", "qpan.cluster.cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:  # a part not installed must not take the whole CLI down
