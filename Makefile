@@ -57,6 +57,12 @@ bi: setup
 airflow: setup
 	$(BIN)/qpan airflow
 
+## cluster      Airflow on Postgres + Celery (Redis, 2 workers) in the background; prints the UI URL and login
+##              (`.venv/bin/qpan cluster status|stop`; redis-server is installed with apt-get when missing, as root)
+.PHONY: cluster
+cluster: setup
+	$(BIN)/qpan cluster start
+
 ## db-start     start the embedded Postgres; db-stop stops it
 db-start: setup
 	$(BIN)/qpan db start

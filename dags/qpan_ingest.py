@@ -27,15 +27,18 @@ from qpan.health.alerts import QpanAlertNotifier
 
 RAW_ARTICLES = Asset("qpan://raw/articles")
 DEFAULT_SOURCES = os.environ.get("QPAN_SOURCES_FILE", "scrapers/sources.yml")
+# `none`: only triggered runs (a staging cluster that must not crawl the live portals on unpause)
+SCHEDULE = os.environ.get("QPAN_INGEST_SCHEDULE", "@daily")
 
 
 @dag(
     dag_id="qpan_ingest",
-    schedule="@daily",
+    schedule=None if SCHEDULE.lower() == "none" else SCHEDULE,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5),
+    # queue: Celery's `crawl` queue (`qpan cluster`, compose `distributed`); the other executors ignore it
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "queue": "crawl",
                   "on_failure_callback": [QpanAlertNotifier()], "on_success_callback": [QpanAlertNotifier("recovery")]},
     params={
         "sources_file": Param(DEFAULT_SOURCES, type="string", description="registry file, relative to the repo"),

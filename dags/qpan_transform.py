@@ -80,7 +80,8 @@ def dbt_task_group():
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 0, "retry_delay": timedelta(minutes=2),
+    # queue: Celery's `transform` queue, apart from `crawl`, so a long backfill never starves it
+    default_args={"retries": 0, "retry_delay": timedelta(minutes=2), "queue": "transform",
                   # a failed task is announced once (webhook or log), and so is its recovery
                   "on_failure_callback": [QpanAlertNotifier()], "on_success_callback": [QpanAlertNotifier("recovery")]},
     tags=["qpan", "transform"],

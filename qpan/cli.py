@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Subcommands owned by their modules.
     for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
-                   "qpan.airflow_local", "qpan.health.cli", "qpan.bi.cli"):
+                   "qpan.airflow_local", "qpan.health.cli", "qpan.bi.cli", "qpan.cluster.cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:  # a part not installed must not take the whole CLI down
