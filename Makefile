@@ -28,8 +28,10 @@ run: setup
 	$(BIN)/qpan run
 
 ## test         set everything up, lint, run the test suite (stops the Postgres it started)
+# Two pytest lanes at once (tests/lanes.py): the tests that start whole services (cluster, Superset,
+# end-to-end DAG runs) beside the rest; `make test ARGS="tests/x -k y"` runs one plain pytest.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python tests/lanes.py $(ARGS)
 
 ## lint         ruff on the Python code, sqlfluff on the dbt models (also part of `make test`)
 lint: setup
