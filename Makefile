@@ -28,8 +28,10 @@ run: setup
 	$(BIN)/qpan run
 
 ## test         set everything up, lint, run the test suite (stops the Postgres it started)
+# Two pytest lanes at once (tests/lanes.py): the tests that start whole services (cluster, Superset,
+# end-to-end DAG runs) beside the rest; `make test ARGS="tests/x -k y"` runs one plain pytest.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python tests/lanes.py $(ARGS)
 
 ## lint         ruff on the Python code, sqlfluff on the dbt models (also part of `make test`)
 lint: setup
@@ -48,9 +50,20 @@ report: setup
 lock:
 	$(BIN)/uv pip compile requirements/requirements.in -o requirements/lock.txt --python-version 3.11
 
+## bi           Apache Superset on the read-only analyst role, in the background (prints URL and login; `qpan bi stop`)
+.PHONY: bi
+bi: setup
+	$(BIN)/qpan bi start
+
 ## airflow      Airflow's own UI + scheduler on the embedded setup, http://127.0.0.1:8080 (Ctrl-C stops it)
 airflow: setup
 	$(BIN)/qpan airflow
+
+## cluster      Airflow on Postgres + Celery (Redis, 2 workers) in the background; prints the UI URL and login
+##              (`.venv/bin/qpan cluster status|stop`; redis-server is installed with apt-get when missing, as root)
+.PHONY: cluster
+cluster: setup
+	$(BIN)/qpan cluster start
 
 ## db-start     start the embedded Postgres; db-stop stops it
 db-start: setup

@@ -10,6 +10,11 @@ says so in its log, and the transform does not run for nothing.
 
 A wrong configuration (an unknown `only`, a malformed date, a registry that does not load)
 fails `list_sources` at once, without retries, naming the known sources.
+
+Source health: every crawl records its run and status in audit.crawl_runs; `health_check` then
+sends one alert per new problem (a source turned drift, failing, blocked or silent) and one per
+recovery, through qpan's Airflow notifier (webhook `QPAN_ALERT_WEBHOOK_URL`, else the log), which
+is also every task's failure/success callback (a failed task is announced once, its recovery too).
 """
 from __future__ import annotations
 
@@ -18,17 +23,23 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Param, dag, task
 
+from qpan.health.alerts import QpanAlertNotifier
+
 RAW_ARTICLES = Asset("qpan://raw/articles")
 DEFAULT_SOURCES = os.environ.get("QPAN_SOURCES_FILE", "scrapers/sources.yml")
+# `none`: only triggered runs (a staging cluster that must not crawl the live portals on unpause)
+SCHEDULE = os.environ.get("QPAN_INGEST_SCHEDULE", "@daily")
 
 
 @dag(
     dag_id="qpan_ingest",
-    schedule="@daily",
+    schedule=None if SCHEDULE.lower() == "none" else SCHEDULE,
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
+    # queue: Celery's `crawl` queue (`qpan cluster`, compose `distributed`); the other executors ignore it
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5), "queue": "crawl",
+                  "on_failure_callback": [QpanAlertNotifier()], "on_success_callback": [QpanAlertNotifier("recovery")]},
     params={
         "sources_file": Param(DEFAULT_SOURCES, type="string", description="registry file, relative to the repo"),
         "only": Param(None, type=["null", "string"], description="crawl just this source"),
@@ -76,7 +87,17 @@ def qpan_ingest():
               f"{total.get('removed', 0)} removed): emitting qpan://raw/articles")
         return total
 
-    announce(summarize(crawl.expand(source=list_sources())))
+    @task(retries=0, trigger_rule="all_done")
+    def health_check(sources: list[str]) -> dict:
+        """Alert on the sources whose status turned bad this run, and on those that recovered."""
+        from qpan.health.alerts import check_sources
+
+        return check_sources(list(sources))
+
+    names = list_sources()
+    total = summarize(crawl.expand(source=names))
+    announce(total)
+    total >> health_check(names)
 
 
 qpan_ingest()

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from airflow.sdk import Asset, dag, task
 
+from qpan.health.alerts import QpanAlertNotifier
+
 RAW_ARTICLES = Asset("qpan://raw/articles")
 MARTS = Asset("qpan://marts")
 REPO = Path(__file__).resolve().parent.parent
@@ -78,7 +80,10 @@ def dbt_task_group():
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 0, "retry_delay": timedelta(minutes=2)},
+    # queue: Celery's `transform` queue, apart from `crawl`, so a long backfill never starves it
+    default_args={"retries": 0, "retry_delay": timedelta(minutes=2), "queue": "transform",
+                  # a failed task is announced once (webhook or log), and so is its recovery
+                  "on_failure_callback": [QpanAlertNotifier()], "on_success_callback": [QpanAlertNotifier("recovery")]},
     tags=["qpan", "transform"],
     doc_md=__doc__,
 )

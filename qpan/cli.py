@@ -8,6 +8,8 @@
     qpan check                         the quality gate's checkpoints, on demand
     qpan report                        the static HTML report
     qpan show URL                      the stored copy of an article, its evidence marked
+    qpan sources status [--json]       each source's health (ok/silent/drift/failing/blocked)
+    qpan bi start|stop|status          Apache Superset on the read-only analyst role
     qpan review list|confirm|correct|reject|add|export|import   the review loop
 """
 from __future__ import annotations
@@ -92,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Subcommands owned by their modules.
     for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
-                   "qpan.airflow_local", "qpan.review.cli"):
+                   "qpan.airflow_local", "qpan.health.cli", "qpan.bi.cli", "qpan.cluster.cli",
+                   "qpan.review.cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:  # a part not installed must not take the whole CLI down

@@ -69,19 +69,29 @@ def _secrets_file() -> Path:
 def role_password(role: str) -> str:
     """Password of a role: from `QPAN_<ROLE>_PASSWORD` if set, else generated once and kept
     in `.qpan/secrets.json` (mode 600, git-ignored). Never a default that works elsewhere."""
-    env_name = f"{role.upper()}_PASSWORD"
-    if os.environ.get(env_name):
+    return stored_secret(role, env_name=f"{role.upper()}_PASSWORD")
+
+
+def stored_secret(key: str, env_name: str | None = None, nbytes: int = 18) -> str:
+    """A secret: from the environment variable `env_name` if set, else generated once and kept
+    under `key` in `.qpan/secrets.json` (mode 600, git-ignored)."""
+    if env_name and os.environ.get(env_name):
         return os.environ[env_name]
     path = _secrets_file()
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    if role not in stored:
-        stored[role] = secrets.token_urlsafe(18)
+    if key not in stored:
+        stored[key] = secrets.token_urlsafe(nbytes)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(stored, indent=1))
         tmp.chmod(0o600)
         tmp.replace(path)
-    return stored[role]
+    return stored[key]
+
+
+def has_stored_secret(key: str) -> bool:
+    path = _secrets_file()
+    return path.exists() and key in json.loads(path.read_text())
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,11 @@ grant usage on schema review to qpan_reviewer, qpan_transformer;
 grant select, insert on review.decisions to qpan_reviewer;
 grant usage on sequence review.decisions_decision_id_seq to qpan_reviewer;
 grant select on review.decisions to qpan_transformer;
+-- the ingest DAG's health check and the DAGs' failure callbacks record the alerts they send
+grant select, insert, update on audit.alerts to qpan_loader;
+grant usage, select on sequence audit.alerts_alert_id_seq to qpan_loader;
+grant select, insert on audit.crawl_runs to qpan_loader;
+grant usage, select on sequence audit.crawl_runs_crawl_id_seq to qpan_loader;
 """
 
 

@@ -15,8 +15,10 @@ Every expectation evaluated is also written to `audit.validation_results`.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import fcntl
 import logging
 import os
 import uuid
@@ -24,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 from qpan import config, db
 from qpan.gate_assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS, assets as _assets
-from qpan.gate_docs import data_docs_index, prune_validation_results, update_data_docs
+from qpan.gate_docs import data_docs_index, prune_validation_results, uncommitted_dir, update_data_docs
 
 __all__ = ["GateFailed", "data_docs_index", "prune_validation_results", "run_checkpoint", "run_landing_gate",
            "run_candidate_gate", "register"]
@@ -269,15 +271,31 @@ def _record(run_id: str, checkpoint: str, result) -> list[str]:
     return failures
 
 
+@contextlib.contextmanager
+def _gx_project_lock():
+    """One checkpoint at a time per GX project, across processes: the file-backed project (its
+    datasource YAML, validation definitions, result store and Data Docs, pruned as it goes) has no
+    locking of its own, and two Celery workers, or a `qpan check` beside a DAG run, may gate at once."""
+    path = uncommitted_dir() / "checkpoint.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def run_checkpoint(name: str, run_id: str | None = None, candidate_schema: str = "marts_candidate") -> dict:
     """Run one checkpoint; its GX run is named by `run_id` (the Airflow run id in the DAG)."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     run_id = run_id or f"manual__{uuid.uuid4().hex[:12]}"
-    context, checkpoints = _context(candidate_schema)
-    result = checkpoints[name].run(expectation_parameters=_parameters(), run_id=RunIdentifier(run_name=run_id))
-    failures = _record(run_id, name, result)
-    update_data_docs(context, result, keep_validation_runs())
+    with _gx_project_lock():
+        context, checkpoints = _context(candidate_schema)
+        result = checkpoints[name].run(expectation_parameters=_parameters(), run_id=RunIdentifier(run_name=run_id))
+        failures = _record(run_id, name, result)
+        update_data_docs(context, result, keep_validation_runs())
     docs = data_docs_index()
     expectations = sum(len(v.results) for v in result.run_results.values())
     if failures:
@@ -297,10 +315,15 @@ def run_candidate_gate(run_id: str | None = None) -> dict:
     from qpan.pipeline import record_refusal
 
     try:
-        return run_checkpoint("candidate", run_id)
+        result = run_checkpoint("candidate", run_id)
     except GateFailed as exc:
         record_refusal(run_id or "manual", str(exc))
         raise
+    from qpan.health.checks import source_health_warnings
+
+    # source health: warnings recorded in audit.validation_results, never blocking the publish
+    result["source_health"] = source_health_warnings(run_id)
+    return result
 
 
 def register(subparsers) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,6 +70,9 @@ def crawl_one(sources_file: str, name: str, since: str | None = None, until: str
     with db.connect("qpan_loader", autocommit=True) as lock_conn, PostgresStore() as store:
         log.info("crawl %s: waiting for the politeness lock on host %s", name, host)
         lock_conn.execute("select pg_advisory_lock(hashtext(%s))", ("qpan.host:" + host,))
+        # The previous holder (another worker, or one killed mid-request) sent its last request
+        # before it let go: one `delay` from now keeps the gap across processes too.
+        time.sleep(source.politeness.delay)
         try:
             stats = crawl_source(source, store, registry=registry, since=_parse_day(since), until=_parse_day(until))
         finally:

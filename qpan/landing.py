@@ -184,6 +184,13 @@ class PostgresStore:
             (source, mark, status),
         )
 
+    # -- source health -----------------------------------------------------------
+    def record_crawl_run(self, stats, started_at: datetime) -> dict:
+        """One row of audit.crawl_runs for a finished crawl of a source, with its health status."""
+        from qpan.health.record import record_run
+
+        return record_run(self.conn, stats, started_at)
+
     def page_bodies(self, source: str | None = None):
         """Latest stored body of every page (for `qpan reparse`), newest version per URL."""
         query = """

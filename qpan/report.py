@@ -189,6 +189,11 @@ class Page:
             body += details("Publish log (latest 10)", table(["at", "run", "outcome", "reason"], cells))
         return section("quality", "Data quality", body)
 
+    def sources(self) -> str:
+        from qpan.report_sources import sources_section
+
+        return section("sources", "Sources", sources_section(self.wh.sources, self.wh.source_weeks, svg))
+
 
 def section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{esc(title)}</h2>{body}</section>'
@@ -284,13 +289,13 @@ def render(wh: Warehouse) -> str:
     if wh.empty:
         sections = section("empty", "No published data", (
             "<p class='empty'>The published marts are empty or missing: run <code>make run</code> (or "
-            "<code>qpan build</code> and the gate) to publish them.</p>")) + page.quality()
+            "<code>qpan build</code> and the gate) to publish them.</p>")) + page.sources() + page.quality()
     else:
         sections = (page.maps() + page.coverage() + page.quota() + page.awards()
-                    + page.indicators(shown) + review_section(wh) + page.quality())
+                    + page.indicators(shown) + review_section(wh) + page.sources() + page.quality())
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("maps", "Map"), ("coverage", "Coverage"), ("quota", "Recruitment"), ("awards", "Awards"),
-        ("indicators", "Indicators"), ("review", "Review"), ("quality", "Data quality")))
+        ("indicators", "Indicators"), ("review", "Review"), ("sources", "Sources"), ("quality", "Data quality")))
     # The CSP forbids every script, remote fetch and font: the page is data and drawings only.
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "

@@ -64,6 +64,8 @@ class Warehouse:
     # text around each evidence sentence, shown in the page (a link to the portal may die)
     paragraphs: dict[int, tuple[str, int, int]] = field(default_factory=dict)
     review_decisions: list[dict] = field(default_factory=list)  # mart_review_decisions (qpan.report_review)
+    sources: list[dict] = field(default_factory=list)  # mart_source_health, each source's latest day
+    source_weeks: list[dict] = field(default_factory=list)  # mart_source_weekly_articles
 
     @property
     def empty(self) -> bool:
@@ -117,6 +119,9 @@ def load(conn: psycopg.Connection) -> Warehouse:
         f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
     _, wh.publish_log = _select(conn, "audit.publish_log", "order by at desc limit 10")
     _, wh.review_decisions = _select(conn, "marts.mart_review_decisions", "order by decided_at")
+    from qpan.report_sources import load_sources
+
+    wh.sources, wh.source_weeks = load_sources(conn)
     return wh
 
 

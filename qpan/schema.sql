@@ -275,3 +275,50 @@ create index if not exists decisions_url_idx on review.decisions (article_url);
 create index if not exists decisions_recorded_idx on review.decisions (recorded_at);
 comment on table review.decisions is
     'Every review decision (confirm / correct / reject / add) on a fact, append-only: the latest per review_key is current.';
+-- Source health (issue 19): one row per crawl of a source (scrapers.crawl.crawl_source), with
+-- what it fetched, what failed and why, and the status qpan.health judged from it and the
+-- source's own history. marts.mart_source_health, `qpan sources status` and the report read it.
+-- A log of crawls, so in `audit`: raw stays a landing zone that a rerun leaves unchanged.
+create table if not exists audit.crawl_runs (
+    crawl_id                 bigserial   primary key,
+    run_id                   text,
+    source                   text        not null,
+    started_at               timestamptz not null,
+    finished_at              timestamptz not null default now(),
+    list_pages               integer     not null default 0,
+    article_pages            integer     not null default 0,
+    articles_landed          integer     not null default 0,
+    articles_updated         integer     not null default 0,
+    parse_attempts           integer     not null default 0,
+    parse_failures           integer     not null default 0,
+    parse_failures_by_reason jsonb       not null default '{}'::jsonb,
+    failing_selectors        jsonb       not null default '{}'::jsonb,
+    quarantined              integer     not null default 0,
+    quarantine_rate          real        not null default 0,
+    requests                 integer     not null default 0,
+    http_errors              integer     not null default 0,
+    http_errors_by_class     jsonb       not null default '{}'::jsonb,
+    robots_refusals          integer     not null default 0,
+    median_response_ms       real,
+    newest_article_at        timestamptz,
+    last_new_article_at      timestamptz,
+    days_since_new_article   real,
+    usual_gap_days           real,
+    silent_after_days        real,
+    status                   text        not null,
+    status_reason            text
+);
+create index if not exists crawl_runs_source_idx on audit.crawl_runs (source, started_at);
+
+-- Alerts sent (qpan.health.alerts): one row per problem episode, from the message that opened it
+-- to the recovery that closed it, so a problem is announced once, not at every run.
+create table if not exists audit.alerts (
+    alert_id     bigserial   primary key,
+    problem_key  text        not null,
+    status       text        not null,
+    message      text        not null,
+    opened_at    timestamptz not null default now(),
+    cleared_at   timestamptz,
+    recovery     text
+);
+create unique index if not exists alerts_open_idx on audit.alerts (problem_key) where cleared_at is null;

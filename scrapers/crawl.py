@@ -21,15 +21,15 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 
 from scrapers.discovery import Candidate, discovery_urls, parse_list_page, parse_rss
-from scrapers.fetch import Fetcher, FetchError, Skipped, decode_body
+from scrapers.fetch import Fetcher, FetchError, Skipped, decode_body, error_class
 from scrapers.registry import Registry, Source, host_of
 from scrapers.templates import ParseError, parse_article, template_config
-from scrapers.templates.common import VN_TZ, date_from_url
+from scrapers.templates.common import VN_TZ, as_list, date_from_url
 
 log = logging.getLogger("scrapers.crawl")
 
@@ -55,10 +55,18 @@ class CrawlStats:
     failed: bool = False        # the source failed entirely (no discovery page could be fetched)
     seconds: float = 0.0
     offsite_links: set = field(default_factory=set, repr=False)
+    # source health (qpan.health): what the run saw, recorded in audit.crawl_runs
+    article_pages: int = 0      # article pages answered 200 or 304
+    parse_attempts: int = 0     # article pages handed to the template parser
+    parse_failures: dict = field(default_factory=dict)     # reason -> count (list pages included)
+    failing_selectors: dict = field(default_factory=dict)  # reason -> the selectors that failed
+    http_errors: dict = field(default_factory=dict)        # class (5xx, 4xx, 403, 429, timeout, network) -> count
+    response_ms: list = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("offsite_links", None)
+        d.pop("response_ms", None)
         return d
 
 
@@ -119,6 +127,7 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                  fetcher: Fetcher | None = None) -> CrawlStats:
     """Crawl one source into `store`; returns its CrawlStats (never raises for a page)."""
     t0 = time.monotonic()
+    started_at = datetime.now(timezone.utc)
     stats = CrawlStats(source=source.name)
     since, until = _as_date(since), _as_date(until)
     backfill = since is not None or until is not None
@@ -191,6 +200,9 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                 if not got:
                     break
                 items, others, _ = parse_list_page(decode_body(got[0], (got[1] or {}).get("content-type")), page_url, conf)
+                if not items and n == lp.first_page:  # a list page without one article link: its template changed
+                    _parse_failure(stats, "list selector matched nothing",
+                                   ", ".join(as_list(conf.get("list_item"))) or "article links")
                 for u in others:
                     if not registry.host_allowed(host_of(u)) or urlsplit(u).scheme not in ("http", "https"):
                         if u not in stats.offsite_links:
@@ -239,12 +251,24 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                                         (source.name,)).fetchone()[0]
         max_pub = max(d for d in (max_pub, landed_max) if d is not None) if (max_pub or landed_max) else None
         store.set_high_water_mark(source.name, max_pub, "failed" if stats.failed else "ok")
+        record = getattr(store, "record_crawl_run", None)  # source health (qpan.health.record)
+        if record is not None:
+            try:
+                record(stats, started_at)
+            except Exception:  # noqa: BLE001 - the health record never costs the crawl its result
+                log.exception("%s: could not record the run's health", source.name)
     finally:
         if own:
             fetcher.close()
         stats.seconds = round(time.monotonic() - t0, 3)
     log.info("%s summary %s", source.name, stats.to_dict())
     return stats
+
+
+def _parse_failure(stats: CrawlStats, reason: str, detail: str | None) -> None:
+    stats.parse_failures[reason] = stats.parse_failures.get(reason, 0) + 1
+    if detail and reason not in stats.failing_selectors:
+        stats.failing_selectors[reason] = detail[:300]
 
 
 def _skip(stats: CrawlStats, exc: Skipped, url: str) -> None:
@@ -257,6 +281,11 @@ def _skip(stats: CrawlStats, exc: Skipped, url: str) -> None:
 
 def _quarantine(store, stats, stage, source: Source, url, reason, detail=None, payload=None):
     stats.quarantined += 1
+    if stage == "fetch":
+        cls = error_class(reason)
+        stats.http_errors[cls] = stats.http_errors.get(cls, 0) + 1
+    elif stage == "parse":
+        _parse_failure(stats, reason, detail)
     store.quarantine(stage, source.name, url, reason, detail, payload)
 
 
@@ -314,6 +343,8 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
                     f"after {resp.attempts} attempts")
         return f"http {resp.status}"
     stats.fetched += refetched
+    stats.article_pages += 1
+    stats.parse_attempts += 1
     html = decode_body(resp.body, resp.headers.get("content-type"))
     try:
         art = parse_article(source.template, html, c.url, source=name, unit_id=source.unit_id,

@@ -194,6 +194,21 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, dt.timestamp() - time.time())
 
 
+def error_class(reason: str) -> str:
+    """The class of a fetch failure (audit.crawl_runs.http_errors_by_class): 403 and 429 apart
+    (a site refusing us), other 4xx, 5xx, timeout, network (reset, truncated, redirects...)."""
+    if reason.startswith("http "):
+        code = reason[5:].strip()
+        return code if code in ("403", "429") else f"{code[:1]}xx"
+    return "timeout" if reason == "timeout" else "network"
+
+
+def _count_error(stats, reason: str) -> None:
+    if stats is not None and hasattr(stats, "http_errors"):
+        cls = error_class(reason)
+        stats.http_errors[cls] = stats.http_errors.get(cls, 0) + 1
+
+
 class Fetcher:
     """One per crawl run: shares host gates, robots cache and HTTP clients across sources."""
 
@@ -297,9 +312,12 @@ class Fetcher:
             resp = self._get(robots_url, source, pol, {}, stats)
         except FetchError as exc:
             log.warning("robots.txt %s unreachable (%s): disallow all for this run", robots_url, exc)
+            _count_error(stats, exc.reason)
             return False
         self._save(source, robots_url, resp)
         if resp.status >= 500 or resp.status in (401, 403):
+            # source health tells a site that is down (5xx: failing) from one that refuses us (403: blocked)
+            _count_error(stats, f"http {resp.status}")
             log.warning("robots.txt %s answered %s: disallow all for this run", robots_url, resp.status)
             return False
         if resp.status != 200:
@@ -377,7 +395,10 @@ class Fetcher:
             wait = None
             try:
                 with gate.slot(self.sleep):
+                    asked = time.monotonic()
                     resp = self._one(client, url, pol, headers, gate)
+                if stats is not None and hasattr(stats, "response_ms"):  # source health: median response time
+                    stats.response_ms.append(round((time.monotonic() - asked) * 1000, 1))
                 resp.attempts = attempt + 1
                 if resp.status not in RETRYABLE_STATUS:
                     return resp

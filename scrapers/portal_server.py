@@ -21,6 +21,9 @@ Faults (per path, optionally per site; `times` = how many requests get it, then 
   big (size=bytes) | error_page (200 with chrome, no article) |
   bad_gzip (200, Content-Encoding: gzip, a body that does not decode)
 `latency` (seconds, per request) simulates a distant server (benchmarks).
+A fault on path "*" applies to every path of the site (e.g. a portal answering 503 to everything).
+`set_template(site, REDESIGN)` serves the site's pages through a new template (class names
+rewritten), as when a portal is redesigned; `set_template(site, None)` restores it.
 
 Run by hand: `python -m scrapers.portal_server` (port: QPAN_SAMPLE_PORT, default QPAN_PG_PORT + 10,
 the port `make run` and `scrapers/sample_sources.yml` use: the port is part of every sample
@@ -41,6 +44,9 @@ from urllib.parse import parse_qs, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures" / "portal"
+# A portal redesign: the article markup's class names change (list pages keep theirs).
+REDESIGN = {'class="article-': 'class="bv2-', 'class="news-detail': 'class="bv2-detail',
+            'class="journal-content-article': 'class="bv2-body', 'class="article-title': 'class="bv2-title'}
 TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 
@@ -92,6 +98,7 @@ class PortalServer:
         self.latency = latency
         self.faults: dict[tuple[str | None, str], Fault] = {}
         self.extra: dict[tuple[str, str], tuple[int, dict, bytes]] = {}
+        self.templates: dict[str, dict[str, str]] = {}  # site -> markup replacements (set_template)
         self.requests: list[dict] = []
         self._lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
@@ -170,9 +177,17 @@ class PortalServer:
         with self._lock:
             self.extra[(site, path)] = (status, {"Content-Type": content_type or content_type_for(path)}, data)
 
+    def set_template(self, site: str, replacements: dict[str, str] | None) -> None:
+        """Serve the site's HTML through these markup replacements (None: the original pages)."""
+        with self._lock:
+            if replacements:
+                self.templates[site] = dict(replacements)
+            else:
+                self.templates.pop(site, None)
+
     def take_fault(self, site: str, path: str) -> Fault | None:
         with self._lock:
-            for key in ((site, path), (None, path)):
+            for key in ((site, path), (None, path), (site, "*"), (None, "*")):
                 f = self.faults.get(key)
                 if f and f.times > 0:
                     f.times -= 1
@@ -195,7 +210,15 @@ class PortalServer:
         if entry is None:
             return None
         data = (self.site_dir / entry["file"]).read_bytes()
-        return 200, {"Content-Type": content_type_for(route)}, data
+        ctype = content_type_for(route)
+        with self._lock:
+            replacements = self.templates.get(site)
+        if replacements and ctype.startswith("text/html"):
+            text = data.decode("utf-8")
+            for old, new in replacements.items():
+                text = text.replace(old, new)
+            data = text.encode("utf-8")
+        return 200, {"Content-Type": ctype}, data
 
     # -- the handler -------------------------------------------------------------------------
     def _handler_class(self):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from qpan import airflow_env, config, db
 from scrapers.portal_server import PortalServer, sample_site
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "health"))
+from webhook import Receiver  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +37,11 @@ def test_unreachable_source_fails_only_its_own_task(tmp_path, warehouse_url, air
     path = tmp_path / "sources.yml"
     path.write_text(yaml.safe_dump(registry, allow_unicode=True))
 
+    receiver = Receiver()  # source health: the alerts sent through qpan's Airflow notifier
     with PortalServer(sample_site(), port=0) as server:
-        res = airflow_env.dags_test("qpan_ingest", {"sources_file": str(path)}, server.env())
+        res = airflow_env.dags_test("qpan_ingest", {"sources_file": str(path)},
+                                    dict(server.env(), QPAN_ALERT_WEBHOOK_URL=receiver.url))
+    receiver.stop()
 
     with sqlite3.connect(airflow_home / "airflow.db") as conn:
         states = dict(conn.execute(
@@ -46,4 +54,8 @@ def test_unreachable_source_fails_only_its_own_task(tmp_path, warehouse_url, air
     assert dead_url.rstrip("/") in log_text
     with db.connect() as conn:
         landed = conn.execute("select count(*) from raw.articles where source = 'sample_thoxuan'").fetchone()[0]
+        health = dict(conn.execute("select source, status from audit.crawl_runs").fetchall())
     assert landed > 0
+    # the failed crawl (task callback) and the health check announce the dead portal once, together
+    assert health == {"sample_thoxuan": "ok", "dead_portal": "failing"}
+    assert [(a["key"], a["status"]) for a in receiver.alerts] == [("source:dead_portal", "failing")], receiver.alerts

@@ -66,7 +66,7 @@ def test_every_service_has_an_image_and_a_command_it_can_run(services):
     commands = {name: services[name]["command"] for name in AIRFLOW_SERVICES}
     assert commands == {"airflow-apiserver": ["api-server"], "airflow-scheduler": ["scheduler"],
                         "airflow-dag-processor": ["dag-processor"], "airflow-triggerer": ["triggerer"]}
-    assert services["airflow-worker"]["command"] == ["celery", "worker"]
+    assert services["airflow-worker"]["command"] == ["celery", "worker", "--queues", "crawl,transform,default"]
     script = (REPO / services["metabase-init"]["command"][-1].removeprefix("/opt/qpan/"))
     assert script.exists(), script
 

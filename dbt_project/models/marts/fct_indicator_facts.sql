@@ -66,6 +66,9 @@ select
     facts.qualifiers,
     facts.qualifiers_key,
     facts.qualifiers = '{}'::jsonb as is_headline,
+    -- the award statement's qualifiers as columns, so that a BI tool groups awards by body without SQL
+    facts.qualifiers ->> 'awarded_by' as awarded_by,
+    facts.qualifiers ->> 'field' as award_field,
     facts.value_type,
     facts.value,
     case when facts.value_type = 'boolean' then facts.value = 1 end as value_boolean,
@@ -80,6 +83,12 @@ select
     facts.value_original_period,
     facts.n_reviewed_mentions,
     round(facts.n_reviewed_mentions::numeric / nullif(facts.n_mentions, 0), 4) as reviewed_share,
+    -- the sentence that gives value, beside its URL (a BI table shows the evidence without unpacking JSON)
+    (
+        select item ->> 'evidence'
+        from jsonb_array_elements(facts.evidence) as item
+        where item ->> 'mention_id' = facts.value_mention_id::text
+    ) as value_evidence,
     facts.has_conflict,
     facts.distinct_values,
     facts.n_distinct_values,

@@ -152,7 +152,14 @@ select
         when coalesce(review_counts.n_year_end_reviews, 0) > 0 then 'review_without_facts'
         when coalesce(article_counts.n_articles, 0) > 0 then 'articles_without_facts'
         else 'no_articles'
-    end as coverage_status
+    end as coverage_status,
+    -- the same status as an ordered level, for a heat map: 0 (no article) is "no report", never a zero figure
+    case
+        when coalesce(fact_counts.n_facts, 0) > 0 then 3
+        when coalesce(review_counts.n_year_end_reviews, 0) > 0 then 2
+        when coalesce(article_counts.n_articles, 0) > 0 then 1
+        else 0
+    end as coverage_level
 from spine
 left join article_counts on spine.unit_id = article_counts.unit_id and spine.year = article_counts.year
 left join review_counts on spine.unit_id = review_counts.unit_id and spine.year = review_counts.year

@@ -1,0 +1,1 @@
+"""Apache Superset on the analyst role: `make bi`, `qpan bi start|stop|status` (see docs/bi.md)."""

@@ -1,0 +1,246 @@
+"""Apache Superset for BI users: its own virtualenv, its metadata, its web server.
+
+Superset pins its own Flask/SQLAlchemy stack, which cannot share a lock with Airflow, so it
+lives in `.venv-bi/` (requirements/bi-lock.txt), created on first use with uv. Its metadata
+(users, charts, dashboards) is a SQLite file under `.qpan/superset`; its only warehouse
+connection is the read-only `qpan_analyst` role (see qpan.bi.bundle). It listens on
+127.0.0.1:QPAN_BI_PORT (default 8088) and runs in the background (`qpan bi start|stop|status`).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from qpan import config
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BI_PORT = 8088
+ADMIN_USER = "admin"
+PASSWORD_KEY = "superset_admin_password"
+SECRET_KEY_KEY = "superset_secret_key"
+VENV = config.REPO_ROOT / ".venv-bi"
+LOCK = config.REPO_ROOT / "requirements" / "bi-lock.txt"
+CONFIG_FILE = config.REPO_ROOT / "bi" / "superset_config.py"
+SETUP_SCRIPT = config.REPO_ROOT / "bi" / "setup_metadata.py"
+START_TIMEOUT = float(os.environ.get("QPAN_BI_START_TIMEOUT", "180"))
+
+
+class BIError(RuntimeError):
+    """Superset could not be set up or started; the message says why."""
+
+
+def bi_port() -> int:
+    raw = os.environ.get("QPAN_BI_PORT", str(DEFAULT_BI_PORT))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise config.ConfigError(f"QPAN_BI_PORT must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def url() -> str:
+    return f"http://127.0.0.1:{bi_port()}"
+
+
+def home() -> Path:
+    """Superset's metadata and logs: `.qpan/superset` (follows QPAN_HOME; QPAN_SUPERSET_HOME
+    overrides, for tests)."""
+    return Path(os.environ.get("QPAN_SUPERSET_HOME") or config.state_dir() / "superset").resolve()
+
+
+def _pid_file() -> Path:
+    return home() / "superset.pid"
+
+
+def log_file() -> Path:
+    return home() / "superset.log"
+
+
+def admin_password() -> str:
+    return config.stored_secret(PASSWORD_KEY, env_name="QPAN_SUPERSET_ADMIN_PASSWORD")
+
+
+def env() -> dict[str, str]:
+    """The environment of every Superset process: its config, home and the generated secret key."""
+    path = home()
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    out = dict(os.environ)
+    out.update({
+        "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
+        "SUPERSET_HOME": str(path),
+        "QPAN_SUPERSET_HOME": str(path),
+        "SUPERSET_SECRET_KEY": config.stored_secret(SECRET_KEY_KEY, nbytes=42),
+        "FLASK_APP": "superset.app:create_app()",
+        "SCARF_ANALYTICS": "false",
+        "PYTHONUNBUFFERED": "1",
+    })
+    out.pop("PYTHONPATH", None)  # the qpan venv's paths must not leak into Superset's
+    return out
+
+
+# -- the virtualenv ---------------------------------------------------------------------
+def _lock_digest() -> str:
+    return hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]
+
+
+def _venv_stamp() -> Path:
+    return VENV / ".qpan-installed"
+
+
+def venv_is_current() -> bool:
+    stamp = _venv_stamp()
+    return stamp.exists() and stamp.read_text().strip() == _lock_digest()
+
+
+def ensure_venv() -> None:
+    """Create `.venv-bi/` from requirements/bi-lock.txt unless it is current (uv: seconds when its
+    cache is warm, a few minutes from the network)."""
+    if venv_is_current():
+        return
+    uv = Path(sys.executable).with_name("uv")
+    uv_cmd = str(uv) if uv.exists() else shutil.which("uv")
+    log.info("creating %s from %s", VENV, LOCK.relative_to(config.REPO_ROOT))
+    started = time.monotonic()
+    if uv_cmd:
+        python = shutil.which("python3.11") or sys.executable
+        _run([uv_cmd, "venv", "--quiet", "--allow-existing", "--python", python, str(VENV)], "create .venv-bi")
+        _run([uv_cmd, "pip", "install", "--quiet", "--python", str(VENV / "bin" / "python"), "-r", str(LOCK)],
+             "install apache-superset into .venv-bi")
+    else:  # no uv: plain venv + pip (slower)
+        _run([sys.executable, "-m", "venv", str(VENV)], "create .venv-bi")
+        _run([str(VENV / "bin" / "pip"), "install", "--quiet", "-r", str(LOCK)], "install apache-superset into .venv-bi")
+    _venv_stamp().write_text(_lock_digest() + "\n")
+    log.info(".venv-bi ready in %.0f s", time.monotonic() - started)
+
+
+def _run(cmd: list[str], what: str, environ: dict[str, str] | None = None, timeout: float = 900) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=timeout, cwd=config.REPO_ROOT)
+    if proc.returncode != 0:
+        tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])[-400:]
+        raise BIError(f"could not {what} (exit {proc.returncode}): {tail}")
+    return proc.stdout
+
+
+def superset(*args: str, what: str) -> str:
+    """Run the `superset` CLI of .venv-bi with qpan's configuration."""
+    return _run([str(VENV / "bin" / "superset"), *args], what, environ=env())
+
+
+def run_bi_python(*args: str, what: str) -> str:
+    """Run a script with .venv-bi's Python and qpan's Superset configuration."""
+    return _run([str(VENV / "bin" / "python"), *args], what, environ=env())
+
+
+# -- the metadata database ----------------------------------------------------------------
+def _metadata_stamp() -> Path:
+    return home() / ".initialised"
+
+
+def ensure_metadata() -> bool:
+    """Migrate the SQLite metadata, create the roles and the admin user (bi/setup_metadata.py:
+    `superset db upgrade`, `superset init`, `fab create-admin` in one process). Returns True when
+    the admin password was generated now (it is printed once, by the caller)."""
+    new_password = not config.has_stored_secret(PASSWORD_KEY) and not os.environ.get("QPAN_SUPERSET_ADMIN_PASSWORD")
+    password = admin_password()
+    stamp = _metadata_stamp()
+    if stamp.exists() and stamp.read_text().strip() == _lock_digest():
+        return new_password
+    environ = dict(env(), QPAN_SUPERSET_ADMIN_PASSWORD=password)
+    out = _run([str(VENV / "bin" / "python"), str(SETUP_SCRIPT)], "set up Superset's metadata database", environ)
+    log.info("%s", out.strip().splitlines()[-1] if out.strip() else "superset metadata ready")
+    stamp.write_text(_lock_digest() + "\n")
+    return new_password
+
+
+def prepare() -> bool:
+    """Everything that does not need the warehouse: the venv and the metadata (the tests run it
+    in the background while the warehouse is being built)."""
+    ensure_venv()
+    return ensure_metadata()
+
+
+# -- the web server -------------------------------------------------------------------------
+def pid() -> int | None:
+    try:
+        value = int(_pid_file().read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        if os.waitpid(value, os.WNOHANG)[0] == value:  # our own child that has exited (tests)
+            return None
+    except ChildProcessError:
+        pass  # started by another qpan process: not ours to reap
+    try:
+        os.kill(value, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return value
+
+
+def healthy(timeout: float = 3) -> bool:
+    try:
+        with urllib.request.urlopen(url() + "/health", timeout=timeout) as resp:  # noqa: S310 - loopback URL
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server() -> int:
+    """Start gunicorn in the background (its own session, so `qpan bi stop` stops it and its
+    workers) and wait until /health answers."""
+    running = pid()
+    if running:
+        return running
+    if healthy():
+        raise BIError(f"something else already listens on {url()}; set QPAN_BI_PORT to a free port")
+    logfile = open(log_file(), "ab")  # noqa: SIM115 - handed to the child process
+    cmd = [str(VENV / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{bi_port()}", "--workers", "1",
+           "--worker-class", "gthread", "--threads", "8", "--timeout", "120",
+           "--limit-request-line", "0", "--limit-request-field_size", "0", "superset.app:create_app()"]
+    proc = subprocess.Popen(cmd, env=env(), stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            cwd=home(), start_new_session=True)
+    _pid_file().write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            _pid_file().unlink(missing_ok=True)
+            raise BIError(f"Superset exited at start (exit {proc.returncode}); see {log_file()}")
+        if healthy():
+            return proc.pid
+        time.sleep(1)
+    stop()
+    raise BIError(f"Superset did not answer on {url()} within {START_TIMEOUT:.0f} s; see {log_file()}")
+
+
+def stop() -> bool:
+    """Stop the background Superset (its whole process group). False when none was running."""
+    running = pid()
+    if running is None:
+        _pid_file().unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(running, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    for _ in range(50):
+        if pid() is None:
+            break
+        time.sleep(0.2)
+    else:
+        try:
+            os.killpg(running, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _pid_file().unlink(missing_ok=True)
+    return True

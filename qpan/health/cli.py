@@ -1,0 +1,86 @@
+"""`qpan sources status [--json]`: each source's health at its last crawl, worst first.
+
+    qpan sources status            a table: status, what the run fetched and failed, why
+    qpan sources status --json     the same rows as JSON (one object per source)
+
+Exit status 1 when any source is `failing` or `drift` (cron and CI can act on it), else 0.
+The rows are the sources' latest rows of audit.crawl_runs, which marts.mart_source_health publishes
+per day: this command is current right after a crawl, before any transform has run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from qpan import db
+from qpan.health.settings import EXIT_STATUSES, STATUSES
+
+FIELDS = ("source", "status", "status_reason", "started_at", "list_pages", "article_pages", "articles_landed",
+          "parse_failures", "parse_failures_by_reason", "failing_selectors", "quarantine_rate", "http_errors",
+          "http_errors_by_class", "robots_refusals", "median_response_ms", "newest_article_at",
+          "days_since_new_article", "usual_gap_days", "silent_after_days", "run_id")
+LATEST = f"""
+select distinct on (source) {', '.join(FIELDS)}
+from audit.crawl_runs order by source, started_at desc, crawl_id desc
+"""
+
+
+def latest_status() -> list[dict]:
+    """The latest run of every source, worst status first (then by name)."""
+    with db.connect("qpan_loader") as conn:  # the crawl log is written and read by the loader
+        if conn.execute("select to_regclass('audit.crawl_runs')").fetchone()[0] is None:
+            raise RuntimeError("audit.crawl_runs does not exist: run `qpan db migrate` (or `make run`) first")
+        rows = [dict(zip(FIELDS, r)) for r in conn.execute(LATEST).fetchall()]
+    order = {s: i for i, s in enumerate(STATUSES)}
+    return sorted(rows, key=lambda r: (order.get(r["status"], -1), r["source"]))
+
+
+def _fmt(value, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render_table(rows: list[dict]) -> str:
+    head = ("SOURCE", "STATUS", "LIST", "ARTICLES", "LANDED", "PARSE_FAIL", "QUAR%", "HTTP_ERR", "ROBOTS",
+            "MEDIAN_MS", "NEWEST", "DAYS_QUIET", "WHY")
+    lines = [head]
+    for r in rows:
+        newest = r["newest_article_at"].date().isoformat() if r["newest_article_at"] else "-"
+        lines.append((r["source"], r["status"], _fmt(r["list_pages"]), _fmt(r["article_pages"]),
+                      _fmt(r["articles_landed"]), _fmt(r["parse_failures"]), _fmt(100 * (r["quarantine_rate"] or 0)),
+                      _fmt(r["http_errors"]), _fmt(r["robots_refusals"]), _fmt(r["median_response_ms"]), newest,
+                      _fmt(r["days_since_new_article"], 1), r["status_reason"] or ""))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head) - 1)]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)) + "  " + line[-1]
+                     for line in lines) + "\n"
+
+
+def _cmd_status(args) -> int:
+    db.require_reachable()
+    rows = latest_status()
+    if args.json:
+        print(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
+    elif not rows:
+        print("no crawl recorded yet: run `qpan scrape` (or `make run`) first")
+    else:
+        sys.stdout.write(render_table(rows))
+    bad = [r["source"] for r in rows if r["status"] in EXIT_STATUSES]
+    if bad and not args.json:
+        print(f"{len(bad)} source(s) failing or drifting: {', '.join(bad)}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sources", help="the health of the sources (status of their last crawl)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    s = actions.add_parser("status", help="each source's status at its last crawl, worst first (exit 1 on "
+                                          "failing or drift)", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--json", action="store_true", help="print the rows as JSON")
+    s.set_defaults(func=_cmd_status)
