@@ -10,6 +10,7 @@
     qpan show URL                      the stored copy of an article, its evidence marked
     qpan sources status [--json]       each source's health (ok/silent/drift/failing/blocked)
     qpan bi start|stop|status          Apache Superset on the read-only analyst role
+    qpan cluster start|stop|status     Airflow on Postgres with Celery workers (make cluster)
     qpan review list|confirm|correct|reject|add|export|import   the review loop
 """
 from __future__ import annotations
