@@ -322,3 +322,41 @@ create table if not exists audit.alerts (
     recovery     text
 );
 create unique index if not exists alerts_open_idx on audit.alerts (problem_key) where cleared_at is null;
+comment on table audit.crawl_runs is
+    'One row per crawl of one source (scrapers.crawl): what it fetched and landed, what failed and why, and the health status judged from it (qpan.health); read by marts.mart_source_health and `qpan sources status`.';
+comment on column audit.crawl_runs.crawl_id is 'Surrogate key.';
+comment on column audit.crawl_runs.run_id is 'The Airflow run (or manual run) that crawled.';
+comment on column audit.crawl_runs.source is 'Source name, as in the registry (scrapers/sources.yml).';
+comment on column audit.crawl_runs.started_at is 'When the crawl of this source started.';
+comment on column audit.crawl_runs.finished_at is 'When it ended.';
+comment on column audit.crawl_runs.list_pages is 'List (index) pages fetched and read.';
+comment on column audit.crawl_runs.article_pages is 'Article pages fetched.';
+comment on column audit.crawl_runs.articles_landed is 'Articles new to raw.articles.';
+comment on column audit.crawl_runs.articles_updated is 'Articles already stored whose content changed.';
+comment on column audit.crawl_runs.parse_attempts is 'Article pages the parser was run on.';
+comment on column audit.crawl_runs.parse_failures is 'Article pages that failed to parse (quarantined with their reason).';
+comment on column audit.crawl_runs.parse_failures_by_reason is 'Parse failures by reason (JSON: reason -> count).';
+comment on column audit.crawl_runs.failing_selectors is 'The template selectors that matched nothing (JSON: selector -> count): what a template change broke.';
+comment on column audit.crawl_runs.quarantined is 'Pages quarantined by this crawl.';
+comment on column audit.crawl_runs.quarantine_rate is 'Share of the pages handled (parsed or failed to fetch) that were quarantined.';
+comment on column audit.crawl_runs.requests is 'HTTP requests sent: those answered plus those that timed out or failed on the network.';
+comment on column audit.crawl_runs.http_errors is 'Requests that ended in an HTTP error or a connection failure.';
+comment on column audit.crawl_runs.http_errors_by_class is 'HTTP errors by class (JSON: class -> count, e.g. 5xx, 403, 429, timeout, network).';
+comment on column audit.crawl_runs.robots_refusals is 'URLs not fetched because robots.txt disallows them.';
+comment on column audit.crawl_runs.median_response_ms is 'Median response time of this crawl's requests, in milliseconds.';
+comment on column audit.crawl_runs.newest_article_at is 'Publication time of the newest article this source has landed.';
+comment on column audit.crawl_runs.last_new_article_at is 'When a crawl of this source last found a new article.';
+comment on column audit.crawl_runs.days_since_new_article is 'Days from last_new_article_at to this crawl.';
+comment on column audit.crawl_runs.usual_gap_days is 'The source's usual gap between new articles, learned from its own history (null until known).';
+comment on column audit.crawl_runs.silent_after_days is 'Days without a new article after which the source counts as silent (the usual gap, at least the configured floor).';
+comment on column audit.crawl_runs.status is 'ok, silent, drift (parse failures jumped: template changed), failing (fetch errors) or blocked (robots, 403/429).';
+comment on column audit.crawl_runs.status_reason is 'Why the status was given, in words (e.g. the failing selector).';
+comment on table audit.alerts is
+    'One row per problem episode announced by qpan.health.alerts, from the message that opened it to the recovery that closed it: a problem is announced once, not at every run.';
+comment on column audit.alerts.alert_id is 'Surrogate key.';
+comment on column audit.alerts.problem_key is 'What the problem is about: source:<name> (its status) or task:<dag>.<task> (a failed task); one open row per key.';
+comment on column audit.alerts.status is 'The status the problem was announced with (e.g. drift, failing, blocked, silent).';
+comment on column audit.alerts.message is 'The alert message sent (webhook or log).';
+comment on column audit.alerts.opened_at is 'When the problem was first announced.';
+comment on column audit.alerts.cleared_at is 'When its recovery was announced (null while open).';
+comment on column audit.alerts.recovery is 'The recovery message sent.';

@@ -176,9 +176,15 @@ def test_clean_run_on_both_workers_polite_and_asset_scheduled_transform(cluster)
     STATE["transform_runs"] = {r["dag_run_id"] for r in api.runs("qpan_transform")}
 
 
+SERVER_CLOCK_SLACK = 0.06
+
+
 def _assert_polite(portal) -> None:
-    """Per host, as the server saw them: never two requests at once, starts >= DELAY apart
-    (less 20 ms for the time between the client's send and the server's clock)."""
+    """Per host, as the server saw them: never two requests at once, starts >= DELAY apart, less
+    SERVER_CLOCK_SLACK: the server stamps a request when its handler thread runs, which on a
+    loaded 2-core machine (`make test` runs a second lane beside this one) can be tens of ms after
+    the client sent it; a late stamp of one request shortens the gap that follows it (seen: 170 ms
+    for a 200 ms delay, with the crawler's own send times 200 ms apart by construction)."""
     by_site: dict[str, list[dict]] = {}
     for r in portal.requests:
         by_site.setdefault(r["site"], []).append(r)
@@ -187,7 +193,8 @@ def _assert_polite(portal) -> None:
         reqs.sort(key=lambda r: r["start"])
         for a, b in zip(reqs, reqs[1:]):
             assert b["start"] >= a["end"], f"{site}: two requests at once: {a['path']} and {b['path']}"
-            assert b["start"] - a["start"] >= DELAY - 0.02, f"{site}: {b['start'] - a['start']:.3f}s between requests"
+            gap = b["start"] - a["start"]
+            assert gap >= DELAY - SERVER_CLOCK_SLACK, f"{site}: {gap:.3f}s between requests"
 
 
 def _crawl_wall(crawls) -> float:
