@@ -323,7 +323,7 @@ create table if not exists audit.alerts (
 );
 create unique index if not exists alerts_open_idx on audit.alerts (problem_key) where cleared_at is null;
 comment on table audit.crawl_runs is
-    'One row per crawl of one source (scrapers.crawl): what it fetched and landed, what failed and why, and the health status judged from it (qpan.health); read by marts.mart_source_health and `qpan sources status`.';
+    'One row per crawl of one source (scrapers.crawl): what it fetched and landed, what failed and why, and the health status judged from it (qpan.health); read by marts.mart_source_health and qpan sources status.';
 comment on column audit.crawl_runs.crawl_id is 'Surrogate key.';
 comment on column audit.crawl_runs.run_id is 'The Airflow run (or manual run) that crawled.';
 comment on column audit.crawl_runs.source is 'Source name, as in the registry (scrapers/sources.yml).';
@@ -343,11 +343,11 @@ comment on column audit.crawl_runs.requests is 'HTTP requests sent: those answer
 comment on column audit.crawl_runs.http_errors is 'Requests that ended in an HTTP error or a connection failure.';
 comment on column audit.crawl_runs.http_errors_by_class is 'HTTP errors by class (JSON: class -> count, e.g. 5xx, 403, 429, timeout, network).';
 comment on column audit.crawl_runs.robots_refusals is 'URLs not fetched because robots.txt disallows them.';
-comment on column audit.crawl_runs.median_response_ms is 'Median response time of this crawl's requests, in milliseconds.';
+comment on column audit.crawl_runs.median_response_ms is 'Median response time of this crawl''s requests, in milliseconds.';
 comment on column audit.crawl_runs.newest_article_at is 'Publication time of the newest article this source has landed.';
 comment on column audit.crawl_runs.last_new_article_at is 'When a crawl of this source last found a new article.';
 comment on column audit.crawl_runs.days_since_new_article is 'Days from last_new_article_at to this crawl.';
-comment on column audit.crawl_runs.usual_gap_days is 'The source's usual gap between new articles, learned from its own history (null until known).';
+comment on column audit.crawl_runs.usual_gap_days is 'The source''s usual gap between new articles, learned from its own history (null until known).';
 comment on column audit.crawl_runs.silent_after_days is 'Days without a new article after which the source counts as silent (the usual gap, at least the configured floor).';
 comment on column audit.crawl_runs.status is 'ok, silent, drift (parse failures jumped: template changed), failing (fetch errors) or blocked (robots, 403/429).';
 comment on column audit.crawl_runs.status_reason is 'Why the status was given, in words (e.g. the failing selector).';

@@ -61,6 +61,7 @@ def main(argv: list[str]) -> int:
     pytest = [sys.executable, "-m", "pytest"]
     if argv:
         return subprocess.call([*pytest, *argv], cwd=REPO)
+    pytest.append("--durations=15")  # where each lane's time goes, in every full run's output
 
     lanes = REPO / ".qpan" / "lanes"
     home = lanes / "services-home"
