@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -217,22 +216,9 @@ CHECK = """(() => {
 })()"""
 
 
-def _chromium() -> str:
-    """Debian's chromium, installed when missing (as tests/report does; CI runs as root)."""
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not exe and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True, env=env,
-                       capture_output=True, timeout=900)
-        exe = shutil.which("chromium")
-    if not exe:
-        pytest.skip("chromium is not installed and could not be installed with apt-get (not root or no apt)")
-    return exe
-
-
-def test_the_dashboard_draws_every_chart_in_headless_chromium(superset, api, tmp_path):
+def test_the_dashboard_draws_every_chart_in_headless_chromium(superset, api, chromium, tmp_path):
     started = time.monotonic()
-    browser = cdp.Browser(_chromium(), tmp_path / "profile", width=1600, height=1900)
+    browser = cdp.Browser(chromium, tmp_path / "profile", width=1600, height=1900)
     try:
         browser.navigate(f"{superset['url']}/login/")
         assert browser.wait_for("!!document.getElementById('csrf_token')", timeout=60)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -153,20 +152,6 @@ def _publish_sample(conn) -> None:
         conn.execute("insert into audit.publish_log (run_id, published, reason, at) values (%s, %s, %s, %s)",
                      (f"run_{run}", failed == 0, "gate passed" if failed == 0 else "2 failed", when))
     db.grant_analyst(conn)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium, installed by the set-up when missing (we are root in CI)."""
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not exe and shutil.which("apt-get") and os.geteuid() == 0:
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True, env=env,
-                       capture_output=True, timeout=900)
-        exe = shutil.which("chromium")
-    if not exe:
-        pytest.skip("chromium is not installed and could not be installed with apt-get (not root or no apt)")
-    return exe
 
 
 def _chromium(exe: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
