@@ -48,7 +48,7 @@ def _open_corpus(folder: str, gold: str | None):
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .engine import explain_article
     from .errors import class_counts, classify, explain, per_indicator, read_text
-    from .evaluate import load_jsonl, predict_dir, read_article, score
+    from .evaluate import load_jsonl, predict_dir, read_article, score, select_docs
 
     if args.gold_from_reviews:  # gold = what people checked in the warehouse (qpan review)
         from qpan.review.gold import evaluate
@@ -63,7 +63,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         print(f"qpan eval: {e}", file=sys.stderr)
         return 2
-    s = score(predict_dir(texts, sources=sources), gold)
+    if args.docs:
+        try:
+            keep = select_docs({g["doc"] for g in gold}, args.docs)
+        except ValueError as e:
+            print(f"qpan eval: {e}", file=sys.stderr)
+            return 2
+        gold = [g for g in gold if g["doc"] in keep]
+    s = score(predict_dir(texts, sources=sources, only={g["doc"] for g in gold}), gold)
     cases = classify(s)
     per = per_indicator(s, gold)
     if args.json:
@@ -122,6 +129,8 @@ def register(subparsers) -> None:
     e.add_argument("--explain", action="store_true",
                    help="for each miss and false hit, show which rule fired or why none did")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.add_argument("--docs", metavar="RANGE",
+                   help="score only these documents, e.g. c81-c110 or c01-c80,c95 (ids as in sources.tsv)")
     e.add_argument("--min-f1", type=float, help="exit 1 when F1 is below this floor")
     e.add_argument("--gold-from-reviews", action="store_true",
                    help="gold = the facts people confirmed, corrected or added (`qpan review`); "

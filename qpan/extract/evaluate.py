@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -102,14 +103,41 @@ def score(predictions: list[dict], gold: list[dict]) -> Score:
     return Score(precision, recall, f1, matched, n_pred, len(required), misses, false_hits)
 
 
+def select_docs(docs: set[str], spec: str) -> set[str]:
+    """The documents of `docs` ("c81.txt") named by `spec`: ids and ranges, comma-separated
+    ("c81-c110", "c01-c80,c95"). A range takes the ids with the same prefix whose number lies
+    inside it; a spec that names no document is an error, not an empty score."""
+    def split(doc_id: str) -> tuple[str, int]:
+        m = re.fullmatch(r"([A-Za-z_]*)(\d+)", doc_id.strip())
+        if not m:
+            raise ValueError(f"--docs: {doc_id!r} is not an id like c81")
+        return m.group(1), int(m.group(2))
+
+    keep: set[str] = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        (p_lo, n_lo), (p_hi, n_hi) = split(lo), split(hi or lo)
+        if p_lo != p_hi or n_lo > n_hi:
+            raise ValueError(f"--docs: {part!r} is not a range like c81-c110")
+        for doc in docs:
+            prefix, n = split(Path(doc).stem)
+            if prefix == p_lo and n_lo <= n <= n_hi:
+                keep.add(doc)
+    if not keep:
+        raise ValueError(f"--docs: {spec!r} names no document of the gold file")
+    return keep
+
+
 def predict_dir(directory: str | Path, published=None, unit: str | None = None,
-                sources: dict[str, "SourceRow"] | None = None) -> list[dict]:
-    """Facts for every .txt file of a folder; `sources` gives each file's URL and
-    publication date (a corpus's sources.tsv) when known."""
+                sources: dict[str, "SourceRow"] | None = None, only: set[str] | None = None) -> list[dict]:
+    """Facts for every .txt file of a folder (or the files named in `only`); `sources` gives
+    each file's URL and publication date (a corpus's sources.tsv) when known."""
     from .engine import extract_article
 
     out = []
     for path in sorted(Path(directory).glob("*.txt")):
+        if only is not None and path.name not in only:
+            continue
         title, body = read_article(path)
         src = (sources or {}).get(path.name)
         pub = src.published if src and src.published else published
