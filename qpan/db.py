@@ -37,8 +37,13 @@ def unreachable_reason(timeout: int = 5) -> str | None:
     except psycopg.OperationalError as exc:
         detail = " ".join(str(exc).split())
         cause = "connection refused" if "refused" in detail.lower() else detail[:200]
-        hint = ("check QPAN_DATABASE_URL" if external else
-                "start it with `.venv/bin/qpan db start` (or `make run`); QPAN_PG_PORT picks the port")
+        if external:
+            hint = "check QPAN_DATABASE_URL"
+        else:
+            from qpan import pgserver
+
+            hint = pgserver.other_port_note() or ("start it with `.venv/bin/qpan db start` (or `make run`); "
+                                                  "QPAN_PG_PORT picks the port")
         kind = "the Postgres of QPAN_DATABASE_URL" if external else "the embedded Postgres"
         return f"cannot reach {kind} at {where}: {cause}; {hint}"
 

@@ -148,6 +148,26 @@ def is_running() -> bool:
     return res.returncode == 0
 
 
+def running_port() -> int | None:
+    """The port this clone's server listens on while it runs: the 4th line of its postmaster.pid
+    (whatever QPAN_PG_PORT says now); None when it is not running or the file cannot be read."""
+    try:
+        return int((pgdata() / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def other_port_note() -> str | None:
+    """When this clone's server runs on another port than QPAN_PG_PORT: one sentence saying so and
+    what to do (else None). A server started with another QPAN_PG_PORT keeps its port until stopped."""
+    actual, wanted = running_port(), config.pg_port()
+    if actual is None or actual == wanted or not is_running():
+        return None
+    return (f"this clone's embedded Postgres runs on 127.0.0.1:{actual} ({pgdata() / 'postmaster.pid'}), not on "
+            f"QPAN_PG_PORT={wanted}: use QPAN_PG_PORT={actual}, or stop it (`qpan db stop`) and start it again "
+            f"with QPAN_PG_PORT={wanted}")
+
+
 def port_free(port: int) -> bool:
     """True when nothing listens on 127.0.0.1:`port` (bind test)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -210,6 +230,9 @@ def start() -> None:
         return
     init()
     if is_running():
+        note = other_port_note()
+        if note:  # it answers elsewhere: everything after would fail with a bare "connection refused"
+            raise RuntimeError(note)
         return
     port = config.pg_port()
     if not port_free(port):
@@ -247,7 +270,12 @@ def status() -> str:
         return f"external: {config.redact(config.external_database_url())}"
     if not is_initialised():
         return "not initialised"
-    return f"running on 127.0.0.1:{config.pg_port()}" if is_running() else "stopped"
+    if not is_running():
+        return "stopped"
+    port = running_port() or config.pg_port()
+    if port != config.pg_port():
+        return f"running on 127.0.0.1:{port}, not on QPAN_PG_PORT={config.pg_port()}"
+    return f"running on 127.0.0.1:{port}"
 
 
 def psql_path() -> str:

@@ -115,3 +115,24 @@ def test_postgres_gone_during_a_dag_run_names_the_connection(warehouse_url, airf
     after = states()
     assert after["dbt_build"] is None and after["candidate_gate"] is None and after["publish"] is None, after
     assert after["extract_facts"] == "failed", after  # not a dbt task, not downstream of one
+
+
+def test_another_qpan_pg_port_names_the_port_this_clones_server_runs_on():
+    """Issue 27, point 8: the server runs on one port, the shell says another. `db status` must not
+    claim it runs on the wrong one, and `db start` must not end on a bare "connection refused"."""
+    from qpan import pgserver
+
+    pgserver.start()
+    actual, wrong = config.pg_port(), closed_port()
+    env = {k: v for k, v in os.environ.items() if k != "QPAN_DATABASE_URL"}
+    env["QPAN_PG_PORT"] = str(wrong)
+    res = qpan("db", "status", env=env)
+    assert res.returncode == 3
+    assert f"running on 127.0.0.1:{wrong}" not in res.stdout
+    assert f"running on 127.0.0.1:{actual}, not on QPAN_PG_PORT={wrong}" in res.stdout, res.stdout
+    assert f"runs on 127.0.0.1:{actual}" in res.stderr and f"use QPAN_PG_PORT={actual}" in res.stderr, res.stderr
+    res = qpan("db", "start", env=env)
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"runs on 127.0.0.1:{actual}" in lines[0] and "refused" not in lines[0], res.stderr
+    assert pgserver.running_port() == actual  # nothing was stopped or moved
