@@ -89,9 +89,16 @@ def qpan_ingest():
 
     @task(retries=0, trigger_rule="all_done")
     def health_check(sources: list[str]) -> dict:
-        """Alert on the sources whose status turned bad this run, and on those that recovered."""
+        """Alert on the sources whose status turned bad this run, and on those that recovered.
+        Skipped when list_sources failed: no source was crawled, and that task's own failure
+        callback has already announced the failed run (once)."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from qpan.health.alerts import check_sources
 
+        if sources is None:
+            raise AirflowSkipException("list_sources failed (its log says why, its alert is sent): "
+                                       "no source was crawled, no health to check")
         return check_sources(list(sources))
 
     names = list_sources()

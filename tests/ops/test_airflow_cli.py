@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config
+from qpan import config, db
 
 pytestmark = pytest.mark.slow
 REPO = config.REPO_ROOT
@@ -80,6 +80,13 @@ def test_unknown_source_fails_at_once_and_clear_matches_the_documented_pattern(w
     out = res.stdout + res.stderr
     assert "'nonexistent' is not in" in out and "sample_thoxuan" in out, out[-3000:]
     assert got["crawl"][0] == "upstream_failed"
+    # issue 27, point 7: the failed upstream is reported as such, once; health_check does not crash on it
+    assert got["health_check"][0] == "skipped", (got, out[-3000:])
+    assert "TypeError" not in out, out[-3000:]
+    with db.connect() as conn:
+        opened = [r[0] for r in conn.execute("select problem_key from audit.alerts where cleared_at is null "
+                                             "and problem_key like 'task:qpan_ingest.%'").fetchall()]
+    assert opened == ["task:qpan_ingest.list_sources"], opened
 
     # Airflow 3.3 matches `-t` as a substring of the task id, not as the regex its help text
     # promises: `^crawl$` matches nothing. docs/operations.md: rerun the failed crawl tasks
