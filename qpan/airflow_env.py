@@ -67,6 +67,9 @@ def config_settings() -> dict[str, dict[str, str]]:
         },
         "database": {"sql_alchemy_conn": f"sqlite:///{home / 'airflow.db'}"},
         "api": {"host": "127.0.0.1"},
+        # OpenLineage (its provider is installed for cosmos) is off: no lineage events are sent
+        # anywhere, and no Airflow command warns that it is not set up
+        "openlineage": {"disabled": "True", "namespace": "qpan"},
     }
 
 
