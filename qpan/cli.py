@@ -72,6 +72,18 @@ def cmd_run(args) -> int:
     return run_main_job(sources=args.sources, transform=args.transform)
 
 
+DB_HELP = """The warehouse's Postgres: the embedded server of this clone (127.0.0.1:QPAN_PG_PORT, data in
+.qpan/pgdata), or the server of QPAN_DATABASE_URL when it is set.
+
+actions:
+  start     start the embedded server (initialised on first use) and migrate the warehouse
+  stop      stop the embedded server
+  status    where the server runs; exit 3 when the database does not answer, with the reason
+  url       the connection URL of a role (--role), the password masked unless --show-password
+  migrate   create or update the raw, audit and review schemas, the roles and their grants
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qpan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -86,8 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "QPAN_TRANSFORM_MODE overrides) or astronomer-cosmos, one task per model")
     run.set_defaults(func=cmd_run)
 
-    dbp = sub.add_parser("db", help="manage the embedded Postgres")
-    dbp.add_argument("action", choices=["start", "stop", "status", "url", "migrate"])
+    dbp = sub.add_parser("db", help="manage the embedded Postgres", description=DB_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    dbp.add_argument("action", choices=["start", "stop", "status", "url", "migrate"], metavar="ACTION",
+                     help="start, stop, status, url or migrate (see above)")
     dbp.add_argument("--role", default=config.ADMIN_ROLE, choices=[config.ADMIN_ROLE, *config.ROLES],
                      help="with `url`: the role to connect as")
     dbp.add_argument("--show-password", action="store_true", help="with `url`: print the password too")

@@ -118,8 +118,14 @@ def run_dags(runs: list[tuple[str, dict | None]], extra_env: dict[str, str] | No
     if res.returncode != 0:  # every run succeeded, yet the process failed (e.g. on exit)
         cause = failure_cause(res.log_path.read_text(errors="replace")) or "see the log"
         raise DagRunFailed(f"the Airflow process exited {res.returncode}: {cause} (log: {res.log_path})")
-    print(f"    Airflow start-up and both runs: {time.monotonic() - started:.1f}s (log: {res.log_path})", flush=True)
+    print(f"    Airflow start-up and {runs_phrase(len(runs))}: {time.monotonic() - started:.1f}s (log: {res.log_path})",
+          flush=True)
     return timings
+
+
+def runs_phrase(n: int) -> str:
+    """How many DAG runs one Airflow process ran, in words (`--apply` runs one, `qpan run` two)."""
+    return {1: "the run", 2: "both runs"}.get(n, f"the {n} runs")
 
 
 def _last_run_id(dag_id: str) -> int | None:
@@ -192,6 +198,13 @@ def _run_main_job(sources: str, transform: str | None) -> int:
     return 0
 
 
+def mart_count_lines(counts: dict[str, int]) -> list[str]:
+    """`    marts.<table>   <n> rows`, the counts in one column however long the names are."""
+    marts = sorted((name, n) for name, n in counts.items() if name.startswith("marts."))
+    width = max((len(name) for name, _ in marts), default=0) + 2
+    return [f"    {name:<{width}}{n} rows" for name, n in marts]
+
+
 def _print_summary(elapsed: float) -> None:
     with db.connect() as conn:
         counts = db.table_counts(conn, ("raw", "marts"))
@@ -202,9 +215,8 @@ def _print_summary(elapsed: float) -> None:
     print(f"    raw pages kept:         {counts.get('raw.pages', 0)}")
     print(f"    quarantined:            {counts.get('raw.quarantine', 0)}")
     print(f"    facts extracted:        {counts.get('raw.indicator_mentions', 0)}")
-    for name, n in sorted(counts.items()):
-        if name.startswith("marts."):
-            print(f"    {name:<32}{n} rows")
+    for line in mart_count_lines(counts):
+        print(line)
     from qpan.gate import data_docs_index
 
     gx_docs = data_docs_index()

@@ -92,6 +92,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if stored is None:
         print(f"qpan show: no stored article at {args.url}", file=sys.stderr)
         return 1
+    if args.mention is not None and not stored.mentions:
+        print(f"qpan show: no mention {args.mention} in the stored article at {stored.url} "
+              f"(`qpan show {stored.url}` lists its mentions)", file=sys.stderr)
+        return 1
     if args.page:
         if not stored.page or stored.page[3] is None:
             print(f"qpan show: no stored page for {stored.url}", file=sys.stderr)

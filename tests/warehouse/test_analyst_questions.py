@@ -369,3 +369,7 @@ def test_every_figure_keeps_its_url_and_its_stored_paragraph(published, tmp_path
     out = capsys.readouterr().out
     assert f"[[{evidence}]]" in out and "recruits_enlisted = 230" in out
     assert main(["show", "https://nowhere.test/none"]) == 1
+    # a mention the article does not have is an error, not the article without marks (issue 27, point 11)
+    capsys.readouterr()
+    assert main(["show", url, "--mention", "999999999"]) == 1
+    assert "no mention 999999999" in capsys.readouterr().err
