@@ -68,7 +68,8 @@ class Page:
     def header(self) -> str:
         wh = self.wh
         last = next((r for r in wh.publish_log if r.get("published")), None)
-        published = f"{last['at']:%Y-%m-%d %H:%M %Z} (run {esc(last['run_id'])})" if last else "never"
+        published = (f"{last['at'].astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC (run {esc(last['run_id'])})"
+                     if last else "never")
         units = {f.get("unit_id") for f in wh.facts if f.get("unit_id")}
         years = sorted({_year(f.get("period_start_year")) for f in wh.facts if f.get("period_start_year")})
         span = f"{years[0]}–{years[-1]}" if years else "–"

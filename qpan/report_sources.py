@@ -28,6 +28,15 @@ def load_sources(conn) -> tuple[list[dict], list[dict]]:
     return rows, weeks
 
 
+def quarantined(r: dict) -> str:
+    """"1 of 1 (100%)": what the run quarantined of the pages it handled, so a rerun that fetched
+    one page again is not read as a source that failed entirely."""
+    n = r.get("quarantined") or 0
+    if not n:
+        return "0"
+    return f"{n} of {max(r.get('pages_handled') or 0, n)} ({100 * (r.get('quarantine_rate') or 0):.0f}%)"
+
+
 def sparkline(weeks: list[dict], source: str, last_week, n: int = 12) -> str:
     counts = {w["week_start"]: int(w["articles"]) for w in weeks if w["source"] == source}
     if not counts or last_week is None:
@@ -61,13 +70,13 @@ def sources_section(health: list[dict], weeks: list[dict], svg) -> str:
         cells.append([
             esc(r["source"]), f'<span class="{STATUS_CLASS.get(status, "")}">{esc(status)}</span>',
             esc(r.get("run_date")), esc(r.get("articles_landed")), esc(r.get("parse_failures")),
-            esc(f"{100 * (r.get('quarantine_rate') or 0):.0f}%"), esc(r.get("http_errors")),
+            esc(quarantined(r)), esc(r.get("http_errors")),
             esc(r.get("newest_article_date")), esc(r.get("days_since_new_article")),
             f'<span title="articles per week, last 12 weeks of data">{esc(sparkline(weeks, r["source"], last_week))}'
             "</span>", esc((r.get("status_reason") or "")[:300])])
     bad = sum(1 for r in health if r.get("status") in ("failing", "drift", "blocked"))
     chart = trend_chart(weeks)
     return (f"<p>{len(health)} sources, <b>{bad} failing, drifting or blocked</b> at their latest run.</p>"
-            + table(["source", "status", "run day", "landed", "parse failures", "quarantined", "HTTP errors",
-                     "newest article", "days quiet", "trend (12 wk)", "why"], cells)
+            + table(["source", "status", "run day (UTC)", "landed", "parse failures", "quarantined (this run)",
+                     "HTTP errors", "newest article (Asia/Ho_Chi_Minh)", "days quiet", "trend (12 wk)", "why"], cells)
             + (svg(chart, "sources") if chart else ""))

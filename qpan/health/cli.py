@@ -12,12 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import timezone
+
+from scrapers.templates.common import VN_TZ as PORTAL_TZ
 
 from qpan import db
 from qpan.health.settings import EXIT_STATUSES, STATUSES
 
 FIELDS = ("source", "status", "status_reason", "started_at", "list_pages", "article_pages", "articles_landed",
-          "parse_failures", "parse_failures_by_reason", "failing_selectors", "quarantine_rate", "http_errors",
+          "parse_attempts", "parse_failures", "parse_failures_by_reason", "failing_selectors", "quarantined",
+          "quarantine_rate", "http_errors",
           "http_errors_by_class", "robots_refusals", "median_response_ms", "newest_article_at",
           "days_since_new_article", "usual_gap_days", "silent_after_days", "run_id")
 LATEST = f"""
@@ -44,24 +48,43 @@ def _fmt(value, digits: int = 0) -> str:
     return str(value)
 
 
+def newest_date(r: dict) -> str | None:
+    """The newest article's publication day in the portals' time zone (as the marts and the report)."""
+    return r["newest_article_at"].astimezone(PORTAL_TZ).date().isoformat() if r.get("newest_article_at") else None
+
+
+def quarantined(r: dict) -> str:
+    """"1/1 (100%)": what this run quarantined of the pages it handled (not of the source's pages)."""
+    handled = (r.get("parse_attempts") or 0) + (r.get("http_errors") or 0)
+    n = r.get("quarantined") or 0
+    return f"{n}/{max(handled, n)} ({100 * (r.get('quarantine_rate') or 0):.0f}%)" if n else "0"
+
+
 def render_table(rows: list[dict]) -> str:
-    head = ("SOURCE", "STATUS", "LIST", "ARTICLES", "LANDED", "PARSE_FAIL", "QUAR%", "HTTP_ERR", "ROBOTS",
-            "MEDIAN_MS", "NEWEST", "DAYS_QUIET", "WHY")
+    head = ("SOURCE", "STATUS", "RUN_UTC", "LIST", "ARTICLES", "LANDED", "PARSE_FAIL", "QUARANTINED", "HTTP_ERR",
+            "ROBOTS", "MEDIAN_MS", "NEWEST_ICT", "DAYS_QUIET", "WHY")
     lines = [head]
     for r in rows:
-        newest = r["newest_article_at"].date().isoformat() if r["newest_article_at"] else "-"
-        lines.append((r["source"], r["status"], _fmt(r["list_pages"]), _fmt(r["article_pages"]),
-                      _fmt(r["articles_landed"]), _fmt(r["parse_failures"]), _fmt(100 * (r["quarantine_rate"] or 0)),
-                      _fmt(r["http_errors"]), _fmt(r["robots_refusals"]), _fmt(r["median_response_ms"]), newest,
-                      _fmt(r["days_since_new_article"], 1), r["status_reason"] or ""))
+        run = r["started_at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if r.get("started_at") else "-"
+        lines.append((r["source"], r["status"], run, _fmt(r["list_pages"]), _fmt(r["article_pages"]),
+                      _fmt(r["articles_landed"]), _fmt(r["parse_failures"]), quarantined(r),
+                      _fmt(r["http_errors"]), _fmt(r["robots_refusals"]), _fmt(r["median_response_ms"]),
+                      newest_date(r) or "-", _fmt(r["days_since_new_article"], 1), r["status_reason"] or ""))
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head) - 1)]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)) + "  " + line[-1]
-                     for line in lines) + "\n"
+                      for line in lines) + "\n" + LEGEND
+
+
+LEGEND = ("RUN_UTC: when the last crawl started, UTC; NEWEST_ICT: the newest article's publication day, "
+          "Asia/Ho_Chi_Minh (the portals' time); QUARANTINED: pages this crawl quarantined / pages it fetched "
+          "(articles landed before are not fetched again)\n")
 
 
 def _cmd_status(args) -> int:
     db.require_reachable()
     rows = latest_status()
+    for r in rows:
+        r["newest_article_date"] = newest_date(r)
     if args.json:
         print(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
     elif not rows:

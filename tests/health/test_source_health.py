@@ -153,8 +153,10 @@ def test_source_quiet_for_longer_than_its_usual_gap_is_silent(env):
     assert "no new article for 20 days" in r2["status_reason"]
 
 
-def test_mart_and_gate_warnings(env):
+def test_mart_and_gate_warnings(env, capsys):
     """One dbt build of just the health models, then the gate's warnings: recorded, not raised."""
+    from datetime import date, timedelta
+
     from qpan import warehouse
     from qpan.health.checks import source_health_warnings
 
@@ -166,6 +168,22 @@ def test_mart_and_gate_warnings(env):
     finally:
         portal.clear_faults()
     assert ok["status"] == "ok" and bad["status"] == "failing"
+    # issue 27: a source with articles in its first and fourth week only, after every other article
+    # (point 2: the weeks between are zeros); a crawl at 19:54 UTC, whose newest article was published
+    # at 01:30 in Vietnam the next day, which quarantined the one page it fetched again (points 3, 10)
+    with db.connect() as conn:
+        last = conn.execute("select max((published_at at time zone 'Asia/Ho_Chi_Minh')::date) from raw.articles "
+                            "where source = %s", (ok["source"],)).fetchone()[0]
+        first_week = last - timedelta(days=last.weekday()) + timedelta(weeks=1)
+        gap_weeks = [first_week + timedelta(weeks=i) for i in range(4)]
+        for n, week in enumerate((gap_weeks[0], gap_weeks[3])):
+            conn.execute("insert into raw.articles (source, url, title, published_at, body_text, content_hash) "
+                         "values ('weekly_gap_probe', %s, 'Tin', %s, 'Nội dung', md5(%s))",
+                         (f"https://gap.example.test/{n}", f"{week + timedelta(days=2)}T10:00:00+07:00", str(n)))
+        conn.execute("insert into audit.crawl_runs (source, started_at, finished_at, parse_attempts, quarantined, "
+                     "quarantine_rate, newest_article_at, status) values ('tz_probe', '2026-03-02 19:54:00+00', "
+                     "'2026-03-02 19:55:00+00', 1, 1, 1.0, '2026-03-02 18:30:00+00', 'ok')")
+        conn.commit()
     warehouse.run_dbt(["build", "--indirect-selection", "cautious", "--select", "stg_audit__crawl_runs",
                        "stg_raw__articles", "mart_source_health",
                        "mart_source_weekly_articles"], marts_schema="marts")
@@ -180,6 +198,21 @@ def test_mart_and_gate_warnings(env):
     assert rows[ok["source"]][:2] == ("ok", 1) and rows[ok["source"]][2] == ok["articles_landed"] > 0
     assert rows[bad["source"]][0] == "failing" and rows[bad["source"]][3] >= 1 and rows[bad["source"]][4] is True
     assert weeks[0] >= 1 and weeks[1] == published > 0
+    with db.connect() as conn:
+        gap = conn.execute("select week_start, articles from marts.mart_source_weekly_articles "
+                           "where source = 'weekly_gap_probe' order by week_start").fetchall()
+        probe = conn.execute("select run_date, newest_article_date, quarantined, pages_handled "
+                             "from marts.mart_source_health where source = 'tz_probe'").fetchone()
+    assert gap == [(week, n) for week, n in zip(gap_weeks, (1, 0, 0, 1))]
+    # run days in UTC, publication days in Vietnam's time: the mart and `qpan sources status` agree
+    assert probe == (date(2026, 3, 2), date(2026, 3, 3), 1, 1)
+    assert cli.main(["sources", "status"]) == 1
+    table = capsys.readouterr().out
+    line = next(row for row in table.splitlines() if row.startswith("tz_probe"))
+    assert "2026-03-02 19:54" in line and "2026-03-03" in line and "1/1 (100%)" in line, line
+    assert "RUN_UTC" in table and "NEWEST_ICT" in table and "Asia/Ho_Chi_Minh" in table
+    code, rows = status_cli(capsys)
+    assert rows["tz_probe"]["newest_article_date"] == "2026-03-03"
 
     result = source_health_warnings("test_health_run", schema="marts")
     assert result["evaluated"] and result["expectations"] == 4
@@ -202,6 +235,15 @@ def test_mart_and_gate_warnings(env):
     assert panel.index(bad["source"]) < panel.index(ok["source"])  # worst first
     assert "Articles per week" in panel and "<svg" in panel
     assert any(ch in panel for ch in "▂▃▄▅▆▇█")  # the 12-week sparkline of a source with articles
+    assert "run day (UTC)" in panel and "newest article (Asia/Ho_Chi_Minh)" in panel
+    probe_row = panel[panel.index("<td>tz_probe"):]
+    probe_row = probe_row[:probe_row.index("</tr>")]
+    assert "2026-03-02" in probe_row and "2026-03-03" in probe_row and "1 of 1 (100%)" in probe_row, probe_row
+    # the chart draws the quiet weeks as zeros
+    from qpan.report_sources import trend_chart
+
+    drawn = [v["articles"] for v in trend_chart(wh.source_weeks).data.values if v["source"] == "weekly_gap_probe"]
+    assert drawn == [1, 0, 0, 1]
 
 
 def test_task_failure_is_announced_once_and_its_recovery_too(env):

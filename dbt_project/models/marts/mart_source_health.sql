@@ -1,5 +1,6 @@
 {#
-    Grain: one row per (source, run_date): the source's last crawl of that day (local time), as
+    Grain: one row per (source, run_date): the source's last crawl of that day (UTC, as every run
+    time of qpan; the articles' publication dates are local, Asia/Ho_Chi_Minh), as
     judged by qpan.health when it ran (audit.crawl_runs): what it fetched, what failed and why, and
     its status. A nightly schedule crawls once a day; a day with several crawls (a retry, a
     manual run) keeps the last one, which is the state the day ended in.
@@ -29,6 +30,8 @@ select
     parse_failures,
     parse_failures_by_reason,
     failing_selectors,
+    quarantined,
+    parse_attempts + http_errors as pages_handled,
     quarantine_rate,
     http_errors,
     http_errors_by_class,

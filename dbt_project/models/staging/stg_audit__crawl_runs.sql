@@ -8,7 +8,8 @@ select
     source,
     started_at,
     finished_at,
-    (started_at at time zone '{{ var("local_timezone") }}')::date as run_date,
+    -- run times are UTC (the header of the report, the logs, Airflow); publication dates are local
+    (started_at at time zone 'UTC')::date as run_date,
     list_pages,
     article_pages,
     articles_landed,
