@@ -14,6 +14,7 @@ from qpan import config
 
 SEEDS = config.REPO_ROOT / "dbt_project" / "seeds"
 PERIOD = re.compile(r"^([0-9]{4})(?:/([0-9]{4}))?$")
+PLAIN_NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
 DECISIONS = ("confirm", "correct", "reject", "add")
 STATUS = {"confirm": "confirmed", "correct": "corrected", "reject": "rejected-hidden", "add": "added"}
 
@@ -45,6 +46,47 @@ def unit_versions() -> dict[str, list[tuple[date | None, date | None]]]:
             end = date.fromisoformat(row["valid_to"]) if row["valid_to"] else None
             out.setdefault(row["unit_id"], []).append((start, end))
     return out
+
+
+@lru_cache(maxsize=1)
+def indicator_names() -> dict[str, str]:
+    """indicator code → its name, as a reviewer reads it (name_en of the catalogue)."""
+    with open(SEEDS / "indicators.csv", newline="", encoding="utf-8") as fh:
+        return {row["code"]: row["name_en"] for row in csv.DictReader(fh)}
+
+
+@lru_cache(maxsize=1)
+def unit_labels() -> dict[str, list[tuple[date | None, date | None, str]]]:
+    """unit_id → its versions as (valid from, valid to, "huyện Thọ Xuân")."""
+    out: dict[str, list[tuple[date | None, date | None, str]]] = {}
+    with open(SEEDS / "admin_units.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            start = date.fromisoformat(row["valid_from"]) if row["valid_from"] else None
+            end = date.fromisoformat(row["valid_to"]) if row["valid_to"] else None
+            out.setdefault(row["unit_id"], []).append((start, end, f"{row['type']} {row['name']}".strip()))
+    return out
+
+
+def unit_name(unit_id: str | None, period: str | None = None) -> str | None:
+    """"huyện Thọ Xuân": the name of the unit's version valid in the period (else its latest);
+    None when the gazetteer does not know the unit."""
+    versions = unit_labels().get(unit_id or "")
+    if not versions:
+        return None
+    match = PERIOD.match(str(period or ""))
+    if match:
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        valid = [v for v in versions if (v[0] is None or v[0] <= date(last, 12, 31))
+                 and (v[1] is None or v[1] >= date(first, 1, 1))]
+        versions = valid or versions
+    return max(versions, key=lambda v: v[0] or date.min)[2]
+
+
+def check_unit_id(unit_id: str) -> str:
+    """The unit must be in the gazetteer (any version)."""
+    if unit_id not in unit_versions():
+        raise ReviewError(f"unknown unit {unit_id!r} (not in the gazetteer: dbt_project/seeds/admin_units.csv)")
+    return unit_id
 
 
 def check_indicator(code: str) -> str:
@@ -85,8 +127,12 @@ def check_value(indicator: str, raw) -> tuple[Decimal, str]:
         if text.lower() not in flags:
             raise ReviewError(f"value {text!r} is not true/false (or 1/0), and {indicator} is a flag")
         return Decimal(flags[text.lower()]), "boolean"
+    plain = text.replace(",", "")
+    if plain and not PLAIN_NUMBER.match(plain):  # "1e3", "0x10", "NaN": not how a figure is written
+        raise ReviewError(f"value {text!r} is not a number written out (digits and at most one decimal point, "
+                          f"e.g. 1200 or 12.5), and {indicator} is a {kind}")
     try:
-        value = Decimal(text.replace(",", "")) if text else None
+        value = Decimal(plain) if plain else None
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite():

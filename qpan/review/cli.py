@@ -28,40 +28,75 @@ def _print(args, payload, text_lines) -> None:
 
 
 def _apply(args) -> None:
-    """`--apply`: the decisions take effect now, through the qpan_transform DAG (gate included)."""
+    """`--apply`: the decisions take effect now, through the qpan_transform DAG (gate included),
+    and the report is rewritten from the marts it published, as `make run` does."""
     if not getattr(args, "apply", False):
         return
     from qpan import airflow_env
+    from qpan.report import build_report
     from qpan.run import run_dags, run_lock
 
     airflow_env.ensure_initialised()
     with run_lock():
         run_dags([("qpan_transform", None)])
+        report = build_report()
+    print(f"    analyst report rewritten: {report}", flush=True)
+
+
+def _fact_line(r: dict) -> str:
+    """One fact as a reviewer reads it: names beside the ids the commands take."""
+    from qpan.review.catalog import indicator_names
+
+    status = r["review_status"] + (", pending the next qpan_transform run" if r.get("pending") else "")
+    flags = " CONFLICT" if r["has_conflict"] else ""
+    name = indicator_names().get(r["indicator"])
+    confidence = f" (confidence {r['confidence']:g})" if r.get("confidence") is not None else ""
+    why = f"\n    {r['review_status']} by {r['decided_by']}: {r['note']}" if r.get("note") else ""
+    return (f"{r['fact_id']}  [{status}]{flags} {r['indicator']} {r['comparator']} {r['value']}"
+            f"{f' ({name})' if name else ''}, {r.get('unit_name') or 'unit'} ({r['unit_id']}), period {r['period']}"
+            f"{confidence}{why}\n"
+            f"    “{r['evidence']}”\n    {r['title']} — {r['url']} ({r['published_date']})")
 
 
 def _cmd_list(args) -> int:
     from qpan.review import listing
+    from qpan.review.catalog import check_indicator, check_unit_id, indicator_names, unit_name
     from qpan.review.store import as_json, connect
 
+    # a filter that names nothing is a typo, not "no facts match"
+    if args.indicator:
+        check_indicator(args.indicator)
+    if args.unit:
+        check_unit_id(args.unit)
     with connect() as conn:
         rows = listing.orphans(conn) if args.orphans else listing.list_facts(
             conn, indicator=args.indicator, unit=args.unit, year=args.year, status=args.status,
             conflicts=args.conflicts, limit=args.limit)
     payload = [as_json(dict(r)) for r in rows]
+    for r in payload:
+        if "unit_id" in r:
+            r["unit_name"] = unit_name(r["unit_id"], r.get("period"))
+        r["indicator_name"] = indicator_names().get(r["indicator"])
     lines = []
     for r in payload:
         if args.orphans:
             lines.append(f"{r['fact_id']}  ORPHANED {r['decision']} {r['indicator']}: {r['orphan_reason']}\n"
                          f"    “{r['evidence']}”\n    {r['url']}  note: {r['note'] or ''}")
             continue
-        flags = " CONFLICT" if r["has_conflict"] else ""
-        lines.append(f"{r['fact_id']}  [{r['review_status']}]{flags} {r['indicator']} {r['comparator']} {r['value']} "
-                     f"unit {r['unit_id']} period {r['period']} (confidence {r['confidence']})\n"
-                     f"    “{r['evidence']}”\n    {r['title']} — {r['url']} ({r['published_date']})")
+        lines.append(_fact_line(r))
     if not payload:
         lines.append("no orphaned decisions" if args.orphans else "no facts match")
     _print(args, payload, lines)
     return 0
+
+
+def _origins(origin: dict) -> str:
+    """"value given; indicator, unit_id, period from the extractor": where each field came from."""
+    by_source: dict[str, list[str]] = {}
+    for name, source in origin.items():
+        by_source.setdefault(source, []).append(name)
+    return "; ".join(f"{', '.join(names)} given" if source == "given" else f"{', '.join(names)} from the {source}"
+                     for source, names in sorted(by_source.items(), key=lambda kv: kv[0] != "given"))
 
 
 def _record(args, make) -> int:
@@ -75,6 +110,10 @@ def _record(args, make) -> int:
     what = f"{out['decision']} {out['fact_id']} ({out['indicator']})"
     if out["decision"] in ("correct", "add"):
         what += f": {out['new_indicator']} = {out['new_value']} unit {out['new_unit_id']} period {out['new_period']}"
+    if decision.origin:
+        out["fields_from"] = decision.origin
+        if out["decision"] == "correct":
+            what += f" ({_origins(decision.origin)})"
     _print(args, out, [f"recorded {what} by {out['decided_by']}; applied at the next qpan_transform run"
                        + (" (running it now)" if args.apply else "")])
     _apply(args)

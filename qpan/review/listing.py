@@ -14,14 +14,15 @@ STATUS_SQL = """case d.decision when 'reject' then 'rejected-hidden' when 'corre
     else 'unreviewed' end"""
 
 # The published facts (fct_indicator_mentions: lineage, conflicts) with the decisions recorded
-# since (live, before the next transform applies them), and the rejected ones, hidden from marts.
+# since (live, before the next transform applies them), the rejected ones, hidden from marts, and
+# the added ones no transform has built yet. `pending`: the live status is not yet the published one.
 LIST_SQL = f"""
 with d as ({CURRENT_DECISIONS}),
 published as (
     select m.review_key as fact_id, m.indicator_code as indicator, m.value, m.comparator, m.unit_id, m.period,
            m.period_start_year, m.period_end_year, m.confidence, coalesce(f.has_conflict, false) as has_conflict,
            m.evidence, m.evidence_paragraph as sentence, m.article_title as title, m.article_url as url,
-           m.published_date, m.original_value
+           m.published_date, m.original_value, m.review_status as published_status
     from marts.fct_indicator_mentions m
     left join marts.fct_indicator_facts f on f.fact_id = m.fact_id
 ),
@@ -31,13 +32,26 @@ rejected as (
            coalesce(nullif(split_part(d.old_period, '/', 2), ''), d.old_period)::int as period_end_year,
            null::real as confidence, false as has_conflict, d.evidence, d.evidence as sentence,
            a.title, d.article_url as url, (a.published_at at time zone 'Asia/Ho_Chi_Minh')::date as published_date,
-           null::numeric as original_value
+           null::numeric as original_value, 'rejected-hidden' as published_status
     from d left join raw.articles a on a.url = d.article_url
     where d.decision = 'reject' and d.old_period is not null
       and d.review_key not in (select published.fact_id from published)
+),
+added_pending as (
+    select d.review_key as fact_id, d.new_indicator as indicator, d.new_value as value, '=' as comparator,
+           d.new_unit_id as unit_id, d.new_period as period, split_part(d.new_period, '/', 1)::int as period_start_year,
+           coalesce(nullif(split_part(d.new_period, '/', 2), ''), d.new_period)::int as period_end_year,
+           null::real as confidence, false as has_conflict, d.evidence, d.evidence as sentence,
+           a.title, d.article_url as url, (a.published_at at time zone 'Asia/Ho_Chi_Minh')::date as published_date,
+           null::numeric as original_value, null::text as published_status
+    from d left join raw.articles a on a.url = d.article_url
+    where d.decision <> 'reject' and d.new_period is not null
+      and exists (select 1 from review.decisions x where x.review_key = d.review_key and x.decision = 'add')
+      and d.review_key not in (select published.fact_id from published)
 )
-select p.*, {STATUS_SQL} as review_status, d.note, d.decided_by, d.decided_at
-from (select * from published union all select * from rejected) p
+select p.*, {STATUS_SQL} as review_status, p.published_status is distinct from {STATUS_SQL} as pending,
+       d.note, d.decided_by, d.decided_at
+from (select * from published union all select * from rejected union all select * from added_pending) p
 left join d on d.review_key = p.fact_id
 where (%(indicator)s::text is null or p.indicator = %(indicator)s)
   and (%(unit)s::text is null or p.unit_id = %(unit)s)

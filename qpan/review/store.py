@@ -58,6 +58,7 @@ class Decision:
     note: str | None = None
     decided_by: str | None = None
     decided_at: str | None = None
+    origin: dict = field(default_factory=dict)  # field → "given", "extractor", "previous correction" (not stored)
 
     def row(self) -> dict:
         return {
@@ -117,8 +118,13 @@ def decide(conn: psycopg.Connection, key: str, decision: str, *, value=None, uni
     # what the fact says now (a correction of a corrected fact starts from the corrected values)
     now = {"indicator": fact["indicator"], "value": fact["value"], "unit_id": fact["unit_id"],
            "period": fact["period"]}
+    kept_from = "extractor"
     if previous and previous["decision"] in ("correct", "add") and previous["new_indicator"]:
         now = {k: previous[f"new_{k}"] for k in ("indicator", "value", "unit_id", "period")}
+        kept_from = "previous correction" if previous["decision"] == "correct" else "added fact"
+    given = {"indicator": indicator, "value": value, "unit_id": unit_id, "period": period}
+    # where each field of the recorded fact comes from, said by the command (nothing inherited silently)
+    origin = {k: "given" if given[k] is not None else kept_from for k in given}
     new: dict = {}
     if decision == "correct":
         if value is None and unit_id is None and period is None and indicator is None:
@@ -141,7 +147,8 @@ def decide(conn: psycopg.Connection, key: str, decision: str, *, value=None, uni
     old = {"indicator": fact["indicator"], "value": fact["value"], "unit_id": fact["unit_id"],
            "period": fact["period"]}
     return Decision(key, fact["article_url"], fact["indicator"], fact["span_start"], fact["span_end"],
-                    fact["evidence"], decision, fact.get("content_hash"), old, new, note, by)
+                    fact["evidence"], decision, fact.get("content_hash"), old, new, note, by,
+                    origin=origin if new else {})
 
 
 def add(conn: psycopg.Connection, *, url: str, indicator: str, value, unit_id: str, period: str, evidence: str,

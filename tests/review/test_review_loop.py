@@ -47,9 +47,13 @@ def _facts(conn, schema: str = "marts") -> dict:
     return {(r[0], r[1], r[2]): (float(r[3]), r[4], None if r[5] is None else float(r[5])) for r in rows}
 
 
+REPORT = config.state_dir() / "report" / "index.html"
+
+
 @pytest.fixture(scope="module")
 def applied(warehouse_url, airflow_home, tmp_path_factory):
     """The sample articles, five decisions (one superseded) and an orphan, then `--apply`."""
+    REPORT.unlink(missing_ok=True)
     with db.connect(autocommit=True) as conn:
         data.load(conn)
     orphan = tmp_path_factory.mktemp("csv") / "orphan.csv"
@@ -108,6 +112,13 @@ def test_decisions_reach_the_published_marts_after_one_transform_run(applied):
                             (K["ngoclac180"],)).fetchone() == ("lan", "qpan_reviewer")
 
 
+def test_apply_rewrites_the_report_from_the_marts_it_published(applied):
+    """Issue 27, point 1: after `--apply` the report is the published marts' (as after `make run`)."""
+    page = REPORT.read_text(encoding="utf-8")
+    progress = page.split('id="review"', 1)[1].split("</section>", 1)[0]
+    assert "corrected (extractor: 3)" in page and "added by review" in page and "Ngọc Lặc" in progress
+
+
 def test_review_list_shows_what_to_decide_and_the_orphans(applied, capsys):
     import json
 
@@ -151,6 +162,10 @@ def test_reviewer_writes_only_reviews_and_analyst_cannot_review(applied):
     (["correct", K["thoxuan226"], "--unit", "24.224", "--note", "n"], "unit 24.224 is not valid in 2023"),
     (["add", "--url", A["thoxuan"]["url"], "--indicator", "militia_members", "--value", "5", "--unit", "38.395",
       "--period", "2023", "--evidence", "not in the article"], "is not in the article's stored text"),
+    # issue 27, point 5: a filter that names nothing is a typo, not "no facts match"; 1e3 is not a count
+    (["list", "--indicator", "nope"], "unknown indicator 'nope'"),
+    (["list", "--unit", "99.9"], "unknown unit '99.9'"),
+    (["correct", K["thoxuan226"], "--value", "1e3", "--note", "n"], "'1e3' is not a number written out"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(applied, capsys, argv, says):
     before = _n_decisions()
@@ -244,3 +259,46 @@ def test_eval_scores_the_extractor_against_reviewed_facts(applied, capsys):
         ("recruits_enlisted", 180.0), ("drills_held", 4.0), ("militia_members", 1200.0)}
     assert main(["eval", "--gold-from-reviews"]) == 0
     assert "precision" in capsys.readouterr().out
+
+
+# -- issue 27, points 5 and 6 (last in the module: they record decisions the tests above do not expect)
+def test_review_list_names_units_and_indicators_and_shows_rejected_and_pending_facts(applied, capsys):
+    import json
+
+    assert main(["review", "list", "--unit", "38.395", "--year", "2023"]) == 0
+    out = capsys.readouterr().out
+    assert "huyện Thọ Xuân (38.395)" in out and "(Citizens enlisted" in out, out
+    assert main(["review", "list", "--status", "rejected-hidden"]) == 0
+    out = capsys.readouterr().out
+    assert K["health"] in out and "None" not in out, out
+    assert "rejected-hidden by qpan_reviewer: a health-check count, not drills" in out, out
+    # an added fact is listed (as pending) before the next transform builds it
+    assert main(["review", "add", "--url", A["ngoclac"]["url"], "--indicator", "recruits_enlisted", "--value", "185",
+                 "--unit", "38.389", "--period", "2023", "--evidence", "với 185 tân binh"]) == 0
+    capsys.readouterr()
+    assert main(["review", "list", "--status", "added", "--json"]) == 0
+    added = {r["indicator"]: r for r in json.loads(capsys.readouterr().out)}
+    assert added["militia_members"]["pending"] is False  # applied by the fixture's run
+    assert added["recruits_enlisted"]["pending"] is True and added["recruits_enlisted"]["value"] == 185
+    assert added["recruits_enlisted"]["unit_name"] == "huyện Ngọc Lặc"
+    assert main(["review", "list", "--status", "added"]) == 0
+    assert "[added, pending the next qpan_transform run]" in capsys.readouterr().out
+
+
+def test_a_second_correction_says_where_each_field_comes_from(applied, capsys):
+    import json
+
+    key = K["thoxuan226"]
+    assert main(["review", "correct", key, "--unit", "38.389", "--note", "the wrong district"]) == 0
+    first = capsys.readouterr().out
+    assert "unit_id given; indicator, value, period from the extractor" in first, first
+    assert main(["review", "correct", key, "--value", "225", "--note", "a typo", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    # the first correction's unit is kept, and the command says so
+    assert second["new_unit_id"] == "38.389" and second["new_value"] == 225
+    assert second["fields_from"] == {"indicator": "previous correction", "value": "given",
+                                     "unit_id": "previous correction", "period": "previous correction"}
+    assert main(["review", "correct", key, "--period", "2023", "--note", "same period, said again"]) == 0
+    third = capsys.readouterr().out
+    assert "recruits_enlisted = 225 unit 38.389 period 2023" in third
+    assert "period given; indicator, value, unit_id from the previous correction" in third, third
