@@ -281,6 +281,18 @@ def test_a_complete_district_sum_is_the_provinces_figure_and_a_bound_when_one_di
     assert _ask(PROVINCE_FIGURE, (2021, "drills_held")) == [(total, ">", "district_sum", total, 27, 27)]
 
 
+def test_a_district_is_in_a_year_only_while_one_of_its_versions_is_valid(published):
+    """Issue 27, point 4 (the behaviour was right): Đông Sơn, merged into TP Thanh Hóa on 1 March
+    2025, existed in January and February 2025, so it is one of 2025's 27 districts, and of no later
+    year's; a year's rows and its district count follow the gazetteer's validity."""
+    assert "38.405" in _districts_of_thanh_hoa(2025) and len(_districts_of_thanh_hoa(2025)) == 27
+    assert "38.405" not in _districts_of_thanh_hoa(2026)
+    rows = _ask("select unit_id, year from marts.mart_district_year where current_province_id = '38'")
+    assert rows and all(unit in _districts_of_thanh_hoa(year) for unit, year in rows)
+    counts = _ask("select year, max(n_districts) from marts.mart_province_year where province_id = '38' group by year")
+    assert counts and all(n == len(_districts_of_thanh_hoa(year)) for year, n in counts)
+
+
 @pytest.fixture(scope="module")
 def candidate(published):
     """A fresh candidate, equal to the published marts, for the gate to judge."""
