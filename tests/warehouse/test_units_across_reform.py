@@ -139,6 +139,9 @@ def test_a_former_districts_2024_figure_beside_its_communes_2026_sum(published):
               on f.district_unit_id = d.unit_id and f.year = 2026 and f.indicator_code = 'recruits_enlisted'
             where d.year = 2024 order by d.unit_id""").fetchall()
     assert rows == [
+        # TX Bỉm Sơn (a coverage row in 2024, no figure): its one reporting new commune, phường
+        # Bỉm Sơn, also took xã Hà Vinh of Hà Trung: never summed, so no value
+        ("38.381", None, None, None, 0, 1, ["38.14812"], False),
         # Hà Trung: only xã Hà Trung (45) is summed; phường Bỉm Sơn (60) lies partly outside
         ("38.392", Decimal(140), Decimal(45), "=", 1, 5, ["38.14812"], False),
         # Vĩnh Lộc: its three new communes all reported; one of them "hơn 30": a lower bound
@@ -160,7 +163,8 @@ def test_the_candidate_gate_validated_the_new_marts(published):
 
 @pytest.mark.parametrize("tamper", [
     "update {c}.mart_former_district_year set is_complete = true where district_unit_id = '38.392'",
-    "update {c}.mart_former_district_year set communes_summed = communes_summed || communes_partly_inside",
+    "update {c}.mart_former_district_year set communes_summed = communes_summed || communes_partly_inside "
+    "where district_unit_id = '38.392'",
 ])
 def test_the_gate_query_finds_a_former_district_sum_said_complete_or_adding_a_partly_inside_commune(published, tamper):
     """What candidate__former_district_overstated validates (0 rows expected), on a tampered copy."""
