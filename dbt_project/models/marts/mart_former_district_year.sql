@@ -64,8 +64,9 @@ select
     count(*) filter (where reported.is_new_within_old) as n_communes_reporting,
     max(district_totals.n_communes_within) as n_communes_within,
     max(district_totals.n_communes_partly_inside) as n_communes_partly_inside,
-    coalesce(array_agg(reported.new_unit_id order by reported.new_unit_id) filter (where reported.is_new_within_old), '{}')
-        as communes_summed,
+    coalesce(
+        array_agg(reported.new_unit_id order by reported.new_unit_id) filter (where reported.is_new_within_old), '{}'
+    ) as communes_summed,
     max(district_totals.communes_partly_inside) as communes_partly_inside,
     max(district_totals.n_communes_partly_inside) = 0
     and count(*) filter (where reported.is_new_within_old) = max(district_totals.n_communes_within) as is_complete
