@@ -28,3 +28,28 @@
         else 'unreviewed'
     end as review_status
 {%- endmacro %}
+
+
+{#
+    The indicator, review and coverage columns of a unit-year mart's final select, from the
+    `pivoted` (unit_year_pivot_columns) and `coverage` (mart_reporting_coverage) relations.
+#}
+{% macro unit_year_output_columns(pivoted='pivoted', coverage='coverage') %}
+    {%- for code in var('district_year_indicators') %}
+        {{ pivoted }}.{{ code }},
+        {{ pivoted }}.{{ code }}_comparator,
+    {%- endfor %}
+    coalesce({{ pivoted }}.n_indicators_reported, 0) as n_indicators_reported,
+    coalesce({{ pivoted }}.conflicting_indicators, '{}') as conflicting_indicators,
+    coalesce({{ pivoted }}.bounded_indicators, '{}') as bounded_indicators,
+    coalesce({{ pivoted }}.review_status, 'unreviewed') as review_status,
+    coalesce({{ pivoted }}.n_indicators_reviewed, 0) as n_indicators_reviewed,
+    round({{ pivoted }}.n_indicators_reviewed::numeric / nullif({{ pivoted }}.n_indicators_reported, 0), 4)
+        as reviewed_share,
+    coalesce({{ pivoted }}.reviewed_indicators, '{}') as reviewed_indicators,
+    coalesce({{ pivoted }}.corrected_indicators, '{}') as corrected_indicators,
+    coalesce({{ pivoted }}.added_indicators, '{}') as added_indicators,
+    coalesce({{ coverage }}.n_articles, 0) as n_articles,
+    coalesce({{ coverage }}.has_year_end_review, false) as has_year_end_review,
+    coalesce({{ coverage }}.coverage_status, 'no_articles') as coverage_status
+{%- endmacro %}
