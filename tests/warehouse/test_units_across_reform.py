@@ -10,7 +10,6 @@ Figures are hand-made mentions (as the extractor lands them) in articles written
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 
