@@ -46,6 +46,11 @@ docs: setup
 report: setup
 	$(BIN)/qpan report
 
+## gazetteer    rebuild the gazetteer seeds from the pinned vietnam-provinces wheel (`qpan gazetteer diff` first)
+.PHONY: gazetteer
+gazetteer: setup
+	$(BIN)/qpan gazetteer build
+
 ## lock         regenerate requirements/lock.txt from requirements/requirements.in
 lock:
 	$(BIN)/uv pip compile requirements/requirements.in -o requirements/lock.txt --python-version 3.11

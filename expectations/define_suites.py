@@ -89,6 +89,36 @@ SUITES: dict[str, list] = {
     "candidate__review_orphans": [
         gxe.ExpectTableRowCountToBeBetween(min_value=0, max_value=p("max_orphaned_reviews")),
     ],
+    # the marts across the 2025 reform (issue 29)
+    "candidate__mart_unit_year": [
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["unit_id", "year"]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["unit_version_key", "year"]),
+        gxe.ExpectColumnValuesToNotBeNull(column="unit_version_key"),
+        gxe.ExpectColumnValuesToBeInSet(column="level", value_set=["province", "district", "commune"]),
+        gxe.ExpectColumnValuesToBeBetween(column="recruitment_quota_pct", min_value=0, max_value=200),
+        gxe.ExpectColumnValuesToBeBetween(column="recruits_enlisted", min_value=0),
+        gxe.ExpectTableRowCountToBeBetween(min_value=p("min_rows_mart_unit_year")),
+    ],
+    "candidate__dim_admin_unit_lineage": [
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["old_unit_version_key", "new_unit_version_key"]),
+        gxe.ExpectColumnValuesToBeInSet(column="relation", value_set=["whole", "partial"]),
+        gxe.ExpectColumnValuesToBeInSet(column="new_level", value_set=["province", "commune"]),
+        gxe.ExpectTableRowCountToBeBetween(min_value=p("min_rows_dim_admin_unit_lineage")),
+    ],
+    # an old unit with several new units where one of them is said to have taken it whole
+    "candidate__lineage_divided_as_whole": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
+    "candidate__mart_former_district_year": [
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["district_version_key", "year", "indicator_code"]),
+        gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=p("indicator_codes")),
+        gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0),
+        gxe.ExpectColumnValuesToNotBeNull(column="is_complete"),
+    ],
+    # former-district sums said complete though not, or adding a commune only partly inside
+    "candidate__former_district_overstated": [
+        gxe.ExpectTableRowCountToEqual(value=0),
+    ],
     # 3. Published marts: the last successful publish is recent enough.
     "published__freshness": [
         gxe.ExpectColumnMaxToBeBetween(column="at", min_value=p("fresh_after")),

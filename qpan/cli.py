@@ -12,6 +12,7 @@
     qpan bi start|stop|status          Apache Superset on the read-only analyst role
     qpan cluster start|stop|status     Airflow on Postgres with Celery workers (make cluster)
     qpan review list|confirm|correct|reject|add|export|import   the review loop
+    qpan gazetteer build|diff          the gazetteer seeds from the pinned source (vietnam-provinces)
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Subcommands owned by their modules.
     for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
                    "qpan.airflow_local", "qpan.health.cli", "qpan.bi.cli", "qpan.cluster.cli",
-                   "qpan.review.cli"):
+                   "qpan.review.cli", "qpan.gazetteer.cli"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:  # a part not installed must not take the whole CLI down

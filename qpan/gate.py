@@ -215,7 +215,7 @@ def _context(candidate_schema: str = "marts_candidate"):
 
 
 def _published_counts() -> dict[str, int]:
-    counts = {"fct_indicator_facts": 0, "mart_district_year": 0}
+    counts = {"fct_indicator_facts": 0, "mart_district_year": 0, "mart_unit_year": 0, "dim_admin_unit_lineage": 0}
     with db.connect("qpan_transformer") as conn:
         for table in counts:
             exists = conn.execute("select to_regclass(%s)", (f"marts.{table}",)).fetchone()[0]
@@ -234,6 +234,8 @@ def _parameters() -> dict:
         "indicator_codes": indicator_codes(),
         "min_rows_fct_indicator_facts": int(published["fct_indicator_facts"] * (1 - drop)),
         "min_rows_mart_district_year": int(published["mart_district_year"] * (1 - drop)),
+        "min_rows_mart_unit_year": int(published["mart_unit_year"] * (1 - drop)),
+        "min_rows_dim_admin_unit_lineage": int(published["dim_admin_unit_lineage"] * (1 - drop)),
         "fresh_after": (now - timedelta(hours=freshness_hours())).isoformat(),
         "max_orphaned_reviews": max_orphaned_reviews(),
     }

@@ -37,6 +37,38 @@ where (p.value is not null and p.comparator is null)
 """
 
 
+# The marts across the 2025 reform (issue 29). mart_unit_year's cells without their comparator
+# (or shown exact over a bound), as for mart_district_year above; a divided commune shown as a
+# whole successor; a former district's sum that says complete though a commune is only partly
+# inside or did not report, or that adds a commune only partly inside.
+UNIT_YEAR_BOUNDS_WITHOUT_COMPARATOR = """
+select u.unit_id, u.year, i.indicator_code
+from {c}.mart_unit_year u
+cross join {c}.dim_indicator i
+where i.is_in_district_year_mart
+  and coalesce(to_jsonb(u) -> i.indicator_code, 'null'::jsonb) <> 'null'::jsonb
+  and coalesce(to_jsonb(u) -> (i.indicator_code || '_comparator'), 'null'::jsonb) = 'null'::jsonb
+union all
+select u.unit_id, u.year, f.indicator_code
+from {c}.mart_unit_year u
+join {c}.fct_indicator_facts f
+  on f.unit_id = u.unit_id and f.period_start_year = u.year and f.is_single_year and f.comparator <> '='
+where to_jsonb(u) ->> (f.indicator_code || '_comparator') = '='
+"""
+LINEAGE_DIVIDED_AS_WHOLE = """
+select old_unit_version_key, count(*) as n_new_units
+from {c}.dim_admin_unit_lineage
+group by old_unit_version_key
+having count(*) > 1 and bool_or(not is_partial)
+"""
+FORMER_DISTRICT_OVERSTATED = """
+select * from {c}.mart_former_district_year
+where (is_complete and (n_communes_partly_inside > 0 or n_communes_reporting < n_communes_within))
+   or communes_summed && communes_partly_inside
+   or n_communes_reporting > n_communes_within
+"""
+
+
 def assets(candidate_schema: str) -> dict[str, tuple[str, str]]:
     """asset name → (query, suite name)."""
     c = candidate_schema
@@ -80,6 +112,17 @@ def assets(candidate_schema: str) -> dict[str, tuple[str, str]]:
         # review decisions whose fact no longer exists (kept, reported): at most a threshold
         "candidate_review_orphans": (f"select * from {c}.mart_review_decisions where is_orphaned",
                                      "candidate__review_orphans"),
+        "candidate_mart_unit_year": (f"select * from {c}.mart_unit_year", "candidate__mart_unit_year"),
+        "candidate_unit_year_bounds_without_comparator": (UNIT_YEAR_BOUNDS_WITHOUT_COMPARATOR.format(c=c),
+                                                          "candidate__bounds_without_comparator"),
+        "candidate_dim_admin_unit_lineage": (f"select * from {c}.dim_admin_unit_lineage",
+                                             "candidate__dim_admin_unit_lineage"),
+        "candidate_lineage_divided_as_whole": (LINEAGE_DIVIDED_AS_WHOLE.format(c=c),
+                                               "candidate__lineage_divided_as_whole"),
+        "candidate_mart_former_district_year": (f"select * from {c}.mart_former_district_year",
+                                                "candidate__mart_former_district_year"),
+        "candidate_former_district_overstated": (FORMER_DISTRICT_OVERSTATED.format(c=c),
+                                                 "candidate__former_district_overstated"),
         "published_publish_log": ("select at from audit.publish_log where published", "published__freshness"),
     }
 
@@ -89,6 +132,9 @@ CHECKPOINTS = {
                 "landing_duplicate_articles"],
     "candidate": ["candidate_fct_indicator_facts", "candidate_mart_district_year", "candidate_flag_vs_percentage",
                   "candidate_coverage_without_articles", "candidate_province_partial_value",
-                  "candidate_bounds_without_comparator", "candidate_review_orphans"],
+                  "candidate_bounds_without_comparator", "candidate_review_orphans",
+                  "candidate_mart_unit_year", "candidate_unit_year_bounds_without_comparator",
+                  "candidate_dim_admin_unit_lineage", "candidate_lineage_divided_as_whole",
+                  "candidate_mart_former_district_year", "candidate_former_district_overstated"],
     "published": ["published_publish_log"],
 }

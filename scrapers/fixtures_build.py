@@ -19,6 +19,12 @@ the caption/body separation). Around the seeds: a few short synthetic articles (
 "bão"), a 200 error page, a page whose template changed (no <h1>), an obfuscated page whose
 blob does not decode (RSS fallback), and offsite links. The output is deterministic.
 
+Written for the sample (not seeds, not synthetic: they land and reach the marts): three
+articles of Báo Thanh Hóa's "Quốc phòng - An ninh" section (/quoc-phong-an-ninh.htm), on
+both sides of the 1 July 2025 reform: huyện Ngọc Lặc's recruits of 2024, and those of 2026 of
+two new communes that lie wholly inside the former district (xã Ngọc Lặc, xã Minh Sơn), so the
+sample has post-reform commune rows and a former district to compare across the reform.
+
 Layout: fixtures/portal/manifest.json maps each site to its loopback host and each URL path
 (with query) to a file under fixtures/portal/<site>/.
 """
@@ -63,6 +69,32 @@ SEEDS = {
                 path="/tp-thanh-hoa-tong-ket-cong-tac-pho-thon-va-trien-khai-ke-hoach-bao-dam-an-ninh-trat-tu-174321.htm",
                 title_line=0, body=(2, None), author=None, published="2023-01-06T16:20:00+07:00", obfuscated=True),
 }
+
+
+# Articles written for the sample (own text), Báo Thanh Hóa's QP-AN section: (path, title,
+# published, paragraphs). Recruits of huyện Ngọc Lặc in 2024, and of two of the six new
+# communes wholly inside it in 2026 (the other four do not report: the comparison is incomplete).
+REFORM_ARTICLES = [
+    ("/quoc-phong-an-ninh/ngoc-lac-215-tan-binh-len-duong-nhap-ngu-nam-2024-201144.htm",
+     "Ngọc Lặc: 215 tân binh lên đường nhập ngũ năm 2024", "2024-02-22T10:30:00+07:00", [
+         "Sáng 22/2, huyện Ngọc Lặc tổ chức lễ giao nhận quân năm 2024 tại sân vận động trung tâm huyện.",
+         "Năm 2024, huyện Ngọc Lặc giao 215 công dân nhập ngũ, đạt 100% chỉ tiêu tỉnh giao; chất lượng tân binh "
+         "được nâng lên, 38 thanh niên có trình độ cao đẳng, đại học.",
+         "Ban Chỉ huy Quân sự huyện phối hợp với các xã, thị trấn bảo đảm lễ giao quân diễn ra nhanh gọn, an toàn, "
+         "tiết kiệm."]),
+    ("/quoc-phong-an-ninh/xa-ngoc-lac-tien-42-thanh-nien-len-duong-nhap-ngu-268310.htm",
+     "Xã Ngọc Lặc tiễn 42 thanh niên lên đường nhập ngũ", "2026-02-26T09:15:00+07:00", [
+         "Sáng 26/2, xã Ngọc Lặc tổ chức lễ giao nhận quân năm 2026, lần đầu tiên sau khi sắp xếp đơn vị hành "
+         "chính cấp xã.",
+         "Năm 2026, xã Ngọc Lặc giao 42 công dân nhập ngũ, đạt 100% chỉ tiêu; các tân binh được bàn giao cho đơn vị "
+         "nhận quân trong buổi sáng.",
+         "Chỉ huy trưởng Ban Chỉ huy Quân sự xã cho biết công tác khám tuyển được chuẩn bị từ tháng 10 năm trước."]),
+    ("/quoc-phong-an-ninh/xa-minh-son-hoan-thanh-giao-quan-nam-2026-268355.htm",
+     "Xã Minh Sơn hoàn thành giao quân năm 2026", "2026-02-26T15:40:00+07:00", [
+         "Chiều 26/2, Đảng ủy, UBND xã Minh Sơn tổ chức lễ giao nhận quân năm 2026.",
+         "Năm 2026, xã Minh Sơn giao 31 công dân nhập ngũ, đạt 100% chỉ tiêu.",
+         "Lễ giao quân diễn ra trang trọng, an toàn; gia đình các tân binh được xã tặng quà động viên."]),
+]
 
 
 def e(s: str) -> str:
@@ -421,6 +453,13 @@ def build(seeds_dir: Path = DEFAULT_SEEDS, out: Path = DEFAULT_OUT) -> dict:
         next_url="/thoi-su/trang-2.htm")
     files["baothanhhoa"]["/thoi-su/trang-2.htm"] = btt_list(
         [(it["link"], it["title"], it["published"], re.sub("<[^>]+>", " ", it["description"])[:160]) for it in rss_items[2:]])
+
+    # the "Quốc phòng - An ninh" section: articles written for the sample, across the reform
+    qpan_items = []
+    for path, title, published, paras in REFORM_ARTICLES:
+        files["baothanhhoa"][path] = btt_article(title, published, paras[0], paras, "Lễ giao nhận quân (ảnh minh họa).")
+        qpan_items.append((path, title, published, paras[0][:160]))
+    files["baothanhhoa"]["/quoc-phong-an-ninh.htm"] = btt_list(sorted(qpan_items, key=lambda it: it[2], reverse=True))
 
     # -- dangcongsan ----------------------------------------------------------------------
     p = parts["003"]

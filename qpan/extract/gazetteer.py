@@ -10,6 +10,7 @@ dozen dict look-ups, whatever the size of the gazetteer.
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -257,6 +258,9 @@ def with_extra_aliases(rows: list[dict], path: Path = EXTRA_ALIASES_PATH) -> lis
 
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
+    """The gazetteer seed that `qpan gazetteer build` writes (QPAN_GAZETTEER_SEED: another built
+    seed, e.g. one built from a newer package to try before committing it)."""
     from qpan.config import REPO_ROOT
 
-    return Gazetteer(with_extra_aliases(load_rows(REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv")))
+    seed = os.environ.get("QPAN_GAZETTEER_SEED") or REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv"
+    return Gazetteer(with_extra_aliases(load_rows(Path(seed))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from decimal import Decimal
 
 import pytest
 
@@ -14,6 +15,8 @@ from qpan.run import run_main_job
 pytestmark = pytest.mark.slow
 
 SEED_DOCS = 5
+# + the articles written for the sample (issue 29): Báo Thanh Hóa's QP-AN section, across the reform
+SAMPLE_DOCS = SEED_DOCS + 3
 OUTPUT: dict[str, str] = {}
 
 
@@ -44,8 +47,8 @@ def test_first_run_lands_all_seed_articles_and_publishes_facts(first_run):
             "join raw.articles a on a.url = m.article_url where not a.synthetic"
         ).fetchone()[0]
         published = conn.execute("select count(*) from audit.publish_log where published").fetchone()[0]
-    assert n_articles == SEED_DOCS
-    assert docs_with_facts == SEED_DOCS, "every seed article contributes facts to the marts"
+    assert n_articles == SAMPLE_DOCS
+    assert docs_with_facts == SAMPLE_DOCS, "every sample article contributes facts to the marts"
     assert first_run["marts.fct_indicator_facts"] > 0
     assert first_run["marts.mart_district_year"] > 0
     assert published == 1
@@ -130,3 +133,12 @@ def test_readme_analyst_queries_run_as_the_analyst(first_run):
         ("regular_commune_police", ">"), ("security_movement_budget_vnd", ">")}
     # question 7: one district's figures are never Thanh Hóa's total
     assert results[6] and all(value is None for _, _, value, *_ in results[6])
+    # question 8: huyện Ngọc Lặc's 215 recruits of 2024 beside xã Ngọc Lặc's 42 + xã Minh Sơn's 31 of
+    # 2026: two of the six new communes wholly inside it reported, so the sum is incomplete
+    assert [row[:5] + row[6:] for row in results[7]] == [
+        ("huyện Ngọc Lặc", Decimal(215), Decimal(73), "=", 2, [], False)]
+    assert results[7][0][5] == 6
+    # question 9: the two communes, each made of former communes of Ngọc Lặc and of the district
+    assert {(commune, old_level) for commune, _, old_level, *_ in results[8]} == {
+        ("xã Minh Sơn", "commune"), ("xã Minh Sơn", "district"), ("xã Ngọc Lặc", "commune"),
+        ("xã Ngọc Lặc", "district")}

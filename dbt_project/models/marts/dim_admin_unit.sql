@@ -3,9 +3,43 @@
     current_unit_id / current_province_id follow successor_id (the unit it was merged into,
     taken at the day after this version ended) until a version with no successor, so a 2023
     district fact rolls up to today's province (Hà Giang's districts -> Tuyên Quang "08").
+
+    successor_id is kept only where the unit has one whole successor: across the 2025 reform
+    it comes from the lineage (int_admin_unit_lineage), and a unit divided between new units
+    or spread over several (a district, a divided commune) has none here: see
+    dim_admin_unit_lineage for all of them.
 #}
-with recursive units as (
-    select * from {{ ref('stg_seeds__admin_units') }}
+with recursive lineage_successors as (
+    select
+        lineage.old_unit_version_key,
+        count(*) as n_successors,
+        bool_or(lineage.is_partial) as any_partial,
+        min(new_units.unit_id) as new_unit_id
+    from {{ ref('int_admin_unit_lineage') }} as lineage
+    inner join {{ ref('stg_seeds__admin_units') }} as new_units
+        on lineage.new_unit_version_key = new_units.unit_version_key
+    group by lineage.old_unit_version_key
+),
+
+units as (
+    select
+        seed_units.unit_version_key,
+        seed_units.unit_id,
+        seed_units.level,
+        seed_units.unit_type,
+        seed_units.unit_name,
+        seed_units.aliases,
+        seed_units.parent_id,
+        seed_units.valid_from,
+        seed_units.valid_to,
+        case
+            when lineage_successors.old_unit_version_key is null then seed_units.successor_id
+            when lineage_successors.n_successors = 1 and not lineage_successors.any_partial
+                then lineage_successors.new_unit_id
+        end as successor_id,
+        seed_units.province_code
+    from {{ ref('stg_seeds__admin_units') }} as seed_units
+    left join lineage_successors on seed_units.unit_version_key = lineage_successors.old_unit_version_key
 ),
 
 -- walk successor_id: from a version to the successor's version valid the day after it ended
