@@ -18,10 +18,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 
-from qpan import config
+from qpan import config, settings
 
 log = logging.getLogger("qpan")
 
@@ -112,11 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
 NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse", "review"}
 
 
+def _debug() -> bool:
+    try:
+        return settings.get("QPAN_DEBUG")
+    except settings.ConfigError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", False))
     try:
+        settings.check_environment()  # a malformed setting: one line naming it, before anything
         config.external_database_url()  # a malformed QPAN_DATABASE_URL: one line, before anything
         if args.command in NEEDS_DATABASE:
             from qpan import db
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear message, not a traceback, unless asked for
-        if os.environ.get("QPAN_DEBUG") or getattr(args, "verbose", False):
+        if getattr(args, "verbose", False) or _debug():
             raise
         print(f"qpan {args.command}: error: {exc}", file=sys.stderr)
         return 1

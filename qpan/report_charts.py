@@ -9,8 +9,18 @@ import altair as alt
 import vl_convert as vlc
 
 from qpan.report_data import (
-    COVERAGE_COLORS, COVERAGE_LABELS, MAX_MAPS, NO_REPORT, NOT_GIVEN, AWARD_CODES, Warehouse, _json, _num, _year,
-    fmt, indicator_name,
+    AWARD_CODES,
+    COVERAGE_COLORS,
+    COVERAGE_LABELS,
+    MAX_MAPS,
+    NO_REPORT,
+    NOT_GIVEN,
+    Warehouse,
+    _json,
+    _num,
+    _year,
+    fmt,
+    indicator_name,
 )
 from qpan.report_geo import District
 

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from qpan import config
+from qpan import config, settings
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +337,7 @@ def register(subparsers) -> None:
     """Add `qpan build [--full-refresh]` and `qpan docs` to the CLI."""
     p = subparsers.add_parser("build", help="build the dbt warehouse (seeds, models, tests)")
     p.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from raw")
-    p.add_argument("--marts-schema", default=os.environ.get("QPAN_MARTS_SCHEMA", CANDIDATE_SCHEMA),
+    p.add_argument("--marts-schema", default=settings.get("QPAN_MARTS_SCHEMA", CANDIDATE_SCHEMA),
                    help="schema the marts are built into (default: marts_candidate, published by the gate)")
     p.add_argument("--select", default=None, help="dbt node selection (default: everything)")
     p.set_defaults(func=_cmd_build)

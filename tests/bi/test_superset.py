@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from qpan import config, db, gate, pipeline, warehouse
+from qpan import config, db, gate, pipeline, settings, warehouse
 from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "warehouse"))
 import cdp  # noqa: E402
-from bi_setup import wait_prepared  # noqa: E402
 import sample  # noqa: E402
+from bi_setup import wait_prepared  # noqa: E402
 
 DOCS_SHOT = config.REPO_ROOT / "docs" / "superset-dashboard.png"
 AWARDS = ("awarded_collectives", "awarded_individuals")
@@ -246,5 +246,5 @@ def test_the_dashboard_draws_every_chart_in_headless_chromium(superset, api, chr
     assert state["canvases"] >= 3 and state["tableRows"] >= 2, state
     assert state["noResults"] == 0 and state["errors"] == 0 and state["titles"] and state["evidence"], state
     assert shot.stat().st_size > 60_000  # a drawn page, not a blank one
-    if os.environ.get("QPAN_UPDATE_DOCS") == "1":
+    if settings.get("QPAN_UPDATE_DOCS"):
         shutil.copyfile(shot, DOCS_SHOT)

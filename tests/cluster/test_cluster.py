@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db
+from qpan import config, db, settings
 from qpan.cluster.api import Airflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability"))
@@ -46,7 +46,7 @@ SERIAL_IDS = ("article_id", "mention_id", "value_mention_id")
 # The marts of the run with a killed worker cost a second transform (~1.5 minutes on a quiet
 # machine): on by default (the test runs in make test's second lane, beside the rest);
 # QPAN_CLUSTER_TEST_MARTS=0 compares only the raw layer, all that the killed and retried crawl writes.
-COMPARE_MARTS = os.environ.get("QPAN_CLUSTER_TEST_MARTS", "1") != "0"
+COMPARE_MARTS = settings.get("QPAN_CLUSTER_TEST_MARTS")
 TRANSFORM_WRITES = ("raw.indicator_mentions", "raw.article_extractions")  # extract_facts, not the crawl
 
 
