@@ -61,8 +61,8 @@ def _parse_day(value: str | None) -> date | None:
 def crawl_one(sources_file: str, name: str, since: str | None = None, until: str | None = None) -> dict:
     """Crawl one source while holding an advisory lock on its host, so two runs (or two
     workers) never hit one host at once: politeness across parallel runs."""
-    from qpan.landing import PostgresStore
     from scrapers.crawl import crawl_source
+    from qpan.landing import PostgresStore
 
     registry = _load(sources_file)
     source = registry.get(name)

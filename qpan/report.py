@@ -17,29 +17,11 @@ from pathlib import Path
 
 from qpan import config, db
 from qpan.report_charts import (  # noqa: F401 - the report's API, re-exported
-    awards_chart,
-    awards_rows,
-    choose_maps,
-    coverage_chart,
-    district_names,
-    indicator_chart,
-    map_chart,
-    quality_chart,
+    awards_chart, awards_rows, choose_maps, coverage_chart, district_names, indicator_chart, map_chart, quality_chart,
     svg,
 )
 from qpan.report_data import (  # noqa: F401 - the report's API, re-exported
-    MAX_FACT_ROWS,
-    PROVINCE_ID,
-    QUOTA_CODES,
-    Warehouse,
-    _anchor,
-    _json,
-    _year,
-    esc,
-    fmt,
-    indicator_name,
-    link,
-    load,
+    MAX_FACT_ROWS, PROVINCE_ID, QUOTA_CODES, Warehouse, _anchor, _json, _year, esc, fmt, indicator_name, link, load,
     table,
 )
 from qpan.report_geo import load_districts  # noqa: F401

@@ -9,18 +9,8 @@ import altair as alt
 import vl_convert as vlc
 
 from qpan.report_data import (
-    AWARD_CODES,
-    COVERAGE_COLORS,
-    COVERAGE_LABELS,
-    MAX_MAPS,
-    NO_REPORT,
-    NOT_GIVEN,
-    Warehouse,
-    _json,
-    _num,
-    _year,
-    fmt,
-    indicator_name,
+    COVERAGE_COLORS, COVERAGE_LABELS, MAX_MAPS, NO_REPORT, NOT_GIVEN, AWARD_CODES, Warehouse, _json, _num, _year,
+    fmt, indicator_name,
 )
 from qpan.report_geo import District
 

@@ -10,7 +10,6 @@ from .document import _SUBJECT_BLOCK_BEFORE_RE, _TOPIC_OPENING_RE, _Doc, _para_u
 from .gazetteer import Unit
 from .normalize import Sentence
 
-
 def _period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
     """The period of a figure in clause [cs, ce) of sentence s; False means a plan.
     (Memoised per clause: the paragraph's span and year it reads are set by _para_info,

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import NamedTuple
+from pathlib import Path
 
 from .normalize import fold, strip_diacritics
 

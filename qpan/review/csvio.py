@@ -14,16 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from qpan.review.catalog import (
-    DECISIONS,
-    ReviewError,
-    check_indicator,
-    check_period,
-    check_unit,
-    check_value,
-    fmt_num,
-    review_key,
-)
+from qpan.review.catalog import (DECISIONS, ReviewError, check_indicator, check_period, check_unit, check_value,
+                                 fmt_num, review_key)
 from qpan.review.store import Decision, insert
 
 FIELDS = ["fact_id", "decision", "article_url", "content_hash", "indicator", "span_start", "span_end", "evidence",

@@ -10,7 +10,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from qpan import db
-from qpan.review.catalog import STATUS, ReviewError, check_indicator, check_period, check_unit, check_value, review_key
+from qpan.review.catalog import (STATUS, ReviewError, check_indicator, check_period, check_unit, check_value,
+                                 review_key)
 
 ROLE = "qpan_reviewer"
 COLUMNS = ("review_key", "article_url", "content_hash", "indicator", "span_start", "span_end", "evidence",
