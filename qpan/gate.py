@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import json
+import fcntl
 import logging
 import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
 from qpan import config, db, settings
-from qpan.gate_assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS
-from qpan.gate_assets import assets as _assets
+from qpan.gate_assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS, assets as _assets
 from qpan.gate_docs import data_docs_index, prune_validation_results, uncommitted_dir, update_data_docs
 
 __all__ = ["GateFailed", "data_docs_index", "prune_validation_results", "run_checkpoint", "run_landing_gate",
