@@ -311,9 +311,3 @@ def run_candidate_gate(run_id: str | None = None) -> dict:
     # source health: warnings recorded in audit.validation_results, never blocking the publish
     result["source_health"] = source_health_warnings(run_id)
     return result
-
-
-def register(subparsers) -> None:
-    from qpan.gate_cli import register as register_check
-
-    register_check(subparsers)

@@ -257,6 +257,11 @@ def with_extra_aliases(rows: list[dict], path: Path = EXTRA_ALIASES_PATH) -> lis
 
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
+    """The gazetteer of the seed CSV and the extra aliases; its index is kept compiled in
+    `.qpan/cache/` (rebuilt when either CSV or this code changes: ~0.6 s saved per process)."""
+    from qpan.compiled_cache import load_or_build
     from qpan.config import REPO_ROOT
 
-    return Gazetteer(with_extra_aliases(load_rows(REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv")))
+    csv_path = REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv"
+    inputs = (csv_path, EXTRA_ALIASES_PATH, Path(__file__), Path(__file__).with_name("normalize.py"))
+    return load_or_build("gazetteer", inputs, lambda: Gazetteer(with_extra_aliases(load_rows(csv_path))))

@@ -381,5 +381,13 @@ def _group_generic(generic: list[tuple[re.Pattern, int]]) -> list[tuple[re.Patte
 
 @lru_cache(maxsize=1)
 def default_rules() -> Rules:
-    with open(PATTERNS_PATH, encoding="utf-8") as f:
-        return compile_rules(yaml.safe_load(f))
+    """The rules of patterns.yml, kept compiled in `.qpan/cache/` (rebuilt when patterns.yml or
+    this code changes; the regexes themselves are compiled again on load, by `re`)."""
+    from qpan.compiled_cache import load_or_build
+
+    def build() -> Rules:
+        with open(PATTERNS_PATH, encoding="utf-8") as f:
+            return compile_rules(yaml.safe_load(f))
+
+    inputs = (PATTERNS_PATH, Path(__file__), Path(__file__).with_name("normalize.py"))
+    return load_or_build("rules", inputs, build)
