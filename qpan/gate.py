@@ -29,7 +29,7 @@ from qpan.gate_assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS, 
 from qpan.gate_docs import data_docs_index, prune_validation_results, uncommitted_dir, update_data_docs
 
 __all__ = ["GateFailed", "data_docs_index", "prune_validation_results", "run_checkpoint", "run_landing_gate",
-           "run_candidate_gate", "register"]
+           "run_candidate_gate"]
 log = logging.getLogger(__name__)
 GX_PROJECT = config.REPO_ROOT / "expectations"
 SEEDS = config.REPO_ROOT / "dbt_project" / "seeds"

@@ -313,6 +313,9 @@ def build_report(out_dir: Path | None = None) -> Path:
     out_dir = Path(out_dir) if out_dir else config.state_dir() / "report"
     with db.connect("qpan_analyst", autocommit=True) as conn:
         wh = load(conn)
+        from qpan.report_sources import load_sources
+
+        wh.sources, wh.source_weeks = load_sources(conn)
     page = render(wh)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"

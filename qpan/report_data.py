@@ -76,7 +76,7 @@ def _is_province_district(unit_id: Any) -> bool:
     return isinstance(unit_id, str) and unit_id.startswith(PROVINCE_ID + ".") and unit_id.count(".") == 1
 
 
-def _select(conn: psycopg.Connection, table: str, tail: str = "") -> tuple[list[str], list[dict]]:
+def select_table(conn: psycopg.Connection, table: str, tail: str = "") -> tuple[list[str], list[dict]]:
     """`select *` from a table, or nothing when it does not exist (yet): a warehouse never
     published must give a report that says so, not a crash. `select *` rather than a column
     list so that a column added to a mart does not break the report; readers use .get()."""
@@ -95,34 +95,31 @@ def _select(conn: psycopg.Connection, table: str, tail: str = "") -> tuple[list[
 
 def load(conn: psycopg.Connection) -> Warehouse:
     wh = Warehouse()
-    _, rows = _select(conn, "marts.dim_indicator")
+    _, rows = select_table(conn, "marts.dim_indicator")
     wh.indicators = {r["indicator_code"]: r for r in rows}
-    columns, rows = _select(conn, "marts.mart_district_year", "order by unit_id, year")
+    columns, rows = select_table(conn, "marts.mart_district_year", "order by unit_id, year")
     catalogue = set(wh.indicators)
     wh.indicator_columns = [c for c in columns if c in catalogue] or [
         c for c in columns if c not in DISTRICT_YEAR_META]
     wh.indicator_columns = [c for c in wh.indicator_columns if not c.endswith("_comparator")]
     wh.district_year = [r for r in rows if _is_province_district(r.get("unit_id"))]
     # one spelling of a unit's name everywhere ("huyện Thọ Xuân"): the gazetteer's, latest version
-    _, rows = _select(conn, "marts.dim_admin_unit", "where level = 'district' order by valid_from nulls first")
+    _, rows = select_table(conn, "marts.dim_admin_unit", "where level = 'district' order by valid_from nulls first")
     wh.unit_names = {r["unit_id"]: r["unit_full_name"] for r in rows
                      if _is_province_district(r.get("unit_id")) and r.get("unit_full_name")}
-    _, rows = _select(conn, "marts.mart_reporting_coverage", "order by unit_id, year")
+    _, rows = select_table(conn, "marts.mart_reporting_coverage", "order by unit_id, year")
     wh.coverage = [r for r in rows if _is_province_district(r.get("unit_id"))]
-    _, wh.facts = _select(conn, "marts.fct_indicator_facts", "order by indicator_code, unit_id, period")
+    _, wh.facts = select_table(conn, "marts.fct_indicator_facts", "order by indicator_code, unit_id, period")
     if conn.execute("select to_regclass('marts.fct_indicator_mentions')").fetchone()[0] is not None:
         wh.n_mentions = conn.execute("select count(*) from marts.fct_indicator_mentions").fetchone()[0]
         wh.paragraphs = _paragraphs(conn, wh.facts)
-    _, wh.validation = _select(
+    _, wh.validation = select_table(
         conn, "audit.validation_results",
         f"where run_id in (select run_id from audit.validation_results group by run_id "
         f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
-    _, wh.publish_log = _select(conn, "audit.publish_log", "order by at desc limit 10")
-    _, wh.review_decisions = _select(conn, "marts.mart_review_decisions", "order by decided_at")
-    from qpan.report_sources import load_sources
-
-    wh.sources, wh.source_weeks = load_sources(conn)
-    return wh
+    _, wh.publish_log = select_table(conn, "audit.publish_log", "order by at desc limit 10")
+    _, wh.review_decisions = select_table(conn, "marts.mart_review_decisions", "order by decided_at")
+    return wh  # the Sources panel's rows are added by qpan.report_sources.load_sources
 
 
 def _paragraphs(conn: psycopg.Connection, facts: list[dict]) -> dict[int, tuple[str, int, int]]:
