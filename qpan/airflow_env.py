@@ -164,22 +164,6 @@ def ensure_initialised() -> None:
     _drop_example_dags(home)
 
 
-def dags_test(dag_id: str, conf: dict | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run one DAG run through Airflow itself (`airflow dags test`: every task in-process)."""
-    import json
-
-    cmd = [airflow_bin(), "dags", "test", dag_id]
-    if conf:
-        cmd += ["-c", json.dumps(conf)]
-    log_dir = config.airflow_home() / "dags-test-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{dag_id}.log"
-    with open(log_path, "w") as out:
-        res = subprocess.run(cmd, env=env(extra_env), stdout=out, stderr=subprocess.STDOUT, text=True)
-    res.log_path = log_path  # type: ignore[attr-defined]
-    return res
-
-
 def dags_test_many(runs: list[tuple[str, dict | None]], extra_env: dict[str, str] | None = None,
                    log_name: str = "run") -> subprocess.CompletedProcess:
     """Several DAG runs, one after another, in ONE Python process (`python -m qpan.dag_runs`):

@@ -271,25 +271,6 @@ def seed_if_changed() -> list[str]:
     return changed
 
 
-def source_freshness(raise_on_stale: bool = False) -> dict[str, str]:
-    """`dbt source freshness` (warn after 2 days without a load, error after 7; an empty table
-    is stale). Returns {source table: pass|warn|error|runtime error}; raises DbtError when dbt
-    itself fails, or on a stale source with raise_on_stale."""
-    out = target_dir() / "sources.json"
-    out.unlink(missing_ok=True)
-    try:
-        run_dbt(["source", "freshness"])
-    except DbtError as exc:
-        if raise_on_stale or not out.exists():
-            raise
-        log.warning("stale sources: %s", exc)
-    results = json.loads(out.read_text()).get("results", [])
-    statuses = {r["unique_id"].removeprefix("source.qpan."): r["status"] for r in results}
-    if raise_on_stale and any(v != "pass" for v in statuses.values()):
-        raise DbtError(["source", "freshness"], 1, [f"{k}: {v}" for k, v in statuses.items() if v != "pass"])
-    return statuses
-
-
 def parse_manifest() -> Path:
     """`dbt parse`: writes target/manifest.json, for astronomer-cosmos LoadMode.DBT_MANIFEST.
     Needs no database connection."""
