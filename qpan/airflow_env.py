@@ -133,14 +133,8 @@ def _drop_example_dags(home: Path) -> None:
     if not found:
         return
     log.info("deleting %d example DAGs from %s (left by a run with load_examples = True)", found, path)
-    code = ("from airflow.api.common.delete_dag import delete_dag\n"
-            "from airflow.models.dag import DagModel\n"
-            "from airflow.utils.session import create_session\n"
-            "with create_session() as s:\n"
-            "    ids = [d for (d,) in s.query(DagModel.dag_id).filter(DagModel.bundle_name.like('%example%'))]\n"
-            "for dag_id in ids:\n"
-            "    delete_dag(dag_id)\n")
-    subprocess.run([sys.executable, "-c", code], env=env(), capture_output=True, text=True, check=False)
+    subprocess.run([sys.executable, "-m", "qpan.airflow_internals", "delete-example-dags"], env=env(),
+                   cwd=config.REPO_ROOT, capture_output=True, text=True, check=False)
 
 
 def ensure_initialised() -> None:
