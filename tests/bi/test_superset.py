@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ import requests
 from qpan import config, db, gate, pipeline, settings, warehouse
 from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
+from helpers.net import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "warehouse"))
@@ -33,12 +33,6 @@ from bi_setup import wait_prepared  # noqa: E402
 DOCS_SHOT = config.REPO_ROOT / "docs" / "superset-dashboard.png"
 AWARDS = ("awarded_collectives", "awarded_individuals")
 TIMINGS: dict[str, float] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _analyst(sql: str) -> list[tuple]:
@@ -60,7 +54,7 @@ def superset(warehouse_url, superset_home):
     """Superset started by `qpan bi start`'s own code, on a free port, in the prepared home, while
     the warehouse is built and published (Superset's import and start do not need the marts)."""
     previous = {k: os.environ.get(k) for k in ("QPAN_SUPERSET_HOME", "QPAN_BI_PORT")}
-    os.environ.update(QPAN_SUPERSET_HOME=str(superset_home), QPAN_BI_PORT=str(_free_port()))
+    os.environ.update(QPAN_SUPERSET_HOME=str(superset_home), QPAN_BI_PORT=str(free_port()))
     started = time.monotonic()
     outcome: dict = {}
 

@@ -3,7 +3,6 @@ the URL and the reason in its log; the other sources land their articles."""
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import yaml
 
 from qpan import airflow_env, config, db
 from scrapers.portal_server import PortalServer, sample_site
+from helpers.net import free_port
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "health"))
 from webhook import Receiver  # noqa: E402
@@ -33,16 +33,10 @@ def _airflow_dags_test(dag_id: str, conf: dict, extra_env: dict[str, str]) -> su
 pytestmark = pytest.mark.slow
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.9", 0))
-        return sock.getsockname()[1]  # nothing listens there once the socket is closed
-
-
 def test_unreachable_source_fails_only_its_own_task(tmp_path, warehouse_url, airflow_home):
     registry = yaml.safe_load((config.REPO_ROOT / "scrapers" / "sample_sources.yml").read_text())
     live = next(s for s in registry["sources"] if s["name"] == "sample_thoxuan")
-    dead_url = f"http://127.0.0.9:{closed_port()}/"
+    dead_url = f"http://127.0.0.9:{free_port()}/"
     dead = {"name": "dead_portal", "template": "thanhhoa_portal", "base_url": dead_url, "unit_id": "38.386",
             "allow_private": True, "politeness": {"retries": 0, "timeout": 2, "delay": 0.05},
             "discovery": {"list_pages": [{"url": "/portal/KenhTin/Tin-tuc.aspx"}]}}
