@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.net import free_port
 from qpan import settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,8 +22,10 @@ def _qpan(*argv: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess
 
 
 def test_a_transform_mode_typo_stops_qpan_run_with_one_line_before_anything_runs(tmp_path):
-    # Today's main ran `QPAN_TRANSFORM_MODE=biuld qpan run` silently as `build`.
-    result = _qpan("run", tmp_path=tmp_path, QPAN_TRANSFORM_MODE="biuld")
+    # Today's main ran `QPAN_TRANSFORM_MODE=biuld qpan run` silently as `build` (here it would then
+    # fail on the unreachable database below, with a message that does not name the typo).
+    unreachable = f"postgresql://qpan_admin:pw@127.0.0.1:{free_port()}/qpan"
+    result = _qpan("run", tmp_path=tmp_path, QPAN_TRANSFORM_MODE="biuld", QPAN_DATABASE_URL=unreachable)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "qpan run: error: QPAN_TRANSFORM_MODE must be one of: build, cosmos, got 'biuld'"]
