@@ -12,6 +12,12 @@
     qpan bi start|stop|status          Apache Superset on the read-only analyst role
     qpan cluster start|stop|status     Airflow on Postgres with Celery workers (make cluster)
     qpan review list|confirm|correct|reject|add|export|import   the review loop
+
+Adding a command: in its module, a `register(subparsers)` that calls
+`subparsers.add_parser(NAME, help=HELP, ...)` and `set_defaults(func=...)`; then ONE line in
+`COMMANDS` below: (NAME, "its.module", HELP). Nothing else imports the module: `qpan --help`
+reads only the table, `qpan NAME ...` imports that one module (as Airflow's lazy_load_command).
+tests/foundation/test_cli.py fails until the table and the module agree.
 """
 from __future__ import annotations
 
@@ -129,7 +135,8 @@ def _command_of(argv: list[str]) -> str | None:
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for `argv`: the module of the command it names registers the real subparser;
     every other command is a placeholder with its help line (enough for `qpan --help`)."""
-    parser = argparse.ArgumentParser(prog="qpan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="qpan", description=__doc__.split("\n\nAdding a command")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
