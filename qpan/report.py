@@ -21,9 +21,9 @@ from qpan.report_charts import (  # noqa: F401 - the report's API, re-exported
     svg,
 )
 from qpan.report_data import (  # noqa: F401 - the report's API, re-exported
-    MAX_FACT_ROWS, PROVINCE_ID, QUOTA_CODES, Warehouse, _anchor, _json, _year, esc, fmt, indicator_name, link, load,
-    table,
+    MAX_FACT_ROWS, PROVINCE_ID, QUOTA_CODES, Warehouse, _anchor, _json, _year, esc, fmt, indicator_name, link, table,
 )
+from qpan.report_data import load as load_marts
 from qpan.report_geo import load_districts  # noqa: F401
 from qpan.report_review import figure_mark
 from qpan.report_review import section as review_section
@@ -308,14 +308,22 @@ def render(wh: Warehouse) -> str:
             "</body></html>")
 
 
+def load(conn) -> Warehouse:
+    """What the report draws: the published marts (qpan.report_data) and the Sources panel's rows
+    (qpan.report_sources, which reads through report_data: loaded here, not there, so neither
+    module imports the other both ways)."""
+    from qpan.report_sources import load_sources
+
+    wh = load_marts(conn)
+    wh.sources, wh.source_weeks = load_sources(conn)
+    return wh
+
+
 def build_report(out_dir: Path | None = None) -> Path:
     """Write index.html of the report into out_dir (default .qpan/report) and return its path."""
     out_dir = Path(out_dir) if out_dir else config.state_dir() / "report"
     with db.connect("qpan_analyst", autocommit=True) as conn:
         wh = load(conn)
-        from qpan.report_sources import load_sources
-
-        wh.sources, wh.source_weeks = load_sources(conn)
     page = render(wh)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "index.html"

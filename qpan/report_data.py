@@ -119,7 +119,7 @@ def load(conn: psycopg.Connection) -> Warehouse:
         f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
     _, wh.publish_log = select_table(conn, "audit.publish_log", "order by at desc limit 10")
     _, wh.review_decisions = select_table(conn, "marts.mart_review_decisions", "order by decided_at")
-    return wh  # the Sources panel's rows are added by qpan.report_sources.load_sources
+    return wh  # the Sources panel's rows: qpan.report.load adds them (qpan.report_sources)
 
 
 def _paragraphs(conn: psycopg.Connection, facts: list[dict]) -> dict[int, tuple[str, int, int]]:
