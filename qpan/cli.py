@@ -167,7 +167,12 @@ def _debug() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser(argv).parse_args(argv)
+    try:
+        parser = build_parser(argv)  # a command's parser may read a setting (`qpan build`'s default schema)
+    except settings.ConfigError as exc:
+        print(f"qpan: error: {exc}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", False))
     try:
         settings.check_environment()  # a malformed setting: one line naming it, before anything

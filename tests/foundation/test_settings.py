@@ -41,6 +41,13 @@ def test_a_malformed_port_names_the_variable(tmp_path):
         "qpan db: error: QPAN_PG_PORT must be a port number (1-65535), got '5543x'"]
 
 
+def test_a_setting_read_while_building_a_commands_parser_is_one_line_too(tmp_path):
+    result = _qpan("build", tmp_path=tmp_path, QPAN_MARTS_SCHEMA="marts; drop")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "qpan: error: QPAN_MARTS_SCHEMA must be a lower-case SQL identifier, got 'marts; drop'"]
+
+
 @pytest.mark.parametrize("name, value", [("QPAN_PG_PORT", "70000"), ("QPAN_GATE_MAX_ROW_DROP", "half"),
                                          ("QPAN_HEALTH_BLOCKED_RUNS", "2.5"), ("QPAN_INGEST_SCHEDULE", "@daly"),
                                          ("QPAN_ALERT_WEBHOOK_URL", "hooks.example.org"), ("QPAN_DEBUG", "yse"),
