@@ -28,7 +28,6 @@ import sys
 
 from qpan import config, settings
 
-log = logging.getLogger("qpan")
 
 
 def _setup_logging(verbose: bool) -> None:
