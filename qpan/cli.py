@@ -29,7 +29,6 @@ import sys
 from qpan import config, settings
 
 
-
 def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
