@@ -123,7 +123,7 @@ def load(conn: psycopg.Connection) -> Warehouse:
 
 
 def _paragraphs(conn: psycopg.Connection, facts: list[dict]) -> dict[int, tuple[str, int, int]]:
-    ids = sorted({int(item["mention_id"]) for f in facts for item in (_json(f.get("evidence")) or [])
+    ids = sorted({int(item["mention_id"]) for f in facts for item in (parse_json(f.get("evidence")) or [])
                   if isinstance(item, dict) and item.get("mention_id") is not None})
     columns = {r[0] for r in conn.execute(
         "select column_name from information_schema.columns where table_schema = 'marts' "
@@ -150,7 +150,7 @@ def link(url: Any, text: Any = None) -> str:
     return label
 
 
-def _num(value: Any) -> float | bool | None:
+def as_number(value: Any) -> float | bool | None:
     if value is None or isinstance(value, bool):
         return value
     return float(value) if isinstance(value, (int, float, Decimal)) else None
@@ -160,7 +160,7 @@ def fmt(value: Any, comparator: Any = None) -> str:
     """A value as shown; a bound keeps its comparator ("> 1,000"), an exact value shows none."""
     if comparator in (">", "<", "~") and value is not None and not isinstance(value, bool):
         return f"{comparator} {fmt(value)}"
-    value = _num(value)
+    value = as_number(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -168,15 +168,15 @@ def fmt(value: Any, comparator: Any = None) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _year(value: Any) -> int | None:
+def year_of(value: Any) -> int | None:
     return int(value) if value is not None else None
 
 
-def _json(value: Any) -> Any:
+def parse_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _anchor(prefix: str, key: Any) -> str:
+def anchor_id(prefix: str, key: Any) -> str:
     """An id attribute value that is safe whatever the key holds."""
     return prefix + "-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(key))
 
