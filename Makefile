@@ -33,9 +33,10 @@ run: setup
 test: setup
 	$(BIN)/python tests/lanes.py $(ARGS)
 
-## lint         ruff on the Python code, sqlfluff on the dbt models (also part of `make test`)
+## lint         ruff on the Python code, the import layers (.importlinter), sqlfluff on the dbt models (also part of `make test`)
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	cd dbt_project && ../$(BIN)/sqlfluff lint models tests
 
 ## docs         the dbt docs static site (prints where it is)
@@ -88,7 +89,7 @@ bench-quick: setup
 
 ## clean        remove build artefacts only (dbt target/logs, caches); keeps the data in .qpan/
 clean:
-	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache .import_linter_cache .grimp_cache
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	@echo "kept .qpan/ (crawled pages, warehouse, secrets, Airflow DB); \`make wipe CONFIRM=1\` deletes it"
 

@@ -44,9 +44,10 @@ def _recreate(name: str) -> str:
 
     with db.connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-    os.environ["QPAN_DATABASE_URL"] = config.database_url(config.ADMIN_ROLE, dbname=name)
+    url = config.database_url(config.ADMIN_ROLE, dbname=name)
+    os.environ["QPAN_DATABASE_URL"] = url
     db.migrate()
-    return os.environ["QPAN_DATABASE_URL"]
+    return url
 
 
 def _measure(api: Airflow, portal: PortalServer, delay: float) -> dict:

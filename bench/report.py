@@ -4,7 +4,25 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from bench.run import GOALS, fmt3, mmm
+GOALS = {"parse_ratio": 10.0, "extract_rate": 2000.0, "land_ratio": 0.5, "incremental_share": 0.10,
+         "e2e_seconds": 60.0}
+
+
+def mmm(xs) -> tuple:
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return (None, None, None)
+    return (min(xs), statistics.median(xs), max(xs))
+
+
+def fmt3(t, nd=0) -> str:
+    if t[0] is None:
+        return "n/a"
+
+    def f(v):
+        return f"{v:,.{nd}f}"
+
+    return f"{f(t[0])} / **{f(t[1])}** / {f(t[2])}"
 
 
 def _l(rs) -> str:

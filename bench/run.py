@@ -41,9 +41,6 @@ CACHE = REPO / ".qpan" / "bench-cache"
 BENCH_DB = "qpan_bench"
 PY = sys.executable
 
-GOALS = {"parse_ratio": 10.0, "extract_rate": 2000.0, "land_ratio": 0.5, "incremental_share": 0.10,
-         "e2e_seconds": 60.0}
-
 
 # ============================================================================ helpers
 def _rss_mb() -> float:
@@ -621,27 +618,6 @@ def run_all(args) -> None:
 
 
 # ============================================================================ report
-def mmm(xs) -> tuple:
-    xs = [x for x in xs if x is not None]
-    if not xs:
-        return (None, None, None)
-    return (min(xs), statistics.median(xs), max(xs))
-
-
-def fmt3(t, nd=0) -> str:
-    if t[0] is None:
-        return "n/a"
-
-    def f(v):
-        return f"{v:,.{nd}f}"
-
-    return f"{f(t[0])} / **{f(t[1])}** / {f(t[2])}"
-
-
-def _loads(rs) -> str:
-    return ", ".join(f"{r['loadavg'][0]:.1f}" for r in rs if r.get("loadavg"))
-
-
 def plot(ent: dict) -> Path | None:
     rows = []
     for key, rs in ent.items():

@@ -18,17 +18,17 @@ is also every task's failure/success callback (a failed task is announced once, 
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Param, dag, task
 
+from qpan import settings
 from qpan.health.alerts import QpanAlertNotifier
 
 RAW_ARTICLES = Asset("qpan://raw/articles")
-DEFAULT_SOURCES = os.environ.get("QPAN_SOURCES_FILE", "scrapers/sources.yml")
+DEFAULT_SOURCES = settings.get("QPAN_SOURCES_FILE")
 # `none`: only triggered runs (a staging cluster that must not crawl the live portals on unpause)
-SCHEDULE = os.environ.get("QPAN_INGEST_SCHEDULE", "@daily")
+SCHEDULE = settings.get("QPAN_INGEST_SCHEDULE")
 
 
 @dag(

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from airflow.sdk import Asset, dag, task
 
+from qpan import settings
 from qpan.health.alerts import QpanAlertNotifier
 
 RAW_ARTICLES = Asset("qpan://raw/articles")
@@ -45,7 +46,7 @@ def dbt_task_group():
     from qpan.airflow_env import ensure_warehouse_connection
 
     ensure_warehouse_connection()  # plain `airflow dags test` on the embedded setup has no AIRFLOW_CONN_...
-    venv_dbt = Path(os.environ.get("QPAN_DBT_EXECUTABLE", REPO / ".venv" / "bin" / "dbt"))
+    venv_dbt = Path(settings.get("QPAN_DBT_EXECUTABLE", REPO / ".venv" / "bin" / "dbt"))
     return DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(dbt_project_path=DBT_PROJECT, manifest_path=MANIFEST,
@@ -140,7 +141,7 @@ def qpan_transform():
         publish_marts(run_id)
 
     ready = extract_facts() >> landing_gate()
-    if MANIFEST.exists() and os.environ.get("QPAN_TRANSFORM_MODE", "build") == "cosmos":
+    if MANIFEST.exists() and settings.get("QPAN_TRANSFORM_MODE") == "cosmos":
         models = dbt_task_group()
         started = dbt_started()
         ready >> started >> dbt_seeds() >> models >> dbt_tests_passed(started) >> candidate_gate() >> publish()

@@ -136,14 +136,8 @@ def _drop_example_dags(home: Path) -> None:
     if not found:
         return
     log.info("deleting %d example DAGs from %s (left by a run with load_examples = True)", found, path)
-    code = ("from airflow.api.common.delete_dag import delete_dag\n"
-            "from airflow.models.dag import DagModel\n"
-            "from airflow.utils.session import create_session\n"
-            "with create_session() as s:\n"
-            "    ids = [d for (d,) in s.query(DagModel.dag_id).filter(DagModel.bundle_name.like('%example%'))]\n"
-            "for dag_id in ids:\n"
-            "    delete_dag(dag_id)\n")
-    subprocess.run([sys.executable, "-c", code], env=env(), capture_output=True, text=True, check=False)
+    subprocess.run([sys.executable, "-m", "qpan.airflow_internals", "delete-example-dags"], env=env(),
+                   cwd=config.REPO_ROOT, capture_output=True, text=True, check=False)
 
 
 def ensure_initialised() -> None:
@@ -165,22 +159,6 @@ def ensure_initialised() -> None:
                         capture_output=True, text=True)
     write_config()
     _drop_example_dags(home)
-
-
-def dags_test(dag_id: str, conf: dict | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run one DAG run through Airflow itself (`airflow dags test`: every task in-process)."""
-    import json
-
-    cmd = [airflow_bin(), "dags", "test", dag_id]
-    if conf:
-        cmd += ["-c", json.dumps(conf)]
-    log_dir = config.airflow_home() / "dags-test-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{dag_id}.log"
-    with open(log_path, "w") as out:
-        res = subprocess.run(cmd, env=env(extra_env), stdout=out, stderr=subprocess.STDOUT, text=True)
-    res.log_path = log_path  # type: ignore[attr-defined]
-    return res
 
 
 def dags_test_many(runs: list[tuple[str, dict | None]], extra_env: dict[str, str] | None = None,

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from qpan import config
+from qpan import config, settings
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def insecure_settings(
             password = None
         if password and _is_example(password, None):
             problems.append(f"{name} contains an example password; generate a real one")
-    profiles = {p.strip() for p in environ.get("QPAN_COMPOSE_PROFILES", "").split(",") if p.strip()}
+    profiles = settings.get("QPAN_COMPOSE_PROFILES", environ=environ)
     executor = environ.get("AIRFLOW__CORE__EXECUTOR", "")
     if "distributed" in profiles and executor and executor != "CeleryExecutor":
         problems.append(f"the distributed profile is on but AIRFLOW_EXECUTOR is {executor}; set AIRFLOW_EXECUTOR=CeleryExecutor")
@@ -154,7 +154,7 @@ def check_secrets(environ: Mapping[str, str] | None = None, *, required: tuple[s
 
 # -- the local Airflow --------------------------------------------------------------------
 def airflow_port(port: int | None = None) -> int:
-    return int(port or os.environ.get("QPAN_AIRFLOW_PORT") or DEFAULT_PORT)
+    return int(port or settings.get("QPAN_AIRFLOW_PORT", DEFAULT_PORT))
 
 
 def passwords_file() -> Path:
@@ -167,7 +167,7 @@ def ensure_login(user: str = LOGIN_USER, path: Path | None = None, password: str
     Password: `password`, else `QPAN_AIRFLOW_PASSWORD`, else the one stored, else a new one."""
     path = path or passwords_file()
     stored: dict[str, str] = json.loads(path.read_text() or "{}") if path.exists() else {}
-    wanted = password or os.environ.get("QPAN_AIRFLOW_PASSWORD") or stored.get(user) or secrets.token_urlsafe(12)
+    wanted = password or settings.get("QPAN_AIRFLOW_PASSWORD") or stored.get(user) or secrets.token_urlsafe(12)
     if stored.get(user) != wanted or not path.exists():
         stored[user] = wanted
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,7 +329,7 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
     print(f"    {pgserver.status()}", flush=True)
     print("==> Airflow metadata DB", flush=True)
     airflow_env.ensure_initialised()
-    if os.environ.get("QPAN_TRANSFORM_MODE") == "cosmos":
+    if settings.get("QPAN_TRANSFORM_MODE") == "cosmos":
         # cosmos renders the transform DAG's dbt tasks from this manifest
         from qpan.warehouse import parse_manifest
 

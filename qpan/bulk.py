@@ -162,24 +162,3 @@ def replace_mentions(conn: psycopg.Connection, article_facts: list[tuple],
                    reviewed_year = excluded.reviewed_year, profiled_at = excluded.profiled_at,
                    extracted_at = now()""")
     return n
-
-
-def copy_mentions(conn: psycopg.Connection, rows: Iterable[tuple], batch_size: int = 20000) -> BulkStats:
-    """Append mention tuples (MENTION_COLUMNS order, qualifiers as JSON text) through the staging
-    table, `on conflict do nothing` (benchmarks and backfills of known facts)."""
-    stats = BulkStats()
-    for batch in _batches(rows, batch_size):
-        with conn.transaction():
-            conn.execute(_STAGE_MENTIONS)
-            conn.execute("truncate qpan_stage_mentions")
-            with conn.cursor().copy("copy qpan_stage_mentions (" + ", ".join(MENTION_COLUMNS) + ") from stdin") as cp:
-                for r in batch:
-                    cp.write_row(r)
-            conn.execute(
-                "insert into raw.indicator_mentions (" + ", ".join(MENTION_COLUMNS) + ") "
-                "select article_id, extractor_version, indicator, value, value_type, comparator, unit_id, period, "
-                "qualifiers::jsonb, evidence, span_start, span_end, confidence from qpan_stage_mentions "
-                "on conflict do nothing")
-        stats.rows += len(batch)
-        stats.batches += 1
-    return stats

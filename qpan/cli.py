@@ -13,18 +13,21 @@
     qpan cluster start|stop|status     Airflow on Postgres with Celery workers (make cluster)
     qpan review list|confirm|correct|reject|add|export|import   the review loop
     qpan gazetteer build|diff          the gazetteer seeds from the pinned source (vietnam-provinces)
+
+Adding a command: in its module, a `register(subparsers)` that calls
+`subparsers.add_parser(NAME, help=HELP, ...)` and `set_defaults(func=...)`; then ONE line in
+`COMMANDS` below: (NAME, "its.module", HELP). Nothing else imports the module: `qpan --help`
+reads only the table, `qpan NAME ...` imports that one module (as Airflow's lazy_load_command).
+tests/foundation/test_cli.py fails until the table and the module agree.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import logging
-import os
 import sys
 
-from qpan import config
-
-log = logging.getLogger("qpan")
+from qpan import config, settings
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -85,13 +88,9 @@ actions:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qpan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    run = sub.add_parser("run", help="run the main job end to end (ingest → extract → dbt → gate → publish)")
+def register(subparsers) -> None:
+    """`qpan run` and `qpan db`, the commands this module owns."""
+    run = subparsers.add_parser("run", help=_help("run"))
     run.add_argument("--sources", choices=["sample", "live"], default="sample",
                      help="sample: the five seed articles served locally (default); live: the real portals")
     run.add_argument("--transform", choices=["build", "cosmos"], default=None,
@@ -99,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "QPAN_TRANSFORM_MODE overrides) or astronomer-cosmos, one task per model")
     run.set_defaults(func=cmd_run)
 
-    dbp = sub.add_parser("db", help="manage the embedded Postgres", description=DB_HELP,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    dbp = subparsers.add_parser("db", help=_help("db"), description=DB_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     dbp.add_argument("action", choices=["start", "stop", "status", "url", "migrate"], metavar="ACTION",
                      help="start, stop, status, url or migrate (see above)")
     dbp.add_argument("--role", default=config.ADMIN_ROLE, choices=[config.ADMIN_ROLE, *config.ROLES],
@@ -108,16 +107,63 @@ def build_parser() -> argparse.ArgumentParser:
     dbp.add_argument("--show-password", action="store_true", help="with `url`: print the password too")
     dbp.set_defaults(func=cmd_db)
 
-    # Subcommands owned by their modules.
-    for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
-                   "qpan.airflow_local", "qpan.health.cli", "qpan.bi.cli", "qpan.cluster.cli",
-                   "qpan.review.cli", "qpan.gazetteer.cli"):
+
+# -- the command table ----------------------------------------------------------------
+# One line per command: (name, the module whose `register(subparsers)` adds it, its help line).
+# `qpan --help` reads only this table; a command's module is imported only when that command
+# runs (as Airflow's `lazy_load_command`), so `qpan --help` never loads altair, GX or Airflow.
+# A new command: a `register(subparsers)` in its module that calls `subparsers.add_parser(NAME,
+# ...)` and `set_defaults(func=...)`, and one line here (tests/foundation/test_cli.py checks that
+# each module registers exactly the names listed for it, with the same help).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("run", "qpan.cli", "run the main job end to end (ingest → extract → dbt → gate → publish)"),
+    ("db", "qpan.cli", "manage the embedded Postgres"),
+    ("scrape", "scrapers.cli", "crawl the portals of the registry into the landing store"),
+    ("reparse", "scrapers.cli", "re-parse stored raw pages without fetching"),
+    ("extract", "qpan.extract.cli", "extract indicator facts from article text files"),
+    ("eval", "qpan.extract.cli", "score extraction against gold: P/R/F1, per indicator and per error class"),
+    ("build", "qpan.warehouse", "build the dbt warehouse (seeds, models, tests)"),
+    ("docs", "qpan.warehouse", "build the dbt docs static site and print where it is"),
+    ("check", "qpan.gate_cli", "run the quality gate's checkpoints (exit 1 on failure)"),
+    ("report", "qpan.report", "write the static HTML report of the published marts"),
+    ("show", "qpan.show", "the stored copy of an article, with the evidence of its facts marked"),
+    ("airflow", "qpan.airflow_local",
+     "Airflow's UI, scheduler, DAG processor and triggerer on the embedded setup (127.0.0.1)"),
+    ("sources", "qpan.health.cli", "the health of the sources (status of their last crawl)"),
+    ("bi", "qpan.bi.cli", "Apache Superset on the read-only analyst role (start|stop|status)"),
+    ("cluster", "qpan.cluster.cli", "Airflow with Celery workers on this machine: start, stop, status"),
+    ("review", "qpan.review.cli", "confirm, correct, reject or add facts (the review loop)"),
+    ("gazetteer", "qpan.gazetteer.cli", "build the gazetteer seeds from the pinned source; diff against the committed ones"),
+)
+
+
+def _help(name: str) -> str:
+    return next(text for command, _, text in COMMANDS if command == name)
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command named on the line: the first word that is not an option (`qpan -v run`)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: the module of the command it names registers the real subparser;
+    every other command is a placeholder with its help line (enough for `qpan --help`)."""
+    parser = argparse.ArgumentParser(prog="qpan", description=__doc__.split("\n\nAdding a command")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    wanted = _command_of(sys.argv[1:] if argv is None else argv)
+    module = next((mod for name, mod, _ in COMMANDS if name == wanted), None)
+    if module is not None:
         try:
-            mod = importlib.import_module(module)
-        except ImportError as exc:  # a part not installed must not take the whole CLI down
-            log.debug("%s unavailable: %s", module, exc)
-            continue
-        mod.register(sub)
+            importlib.import_module(module).register(sub)
+        except ImportError as exc:  # a part not installed takes down its command only
+            parser.exit(2, f"qpan {wanted}: error: unavailable here ({exc})\n")
+    for name, _, text in COMMANDS:
+        if name not in sub.choices:
+            sub.add_parser(name, help=text, add_help=False)
     return parser
 
 
@@ -127,11 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
 NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse", "review"}
 
 
+def _debug() -> bool:
+    try:
+        return settings.get("QPAN_DEBUG")
+    except settings.ConfigError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser(argv)  # a command's parser may read a setting (`qpan build`'s default schema)
+    except settings.ConfigError as exc:
+        print(f"qpan: error: {exc}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", False))
     try:
+        settings.check_environment()  # a malformed setting: one line naming it, before anything
         config.external_database_url()  # a malformed QPAN_DATABASE_URL: one line, before anything
         if args.command in NEEDS_DATABASE:
             from qpan import db
@@ -141,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear message, not a traceback, unless asked for
-        if os.environ.get("QPAN_DEBUG") or getattr(args, "verbose", False):
+        if getattr(args, "verbose", False) or _debug():
             raise
         print(f"qpan {args.command}: error: {exc}", file=sys.stderr)
         return 1

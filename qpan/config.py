@@ -8,45 +8,43 @@ nothing secret is ever committed.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from qpan import settings
+from qpan.settings import ConfigError  # noqa: F401 - re-exported: callers catch config.ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = Path(os.environ.get("QPAN_SHARED_DIR", REPO_ROOT.parent / "shared"))
+SHARED_DIR = Path(settings.get("QPAN_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 
 def state_dir() -> Path:
     """The git-ignored folder of run-time state (`QPAN_HOME` overrides, for tests)."""
-    return Path(os.environ.get("QPAN_HOME", REPO_ROOT / ".qpan")).resolve()
+    return Path(settings.get("QPAN_HOME", REPO_ROOT / ".qpan")).resolve()
 
 
-DEFAULT_PG_PORT = 55432
+DEFAULT_PG_PORT = settings.SETTINGS["QPAN_PG_PORT"].default
 WAREHOUSE_DB = "qpan"
 ROLES = ("qpan_loader", "qpan_transformer", "qpan_analyst", "qpan_reviewer")
 ADMIN_ROLE = "qpan_admin"
 
 
 def pg_port() -> int:
-    return int(os.environ.get("QPAN_PG_PORT", DEFAULT_PG_PORT))
+    return settings.get("QPAN_PG_PORT")
 
 
 def sample_port() -> int:
     """Port of the local sample portal server. Fixed (not random) because the page URLs, which
     include it, are the articles' keys: a second run must see the same URLs. Derived from the
     Postgres port so that two clones with different `QPAN_PG_PORT` do not collide."""
-    return int(os.environ.get("QPAN_SAMPLE_PORT", pg_port() + 10))
-
-
-class ConfigError(ValueError):
-    """A setting from the environment is malformed; the message names the variable."""
+    return settings.get("QPAN_SAMPLE_PORT", None) or pg_port() + 10
 
 
 def external_database_url() -> str | None:
     """`QPAN_DATABASE_URL` points everything at an external Postgres (compose, production)."""
-    url = os.environ.get("QPAN_DATABASE_URL") or None
+    url = settings.get("QPAN_DATABASE_URL")
     if url is not None:
         from urllib.parse import urlsplit
 
@@ -75,8 +73,8 @@ def role_password(role: str) -> str:
 def stored_secret(key: str, env_name: str | None = None, nbytes: int = 18) -> str:
     """A secret: from the environment variable `env_name` if set, else generated once and kept
     under `key` in `.qpan/secrets.json` (mode 600, git-ignored)."""
-    if env_name and os.environ.get(env_name):
-        return os.environ[env_name]
+    if env_name and settings.get(env_name):
+        return settings.get(env_name)
     path = _secrets_file()
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     if key not in stored:
@@ -139,4 +137,4 @@ def redact(url: str) -> str:
 
 
 def airflow_home() -> Path:
-    return Path(os.environ.get("AIRFLOW_HOME", state_dir() / "airflow"))
+    return Path(settings.get("AIRFLOW_HOME", state_dir() / "airflow"))

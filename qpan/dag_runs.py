@@ -28,13 +28,14 @@ def main(argv: list[str]) -> int:
 
     # Imported here: Airflow reads AIRFLOW_HOME and friends from the environment at import.
     from airflow.sdk import timezone
-    from airflow.utils.cli import get_bagged_dag
     from airflow.utils.state import DagRunState
+
+    from qpan.airflow_internals import bagged_dag
 
     for dag_id, conf in runs:
         started = time.monotonic()
         print(f"[qpan.dag_runs] starting {dag_id} conf={json.dumps(conf)}", flush=True)
-        dag = get_bagged_dag(bundle_names=None, dag_id=dag_id)
+        dag = bagged_dag(dag_id)
         if dag is None:
             print(f"[qpan.dag_runs] {dag_id}: not found or failed to parse", flush=True)
             return 1

@@ -24,12 +24,12 @@ import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from qpan import config, db
+from qpan import config, db, settings
 from qpan.gate_assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS, assets as _assets
 from qpan.gate_docs import data_docs_index, prune_validation_results, uncommitted_dir, update_data_docs
 
 __all__ = ["GateFailed", "data_docs_index", "prune_validation_results", "run_checkpoint", "run_landing_gate",
-           "run_candidate_gate", "register"]
+           "run_candidate_gate"]
 log = logging.getLogger(__name__)
 GX_PROJECT = config.REPO_ROOT / "expectations"
 SEEDS = config.REPO_ROOT / "dbt_project" / "seeds"
@@ -40,45 +40,32 @@ class GateFailed(RuntimeError):
     """The gate said no. The message lists the failed expectations."""
 
 
-def _float_env(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {os.environ.get(name)!r}") from exc
-
-
 def max_quarantine_fraction() -> float:
     """Above this share of bad rows, quarantining stops being enough: the run stops."""
-    return _float_env("QPAN_GATE_MAX_QUARANTINE_FRACTION", 0.5)
+    return settings.get("QPAN_GATE_MAX_QUARANTINE_FRACTION")
 
 
 def max_row_drop() -> float:
     """A candidate mart may have at most this fraction fewer rows than the published one."""
-    return _float_env("QPAN_GATE_MAX_ROW_DROP", 0.5)
+    return settings.get("QPAN_GATE_MAX_ROW_DROP")
 
 
 def max_orphaned_reviews() -> int:
     """At most this many review decisions may be orphaned (their fact gone, e.g. after a new
     extractor version moved the evidence span) before the candidate is refused: a few are normal
     and listed by `qpan review list --orphans`; many mean the decisions no longer apply."""
-    value = _float_env("QPAN_GATE_MAX_ORPHANED_REVIEWS", 25)
-    if value < 0:
-        raise ValueError(f"QPAN_GATE_MAX_ORPHANED_REVIEWS must be at least 0, got {value:g}")
-    return int(value)
+    return int(settings.get("QPAN_GATE_MAX_ORPHANED_REVIEWS"))
 
 
 def freshness_hours() -> float:
-    return _float_env("QPAN_GATE_FRESHNESS_HOURS", 48)
+    return settings.get("QPAN_GATE_FRESHNESS_HOURS")
 
 
 def keep_validation_runs() -> int:
     """How many runs of each suite GX keeps on disk (and in Data Docs). Every result is also in
     `audit.validation_results`; GX's own store is for browsing, and its index page re-reads
     every stored result, so an unpruned store made each gate slower the longer qpan ran."""
-    value = _float_env("QPAN_GX_KEEP_RUNS", 30)
-    if value < 1:
-        raise ValueError(f"QPAN_GX_KEEP_RUNS must be at least 1, got {value:g}")
-    return int(value)
+    return int(settings.get("QPAN_GX_KEEP_RUNS"))
 
 
 # -- catalogue values --------------------------------------------------------------
@@ -326,9 +313,3 @@ def run_candidate_gate(run_id: str | None = None) -> dict:
     # source health: warnings recorded in audit.validation_results, never blocking the publish
     result["source_health"] = source_health_warnings(run_id)
     return result
-
-
-def register(subparsers) -> None:
-    from qpan.gate_cli import register as register_check
-
-    register_check(subparsers)

@@ -15,8 +15,8 @@ def check_log_path() -> Path:
 
 @contextmanager
 def _internals_to_log(path: Path):
-    """Every log record to `path`; on the console only qpan's own warnings and errors. GX's
-    tqdm progress bars (on stderr) are switched off."""
+    """Every log record to `path`; on the console only qpan's own warnings and errors. (GX's
+    progress bars are off in its project config, expectations/gx/great_expectations.yml.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     handler = logging.FileHandler(path, encoding="utf-8")
@@ -28,22 +28,8 @@ def _internals_to_log(path: Path):
     old_level = root.level
     root.setLevel(logging.INFO)
     try:
-        import tqdm.std as tqdm_std  # GX's "Calculating Metrics" bars
-
-        original_init = tqdm_std.tqdm.__init__
-
-        def quiet_init(self, *args, **kwargs):
-            kwargs["disable"] = True
-            original_init(self, *args, **kwargs)
-
-        tqdm_std.tqdm.__init__ = quiet_init
-    except ImportError:  # pragma: no cover
-        tqdm_std = None
-    try:
         yield
     finally:
-        if tqdm_std is not None:
-            tqdm_std.tqdm.__init__ = original_init
         root.removeHandler(handler)
         handler.close()
         root.setLevel(old_level)

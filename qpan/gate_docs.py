@@ -1,6 +1,11 @@
 """The quality gate's Data Docs: GX's validation pages, pruned to the last N runs of each suite,
 and an index page of our own that reads offline.
 
+This is the one module that knows GX's on-disk layout (its file validation store and docs site,
+`<suite>/<run name>/<run time>/<batch>.json|.html`), which is not GX's public interface:
+`CHECKED_ON_GX` is the version it was checked on, pinned by tests/gate/test_gx_store_retention.py
+(whose real-run test in tests/gate/test_gate_cli_and_docs.py follows a link of this index).
+
 GX's own `index.html` is an empty shell filled in by JavaScript from CDNs (jQuery, Bootstrap,
 bootstrap-table): offline, or behind a proxy that blocks them, it showed nothing. The index
 written here is plain HTML: one row per stored validation (suite, run name = the Airflow run id
@@ -18,6 +23,7 @@ from qpan import config
 
 log = logging.getLogger(__name__)
 GX_PROJECT = config.REPO_ROOT / "expectations"
+CHECKED_ON_GX = "1.24.1"
 
 
 def uncommitted_dir() -> Path:

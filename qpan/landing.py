@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,32 +17,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from qpan import db
+from scrapers.items import ParsedArticle  # noqa: F401 - re-exported: the row save_article lands
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ParsedArticle:
-    """What a template parser gives for one article page."""
-
-    source: str
-    url: str
-    title: str
-    body_text: str
-    published_at: datetime | None
-    author: str | None = None
-    lead: str | None = None
-    captions: list[str] = field(default_factory=list)
-    body_variant: str = "html"  # html | decoded | rss
-    template: str | None = None
-    source_unit_id: str | None = None
-    page_sha256: str | None = None
-    synthetic: bool = False
-
-    @property
-    def content_hash(self) -> str:
-        text = "\x1f".join([self.title, self.lead or "", self.body_text])
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # How a re-landed article replaces its row (shared by the row store and the COPY loader):
@@ -72,7 +48,8 @@ def sha256(data: bytes) -> str:
 
 
 class PostgresStore:
-    """The crawler's sink. Connects as the least-privilege `qpan_loader` role by default."""
+    """The crawler's sink (`scrapers.store.Store`). Connects as the least-privilege `qpan_loader`
+    role by default."""
 
     def __init__(self, role: str = "qpan_loader", conn: psycopg.Connection | None = None):
         self.conn = conn or db.connect(role, autocommit=True)
@@ -102,6 +79,19 @@ class PostgresStore:
         )
         return digest
 
+    def stored_body(self, url: str) -> tuple[bytes, dict] | None:
+        """The latest 200 body of a page and its headers (a 304 answer re-parses it)."""
+        row = self.conn.execute(
+            "select body, headers from raw.pages where url = %s and status = 200 order by fetched_at desc limit 1",
+            (url,)).fetchone()
+        return (bytes(row[0]), row[1] or {}) if row else None
+
+    def unmark_removed(self, url: str) -> None:
+        """Answered again after a 404/410: no longer removed."""
+        for table in ("raw.articles", "raw.pages"):
+            self.conn.execute(f"update {table} set removed_at = null where url = %s and removed_at is not null",
+                              (url,))
+
     def mark_removed(self, url: str, at: datetime | None = None) -> None:
         """A landed article that the site now answers 404/410 for: kept, marked removed."""
         at = at or datetime.now(timezone.utc)
@@ -129,6 +119,15 @@ class PostgresStore:
         rows = self.conn.execute("select url from raw.articles where source = %s", (source,)).fetchall()
         return {r[0] for r in rows}
 
+    def stored_content_hash(self, url: str) -> str | None:
+        row = self.conn.execute("select content_hash from raw.articles where url = %s", (url,)).fetchone()
+        return row[0] if row else None
+
+    def newest_published(self, source: str) -> datetime | None:
+        """The newest article landed for the source (by any run, one that crashed included)."""
+        return self.conn.execute("select max(published_at) from raw.articles where source = %s",
+                                 (source,)).fetchone()[0]
+
     # -- quarantine ------------------------------------------------------------
     def quarantine(self, stage: str, source: str | None, url: str | None, reason: str,
                    detail: str | None = None, payload: dict[str, Any] | None = None) -> None:
@@ -149,6 +148,13 @@ class PostgresStore:
             "update raw.quarantine set resolved_at = now() where stage = %s and url = %s and resolved_at is null",
             (stage, url),
         )
+
+    def fetch_failures(self, source: str) -> list[str]:
+        """URLs of the source quarantined at fetch and not landed since (to retry on this run)."""
+        rows = self.conn.execute(
+            "select q.url from raw.quarantine q where q.source = %s and q.stage = 'fetch' and q.resolved_at is null "
+            "and not exists (select 1 from raw.articles a where a.url = q.url) order by q.url", (source,)).fetchall()
+        return [r[0] for r in rows]
 
     # -- crawl state -----------------------------------------------------------
     def validators(self, url: str) -> tuple[str | None, str | None] | None:

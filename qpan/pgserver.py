@@ -40,10 +40,6 @@ def pgdata() -> Path:
     return config.state_dir() / "pgdata"
 
 
-def _run_as() -> str | None:
-    return SYSTEM_USER if os.geteuid() == 0 else None
-
-
 def _ensure_system_user() -> None:
     try:
         pwd.getpwnam(SYSTEM_USER)

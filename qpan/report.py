@@ -21,9 +21,9 @@ from qpan.report_charts import (  # noqa: F401 - the report's API, re-exported
     svg,
 )
 from qpan.report_data import (  # noqa: F401 - the report's API, re-exported
-    MAX_FACT_ROWS, PROVINCE_ID, QUOTA_CODES, Warehouse, _anchor, _json, _year, esc, fmt, indicator_name, link, load,
-    table,
+    MAX_FACT_ROWS, PROVINCE_ID, QUOTA_CODES, Warehouse, anchor_id, parse_json, year_of, esc, fmt, indicator_name, link, table,
 )
+from qpan.report_data import load as load_marts
 from qpan.report_geo import load_districts  # noqa: F401
 from qpan.report_review import figure_mark
 from qpan.report_review import section as review_section
@@ -42,14 +42,14 @@ class Page:
         self.shown_facts: set[str] = set()
         self.facts_by_key: dict[tuple, dict] = {}
         for f in wh.facts:
-            key = (f.get("indicator_code"), f.get("unit_id"), _year(f.get("period_start_year")))
+            key = (f.get("indicator_code"), f.get("unit_id"), year_of(f.get("period_start_year")))
             if f.get("period_start_year") == f.get("period_end_year") and key not in self.facts_by_key:
                 self.facts_by_key[key] = f
 
     def fact_link(self, code: str, unit_id: str, year: int, text: str) -> str:
         fact = self.facts_by_key.get((code, unit_id, year))
         if fact and fact["fact_id"] in self.shown_facts:
-            return f'<a href="#{_anchor("fact", fact["fact_id"])}">{esc(text)}</a>'
+            return f'<a href="#{anchor_id("fact", fact["fact_id"])}">{esc(text)}</a>'
         return esc(text)
 
     def facts_to_show(self) -> dict[str, list[dict]]:
@@ -71,7 +71,7 @@ class Page:
         published = (f"{last['at'].astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC (run {esc(last['run_id'])})"
                      if last else "never")
         units = {f.get("unit_id") for f in wh.facts if f.get("unit_id")}
-        years = sorted({_year(f.get("period_start_year")) for f in wh.facts if f.get("period_start_year")})
+        years = sorted({year_of(f.get("period_start_year")) for f in wh.facts if f.get("period_start_year")})
         span = f"{years[0]}–{years[-1]}" if years else "–"
         stats = [("facts", fmt(len(wh.facts))), ("mentions", fmt(wh.n_mentions)), ("units", fmt(len(units))),
                  ("years", span), ("last published", published)]
@@ -90,7 +90,7 @@ class Page:
             chart, datasets = map_chart(self.wh, self.districts, code, year)
             chart = svg(chart, f"map{i}", datasets)
             figures.append(f'<div class="card">{chart}<p>{n} district(s) reporting. '
-                           f'<a href="#{_anchor("ind", code)}">Figures and evidence</a></p></div>')
+                           f'<a href="#{anchor_id("ind", code)}">Figures and evidence</a></p></div>')
         note = ("<p>One map per indicator, for its most reported year. <b>Grey</b>: no article and no "
                 "year-end review found for the district that year; <b>white</b>: a report was found but "
                 "did not give the figure; a reported zero is coloured as zero.</p>")
@@ -112,10 +112,10 @@ class Page:
         rows = [r for r in self.wh.district_year if any(r.get(c) is not None for c in QUOTA_CODES)]
         if not rows:
             return section("quota", "Recruitment quota fulfilment", "<p class='empty'>No recruitment figures yet.</p>")
-        rows.sort(key=lambda r: (-_year(r["year"]), r["unit_id"]))
+        rows.sort(key=lambda r: (-year_of(r["year"]), r["unit_id"]))
         cells = []
         for r in rows:
-            year = _year(r["year"])
+            year = year_of(r["year"])
             cells.append([esc(self.names.get(r["unit_id"], r["unit_id"])), esc(year)] + [
                 self.fact_link(c, r["unit_id"], year, fmt(r.get(c), r.get(f"{c}_comparator"))
                                + ("%" if c.endswith("_pct") and r.get(c) is not None else ""))
@@ -140,7 +140,7 @@ class Page:
 
     def fact_link_by_id(self, fact: dict, text: str) -> str:
         if fact["fact_id"] in self.shown_facts:
-            return f'<a href="#{_anchor("fact", fact["fact_id"])}">{esc(text)}</a>'
+            return f'<a href="#{anchor_id("fact", fact["fact_id"])}">{esc(text)}</a>'
         return esc(text)
 
     def indicators(self, shown: dict[str, list[dict]]) -> str:
@@ -157,7 +157,7 @@ class Page:
             more = f" (first {len(facts)} of {total})" if total > len(facts) else ""
             vi = (self.wh.indicators.get(code) or {}).get("name_vi")
             parts.append(
-                f'<article id="{_anchor("ind", code)}"><h3>{esc(indicator_name(self.wh, code))}</h3>'
+                f'<article id="{anchor_id("ind", code)}"><h3>{esc(indicator_name(self.wh, code))}</h3>'
                 f'<p class="code"><code>{esc(code)}</code> {esc(vi)}</p>'
                 + (svg(chart, f"ind{i}") if chart else "")
                 + details(f"Facts and evidence: {len(facts)}{more}", facts_table(facts, self.wh.paragraphs),
@@ -205,7 +205,7 @@ def details(summary: str, body: str, open_: bool = False) -> str:
 
 
 def _evidence_items(fact: dict) -> list[dict]:
-    items = _json(fact.get("evidence")) or []
+    items = parse_json(fact.get("evidence")) or []
     if not items and fact.get("value_article_url"):
         items = [{"url": fact["value_article_url"]}]
     return [i for i in items if isinstance(i, dict)]
@@ -234,7 +234,7 @@ def facts_table(facts: list[dict], paragraphs: dict[int, tuple[str, int, int]] |
             f"{' ' + esc(i.get('published_date')) if i.get('published_date') else ''}"
             f"{paragraph_html(i, paragraphs)}</li>"
             for i in _evidence_items(f))
-        qualifiers = _json(f.get("qualifiers")) or {}
+        qualifiers = parse_json(f.get("qualifiers")) or {}
         shown = bool(f["value"]) if f.get("value_type") == "boolean" and f.get("value") is not None else f.get("value")
         value = esc(fmt(shown, f.get("comparator")))
         if f.get("has_conflict"):
@@ -243,7 +243,7 @@ def facts_table(facts: list[dict], paragraphs: dict[int, tuple[str, int, int]] |
             value += f' <span class="bad" title="sources disagree">conflict: {esc(values)}</span>'
         value += figure_mark(f)
         rows.append(
-            f'<tr id="{_anchor("fact", f["fact_id"])}"><td>{esc(f.get("unit_full_name") or f.get("unit_id"))}</td>'
+            f'<tr id="{anchor_id("fact", f["fact_id"])}"><td>{esc(f.get("unit_full_name") or f.get("unit_id"))}</td>'
             f"<td>{esc(f.get('period'))}</td><td class='n'>{value}</td>"
             f"<td>{esc(', '.join(f'{k}: {v}' for k, v in qualifiers.items()))}</td><td><ul>{evidence}</ul></td></tr>")
     head = "".join(f"<th>{h}</th>" for h in ("unit", "period", "value", "qualifiers", "evidence (sentence — article)"))
@@ -307,6 +307,17 @@ def render(wh: Warehouse) -> str:
             "<section><p class='empty'>qpan analyst report: static, self-contained, no scripts. "
             "Figures are what the articles say; follow the evidence links to check them.</p></section>"
             "</body></html>")
+
+
+def load(conn) -> Warehouse:
+    """What the report draws: the published marts (qpan.report_data) and the Sources panel's rows
+    (qpan.report_sources, which reads through report_data: loaded here, not there, so neither
+    module imports the other both ways)."""
+    from qpan.report_sources import load_sources
+
+    wh = load_marts(conn)
+    wh.sources, wh.source_weeks = load_sources(conn)
+    return wh
 
 
 def build_report(out_dir: Path | None = None) -> Path:

@@ -9,7 +9,7 @@ import altair as alt
 import vl_convert as vlc
 
 from qpan.report_data import (
-    COVERAGE_COLORS, COVERAGE_LABELS, MAX_MAPS, NO_REPORT, NOT_GIVEN, AWARD_CODES, Warehouse, _json, _num, _year,
+    COVERAGE_COLORS, COVERAGE_LABELS, MAX_MAPS, NO_REPORT, NOT_GIVEN, AWARD_CODES, Warehouse, parse_json, as_number, year_of,
     fmt, indicator_name,
 )
 from qpan.report_geo import District
@@ -46,7 +46,7 @@ def district_names(wh: Warehouse, districts: dict[str, District]) -> dict[str, s
 
 
 def _coverage_index(wh: Warehouse) -> dict[tuple[str, int], dict]:
-    return {(r["unit_id"], _year(r["year"])): r for r in wh.coverage}
+    return {(r["unit_id"], year_of(r["year"])): r for r in wh.coverage}
 
 
 def _has_report(cov: dict | None) -> bool:
@@ -57,14 +57,14 @@ def map_chart(wh: Warehouse, districts: dict[str, District], code: str, year: in
     """Choropleth of one indicator and year. A district without a value is grey when no
     article and no year-end review was found for it that year ("no report found"), white
     when there was a report that did not give the figure; a reported 0 is coloured as 0."""
-    values = {r["unit_id"]: r.get(code) for r in wh.district_year if _year(r["year"]) == year}
-    comparators = {r["unit_id"]: r.get(f"{code}_comparator") for r in wh.district_year if _year(r["year"]) == year}
+    values = {r["unit_id"]: r.get(code) for r in wh.district_year if year_of(r["year"]) == year}
+    comparators = {r["unit_id"]: r.get(f"{code}_comparator") for r in wh.district_year if year_of(r["year"]) == year}
     coverage = _coverage_index(wh)
     is_flag = any(isinstance(v, bool) for v in values.values())
     top = max((float(v) for v in values.values() if v is not None and not isinstance(v, bool)), default=0) or 1
     shapes, labels = [], []
     for unit_id, d in sorted(districts.items()):
-        value = _num(values.get(unit_id))
+        value = as_number(values.get(unit_id))
         status = "reported" if value is not None else (
             NOT_GIVEN if _has_report(coverage.get((unit_id, year))) else NO_REPORT)
         shown = ("met" if value else "not met") if is_flag and value is not None else value
@@ -106,7 +106,7 @@ def choose_maps(wh: Warehouse) -> list[tuple[str, int, int]]:
     for row in wh.district_year:
         for code in wh.indicator_columns:
             if row.get(code) is not None:
-                counts[(code, _year(row["year"]))] += 1
+                counts[(code, year_of(row["year"]))] += 1
     best: dict[str, tuple[int, int]] = {}
     for (code, year), n in counts.items():
         if code not in best or (n, year) > best[code]:
@@ -118,7 +118,7 @@ def choose_maps(wh: Warehouse) -> list[tuple[str, int, int]]:
 
 def indicator_chart(wh: Warehouse, names: dict[str, str], code: str) -> alt.Chart | None:
     rows = [{"district": names.get(r["unit_id"], r["unit_id"]), "unit_id": r["unit_id"],
-             "year": str(_year(r["year"])), "value": _num(r.get(code)),
+             "year": str(year_of(r["year"])), "value": as_number(r.get(code)),
              "label": fmt(r.get(code), r.get(f"{code}_comparator"))}
             for r in wh.district_year if r.get(code) is not None]
     if not rows:
@@ -152,7 +152,7 @@ def indicator_chart(wh: Warehouse, names: dict[str, str], code: str) -> alt.Char
 
 
 def coverage_chart(wh: Warehouse, names: dict[str, str], districts: dict[str, District]) -> alt.Chart | None:
-    years = sorted({_year(r["year"]) for r in wh.coverage} | {_year(r["year"]) for r in wh.district_year})
+    years = sorted({year_of(r["year"]) for r in wh.coverage} | {year_of(r["year"]) for r in wh.district_year})
     if not years:
         return None
     index = _coverage_index(wh)
@@ -179,10 +179,10 @@ def awards_rows(wh: Warehouse) -> list[dict]:
     rows = []
     for f in wh.facts:
         if f.get("indicator_code") in AWARD_CODES and f.get("value") is not None:
-            qualifiers = _json(f.get("qualifiers")) or {}
+            qualifiers = parse_json(f.get("qualifiers")) or {}
             rows.append({"fact": f, "awarded_by": qualifiers.get("awarded_by") or "(not stated)",
-                         "field": qualifiers.get("field") or "", "year": _year(f.get("period_start_year")),
-                         "indicator": indicator_name(wh, f["indicator_code"]), "value": _num(f["value"])})
+                         "field": qualifiers.get("field") or "", "year": year_of(f.get("period_start_year")),
+                         "indicator": indicator_name(wh, f["indicator_code"]), "value": as_number(f["value"])})
     return rows
 
 

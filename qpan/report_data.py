@@ -76,7 +76,7 @@ def _is_province_district(unit_id: Any) -> bool:
     return isinstance(unit_id, str) and unit_id.startswith(PROVINCE_ID + ".") and unit_id.count(".") == 1
 
 
-def _select(conn: psycopg.Connection, table: str, tail: str = "") -> tuple[list[str], list[dict]]:
+def select_table(conn: psycopg.Connection, table: str, tail: str = "") -> tuple[list[str], list[dict]]:
     """`select *` from a table, or nothing when it does not exist (yet): a warehouse never
     published must give a report that says so, not a crash. `select *` rather than a column
     list so that a column added to a mart does not break the report; readers use .get()."""
@@ -95,38 +95,35 @@ def _select(conn: psycopg.Connection, table: str, tail: str = "") -> tuple[list[
 
 def load(conn: psycopg.Connection) -> Warehouse:
     wh = Warehouse()
-    _, rows = _select(conn, "marts.dim_indicator")
+    _, rows = select_table(conn, "marts.dim_indicator")
     wh.indicators = {r["indicator_code"]: r for r in rows}
-    columns, rows = _select(conn, "marts.mart_district_year", "order by unit_id, year")
+    columns, rows = select_table(conn, "marts.mart_district_year", "order by unit_id, year")
     catalogue = set(wh.indicators)
     wh.indicator_columns = [c for c in columns if c in catalogue] or [
         c for c in columns if c not in DISTRICT_YEAR_META]
     wh.indicator_columns = [c for c in wh.indicator_columns if not c.endswith("_comparator")]
     wh.district_year = [r for r in rows if _is_province_district(r.get("unit_id"))]
     # one spelling of a unit's name everywhere ("huyện Thọ Xuân"): the gazetteer's, latest version
-    _, rows = _select(conn, "marts.dim_admin_unit", "where level = 'district' order by valid_from nulls first")
+    _, rows = select_table(conn, "marts.dim_admin_unit", "where level = 'district' order by valid_from nulls first")
     wh.unit_names = {r["unit_id"]: r["unit_full_name"] for r in rows
                      if _is_province_district(r.get("unit_id")) and r.get("unit_full_name")}
-    _, rows = _select(conn, "marts.mart_reporting_coverage", "order by unit_id, year")
+    _, rows = select_table(conn, "marts.mart_reporting_coverage", "order by unit_id, year")
     wh.coverage = [r for r in rows if _is_province_district(r.get("unit_id"))]
-    _, wh.facts = _select(conn, "marts.fct_indicator_facts", "order by indicator_code, unit_id, period")
+    _, wh.facts = select_table(conn, "marts.fct_indicator_facts", "order by indicator_code, unit_id, period")
     if conn.execute("select to_regclass('marts.fct_indicator_mentions')").fetchone()[0] is not None:
         wh.n_mentions = conn.execute("select count(*) from marts.fct_indicator_mentions").fetchone()[0]
         wh.paragraphs = _paragraphs(conn, wh.facts)
-    _, wh.validation = _select(
+    _, wh.validation = select_table(
         conn, "audit.validation_results",
         f"where run_id in (select run_id from audit.validation_results group by run_id "
         f"order by max(validated_at) desc limit {QUALITY_RUNS}) order by validated_at, result_id")
-    _, wh.publish_log = _select(conn, "audit.publish_log", "order by at desc limit 10")
-    _, wh.review_decisions = _select(conn, "marts.mart_review_decisions", "order by decided_at")
-    from qpan.report_sources import load_sources
-
-    wh.sources, wh.source_weeks = load_sources(conn)
-    return wh
+    _, wh.publish_log = select_table(conn, "audit.publish_log", "order by at desc limit 10")
+    _, wh.review_decisions = select_table(conn, "marts.mart_review_decisions", "order by decided_at")
+    return wh  # the Sources panel's rows: qpan.report.load adds them (qpan.report_sources)
 
 
 def _paragraphs(conn: psycopg.Connection, facts: list[dict]) -> dict[int, tuple[str, int, int]]:
-    ids = sorted({int(item["mention_id"]) for f in facts for item in (_json(f.get("evidence")) or [])
+    ids = sorted({int(item["mention_id"]) for f in facts for item in (parse_json(f.get("evidence")) or [])
                   if isinstance(item, dict) and item.get("mention_id") is not None})
     columns = {r[0] for r in conn.execute(
         "select column_name from information_schema.columns where table_schema = 'marts' "
@@ -153,7 +150,7 @@ def link(url: Any, text: Any = None) -> str:
     return label
 
 
-def _num(value: Any) -> float | bool | None:
+def as_number(value: Any) -> float | bool | None:
     if value is None or isinstance(value, bool):
         return value
     return float(value) if isinstance(value, (int, float, Decimal)) else None
@@ -163,7 +160,7 @@ def fmt(value: Any, comparator: Any = None) -> str:
     """A value as shown; a bound keeps its comparator ("> 1,000"), an exact value shows none."""
     if comparator in (">", "<", "~") and value is not None and not isinstance(value, bool):
         return f"{comparator} {fmt(value)}"
-    value = _num(value)
+    value = as_number(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -171,15 +168,15 @@ def fmt(value: Any, comparator: Any = None) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _year(value: Any) -> int | None:
+def year_of(value: Any) -> int | None:
     return int(value) if value is not None else None
 
 
-def _json(value: Any) -> Any:
+def parse_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _anchor(prefix: str, key: Any) -> str:
+def anchor_id(prefix: str, key: Any) -> str:
     """An id attribute value that is safe whatever the key holds."""
     return prefix + "-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(key))
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import altair as alt
 
-from qpan.report_data import _select, esc, table
+from qpan.report_data import esc, select_table, table
 
 STATUS_ORDER = ("failing", "drift", "blocked", "silent", "ok")
 STATUS_CLASS = {"ok": "ok", "silent": "", "drift": "bad", "failing": "bad", "blocked": "bad"}
@@ -18,13 +18,13 @@ SPARK = "▁▂▃▄▅▆▇█"
 
 def load_sources(conn) -> tuple[list[dict], list[dict]]:
     """(latest health row per source, weekly article counts)."""
-    _, health = _select(conn, "marts.mart_source_health", "order by source, run_date desc, started_at desc")
+    _, health = select_table(conn, "marts.mart_source_health", "order by source, run_date desc, started_at desc")
     latest: dict[str, dict] = {}
     for row in health:
         latest.setdefault(row["source"], row)
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
     rows = sorted(latest.values(), key=lambda r: (order.get(r.get("status"), -1), r["source"]))
-    _, weeks = _select(conn, "marts.mart_source_weekly_articles", "order by source, week_start")
+    _, weeks = select_table(conn, "marts.mart_source_weekly_articles", "order by source, week_start")
     return rows, weeks
 
 

@@ -17,7 +17,7 @@ import sqlite3
 import time
 from contextlib import ExitStack, contextmanager
 
-from qpan import airflow_env, config, db, pgserver
+from qpan import airflow_env, config, db, pgserver, settings
 
 log = logging.getLogger(__name__)
 SAMPLE_REGISTRY = "scrapers/sample_sources.yml"
@@ -155,7 +155,7 @@ def run_main_job(sources: str = "sample", transform: str | None = None) -> int:
 
 def _run_main_job(sources: str, transform: str | None) -> int:
     t0 = time.monotonic()
-    transform = transform or os.environ.get("QPAN_TRANSFORM_MODE") or "build"
+    transform = transform or settings.get("QPAN_TRANSFORM_MODE")
     print("==> embedded Postgres", flush=True)
     pgserver.start()
     db.migrate()

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import subprocess
@@ -20,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from qpan import config
+from qpan import config, settings
 
 START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
@@ -28,10 +27,7 @@ DAG_START = re.compile(r"\[qpan\.dag_runs\] starting (\S+)")
 
 
 def keep_runs() -> int:
-    try:
-        return max(1, int(os.environ.get("QPAN_RUN_LOGS_KEEP", "20")))
-    except ValueError:
-        return 20
+    return max(1, settings.get("QPAN_RUN_LOGS_KEEP"))
 
 
 def new_log_path(log_dir: Path, name: str = "run") -> Path:

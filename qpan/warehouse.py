@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from qpan import config
+from qpan import config, settings
 
 log = logging.getLogger(__name__)
 
@@ -271,25 +271,6 @@ def seed_if_changed() -> list[str]:
     return changed
 
 
-def source_freshness(raise_on_stale: bool = False) -> dict[str, str]:
-    """`dbt source freshness` (warn after 2 days without a load, error after 7; an empty table
-    is stale). Returns {source table: pass|warn|error|runtime error}; raises DbtError when dbt
-    itself fails, or on a stale source with raise_on_stale."""
-    out = target_dir() / "sources.json"
-    out.unlink(missing_ok=True)
-    try:
-        run_dbt(["source", "freshness"])
-    except DbtError as exc:
-        if raise_on_stale or not out.exists():
-            raise
-        log.warning("stale sources: %s", exc)
-    results = json.loads(out.read_text()).get("results", [])
-    statuses = {r["unique_id"].removeprefix("source.qpan."): r["status"] for r in results}
-    if raise_on_stale and any(v != "pass" for v in statuses.values()):
-        raise DbtError(["source", "freshness"], 1, [f"{k}: {v}" for k, v in statuses.items() if v != "pass"])
-    return statuses
-
-
 def parse_manifest() -> Path:
     """`dbt parse`: writes target/manifest.json, for astronomer-cosmos LoadMode.DBT_MANIFEST.
     Needs no database connection."""
@@ -337,7 +318,7 @@ def register(subparsers) -> None:
     """Add `qpan build [--full-refresh]` and `qpan docs` to the CLI."""
     p = subparsers.add_parser("build", help="build the dbt warehouse (seeds, models, tests)")
     p.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from raw")
-    p.add_argument("--marts-schema", default=os.environ.get("QPAN_MARTS_SCHEMA", CANDIDATE_SCHEMA),
+    p.add_argument("--marts-schema", default=settings.get("QPAN_MARTS_SCHEMA", CANDIDATE_SCHEMA),
                    help="schema the marts are built into (default: marts_candidate, published by the gate)")
     p.add_argument("--select", default=None, help="dbt node selection (default: everything)")
     p.set_defaults(func=_cmd_build)

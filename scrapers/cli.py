@@ -99,7 +99,7 @@ def scrape_cmd(args) -> int:
 
 def reparse_cmd(args) -> int:
     from qpan.landing import PostgresStore
-    from scrapers.crawl import reparse
+    from scrapers.reparse import reparse
 
     _setup_logging()
     registry = None

@@ -90,31 +90,6 @@ def _as_date(v) -> date | None:
     return date.fromisoformat(str(v))
 
 
-def _stored_body(store, url: str) -> tuple[bytes, dict] | None:
-    row = store.conn.execute(
-        "select body, headers from raw.pages where url = %s and status = 200 order by fetched_at desc limit 1",
-        (url,)).fetchone()
-    return (bytes(row[0]), row[1] or {}) if row else None
-
-
-def _unmark_removed(store, url: str) -> None:
-    for table in ("raw.articles", "raw.pages"):
-        store.conn.execute(f"update {table} set removed_at = null where url = %s and removed_at is not null", (url,))
-
-
-def _fetch_failures(store, source: str) -> list[str]:
-    """URLs of the source quarantined at fetch and not landed since (to retry on this run)."""
-    rows = store.conn.execute(
-        "select q.url from raw.quarantine q where q.source = %s and q.stage = 'fetch' and q.resolved_at is null "
-        "and not exists (select 1 from raw.articles a where a.url = q.url) order by q.url", (source,)).fetchall()
-    return [r[0] for r in rows]
-
-
-def _content_hash(store, url: str) -> str | None:
-    row = store.conn.execute("select content_hash from raw.articles where url = %s", (url,)).fetchone()
-    return row[0] if row else None
-
-
 def _emit(progress, **info):
     if progress is not None:
         try:
@@ -163,7 +138,7 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                 stats.not_modified += 1
                 stats.discovery_ok += 1
                 log.info("%s 304 %s (unchanged)", source.name, url)
-                return _stored_body(store, url)
+                return store.stored_body(url)
             if resp.status != 200:
                 log.info("%s %s %s%s", source.name, resp.status, url, " (end of pagination)" if later_page else "")
                 if not (later_page and resp.status in (404, 410)):
@@ -228,7 +203,7 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
         # Articles whose fetch failed on an earlier run (5xx, reset, timeout...) are retried, even when
         # the incremental discovery above stopped before reaching them: a transient fault loses nothing.
         pattern = re.compile(conf.get("article_url_pattern") or r"$^")
-        for url in _fetch_failures(store, source.name):
+        for url in store.fetch_failures(source.name):
             if url not in cands and pattern.search(urlsplit(url).path) and not fetcher.refusal(url, source):
                 cands[url] = Candidate(url, date=date_from_url(url), via="retry")
 
@@ -247,8 +222,7 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
         stats.skipped_offsite = len(stats.offsite_links)
         # the newest article landed for the source, by this run or by one that crashed before
         # recording its mark: a retry converges on the mark of an uninterrupted run
-        landed_max = store.conn.execute("select max(published_at) from raw.articles where source = %s",
-                                        (source.name,)).fetchone()[0]
+        landed_max = store.newest_published(source.name)
         max_pub = max(d for d in (max_pub, landed_max) if d is not None) if (max_pub or landed_max) else None
         store.set_high_water_mark(source.name, max_pub, "failed" if stats.failed else "ok")
         record = getattr(store, "record_crawl_run", None)  # source health (qpan.health.record)
@@ -320,9 +294,9 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
     refetched = True
     if resp.status == 304:
         stats.not_modified += 1
-        stored = None if c.url in known else _stored_body(store, c.url)
+        stored = None if c.url in known else store.stored_body(c.url)
         if stored is None:
-            _unmark_removed(store, c.url)  # answered again after a 404/410: no longer removed
+            store.unmark_removed(c.url)  # answered again after a 404/410: no longer removed
             return "not modified"
         # Unchanged, but never landed as an article (a crash between saving the page and saving
         # the article, or a parse error): parse the stored page rather than lose the article.
@@ -362,7 +336,7 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
     if art.published_at is None and dt is not None:
         art.published_at = dt  # the list/RSS date, else the URL's date: never "now"
     art.page_sha256 = resp.page_sha256
-    before = _content_hash(store, c.url) if c.url in known or backfill else None
+    before = store.stored_content_hash(c.url) if c.url in known or backfill else None
     inserted = store.save_article(art)
     if inserted:
         stats.articles_new += 1
@@ -425,6 +399,3 @@ def crawl(registry: Registry, store, only=None, since=None, until=None, progress
             fetcher.close()
     return {s.name: results[s.name] for s in sources if s.name in results}
 
-
-# `qpan reparse` lives in scrapers/reparse.py; imported here for the callers of scrapers.crawl.
-from scrapers.reparse import ReparseStats as ReparseStats, reparse as reparse  # noqa: E402

@@ -410,15 +410,15 @@ def _relevance(err, conf, base: Relevance, line) -> Relevance:
     return Relevance(kws, list(conf.get("exclude") or base.exclude), list(fields))
 
 
-def _derived_default(name: str) -> str | None:
-    """Variables with a default computed from others: the sample portal's port is
+def _env_value(name: str) -> str | None:
+    """A `${NAME}` of the registry. The sample portal's port is checked and, unset, derived:
     QPAN_PG_PORT + 10 everywhere (`make run`, `python -m scrapers.portal_server`, this registry),
     because the port is part of every sample article's URL, its key."""
     if name == "QPAN_SAMPLE_PORT":
         from qpan.config import sample_port
 
         return str(sample_port())
-    return None
+    return os.environ.get(name)
 
 
 def _subst(path, obj):
@@ -426,7 +426,7 @@ def _subst(path, obj):
         line = getattr(obj, "line", None)
 
         def rep(m):
-            val = os.environ.get(m.group(1)) or _derived_default(m.group(1))
+            val = _env_value(m.group(1))
             if val is None or val == "":
                 if m.group(2) is not None:
                     return m.group(2)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from scrapers.fetch import decode_body
 from scrapers.registry import Registry
 from scrapers.templates import ParseError, parse_article, template_config
+from scrapers.templates.common import date_from_url
 
 
 @dataclass
@@ -26,7 +27,7 @@ class ReparseStats:
 def reparse(store, source: str | None = None, registry: Registry | None = None) -> ReparseStats:
     """Re-parse the stored raw pages (no fetching): after a template fix, quarantined pages land.
     Feeds and list pages are skipped (not articles), error pages quarantined as such."""
-    from scrapers.crawl import _content_hash, date_from_url, discovery_urls, parse_rss
+    from scrapers.discovery import discovery_urls, parse_rss
     from scrapers.registry import DEFAULT_SOURCES, SAMPLE_SOURCES, load_registry
 
     regs = [registry] if registry else []
@@ -72,7 +73,7 @@ def reparse(store, source: str | None = None, registry: Registry | None = None) 
         if art.published_at is None:
             art.published_at = date_from_url(url)
         art.page_sha256 = digest
-        before = _content_hash(store, url)
+        before = store.stored_content_hash(url)
         if store.save_article(art):
             st.articles_new += 1
         elif before != art.content_hash:

@@ -47,11 +47,6 @@ def clean(text: str) -> str:
     return " ".join(t.split())  # every Unicode space (incl. NBSP) -> one ' ', stripped
 
 
-def join_paragraphs(paragraphs) -> str:
-    out = [clean(p) for p in paragraphs]
-    return "\n\n".join(p for p in out if p)
-
-
 def match_key(text: str) -> str:
     """Key for keyword matching: cleaned, case-folded, dashes unified, spaces around '-' removed.
     Diacritics are kept: "báo" (newspaper) is not "bão" (storm)."""

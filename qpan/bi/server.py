@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from qpan import config
+from qpan import config, settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ VENV = config.REPO_ROOT / ".venv-bi"
 LOCK = config.REPO_ROOT / "requirements" / "bi-lock.txt"
 CONFIG_FILE = config.REPO_ROOT / "bi" / "superset_config.py"
 SETUP_SCRIPT = config.REPO_ROOT / "bi" / "setup_metadata.py"
-START_TIMEOUT = float(os.environ.get("QPAN_BI_START_TIMEOUT", "180"))
+START_TIMEOUT = settings.get("QPAN_BI_START_TIMEOUT")
 
 
 class BIError(RuntimeError):
@@ -40,10 +40,7 @@ class BIError(RuntimeError):
 
 
 def bi_port() -> int:
-    raw = os.environ.get("QPAN_BI_PORT", str(DEFAULT_BI_PORT))
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise config.ConfigError(f"QPAN_BI_PORT must be a port number, got {raw!r}")
-    return int(raw)
+    return settings.get("QPAN_BI_PORT", DEFAULT_BI_PORT)
 
 
 def url() -> str:
@@ -53,7 +50,7 @@ def url() -> str:
 def home() -> Path:
     """Superset's metadata and logs: `.qpan/superset` (follows QPAN_HOME; QPAN_SUPERSET_HOME
     overrides, for tests)."""
-    return Path(os.environ.get("QPAN_SUPERSET_HOME") or config.state_dir() / "superset").resolve()
+    return Path(settings.get("QPAN_SUPERSET_HOME", config.state_dir() / "superset")).resolve()
 
 
 def _pid_file() -> Path:
@@ -149,7 +146,7 @@ def ensure_metadata() -> bool:
     """Migrate the SQLite metadata, create the roles and the admin user (bi/setup_metadata.py:
     `superset db upgrade`, `superset init`, `fab create-admin` in one process). Returns True when
     the admin password was generated now (it is printed once, by the caller)."""
-    new_password = not config.has_stored_secret(PASSWORD_KEY) and not os.environ.get("QPAN_SUPERSET_ADMIN_PASSWORD")
+    new_password = not config.has_stored_secret(PASSWORD_KEY) and not settings.get("QPAN_SUPERSET_ADMIN_PASSWORD")
     password = admin_password()
     stamp = _metadata_stamp()
     if stamp.exists() and stamp.read_text().strip() == _lock_digest():

@@ -5,9 +5,10 @@ them; each worker is started with `QPAN_WORKER_HOSTNAME` (its Celery hostname), 
 the task processes it forks, and this callable returns it."""
 from __future__ import annotations
 
-import os
 import socket
+
+from qpan import settings
 
 
 def worker_hostname() -> str:
-    return os.environ.get("QPAN_WORKER_HOSTNAME") or socket.getfqdn()
+    return settings.get("QPAN_WORKER_HOSTNAME") or socket.getfqdn()

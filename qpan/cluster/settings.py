@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from qpan import config
+from qpan import config, settings
 
 METADATA_ROLE = "airflow"
 QUEUES = ("crawl", "transform")
@@ -24,7 +24,7 @@ DEFAULT_WORKER_CONCURRENCY = 3  # per worker: 2 cores, and most crawl time is po
 def cluster_dir() -> Path:
     """PID files, logs, Redis' directory and the cluster's AIRFLOW_HOME (`QPAN_CLUSTER_DIR`
     overrides, for tests)."""
-    return Path(os.environ.get("QPAN_CLUSTER_DIR") or config.state_dir() / "cluster").resolve()
+    return Path(settings.get("QPAN_CLUSTER_DIR", config.state_dir() / "cluster")).resolve()
 
 
 def airflow_home() -> Path:
@@ -47,12 +47,12 @@ def api_port() -> int:
 
 
 def redis_port() -> int:
-    return int(os.environ.get("QPAN_REDIS_PORT") or config.pg_port() + 20)
+    return settings.get("QPAN_REDIS_PORT", None) or config.pg_port() + 20
 
 
 def metadata_db() -> str:
     """Database of Airflow's metadata and of Celery's results (`QPAN_CLUSTER_DB`, default airflow)."""
-    return os.environ.get("QPAN_CLUSTER_DB") or "airflow"
+    return settings.get("QPAN_CLUSTER_DB")
 
 
 def metadata_password() -> str:

@@ -10,7 +10,6 @@ dozen dict look-ups, whatever the size of the gazetteer.
 from __future__ import annotations
 
 import csv
-import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -259,8 +258,13 @@ def with_extra_aliases(rows: list[dict], path: Path = EXTRA_ALIASES_PATH) -> lis
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
     """The gazetteer seed that `qpan gazetteer build` writes (QPAN_GAZETTEER_SEED: another built
-    seed, e.g. one built from a newer package to try before committing it)."""
+    seed, e.g. one built from a newer package to try before committing it) and the extra aliases;
+    its index is kept compiled in `.qpan/cache/` (rebuilt when either CSV or this code changes:
+    ~0.6 s saved per process)."""
+    from qpan import settings
+    from qpan.compiled_cache import load_or_build
     from qpan.config import REPO_ROOT
 
-    seed = os.environ.get("QPAN_GAZETTEER_SEED") or REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv"
-    return Gazetteer(with_extra_aliases(load_rows(Path(seed))))
+    csv_path = Path(settings.get("QPAN_GAZETTEER_SEED") or REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv")
+    inputs = (csv_path, EXTRA_ALIASES_PATH, Path(__file__), Path(__file__).with_name("normalize.py"))
+    return load_or_build("gazetteer", inputs, lambda: Gazetteer(with_extra_aliases(load_rows(csv_path))))

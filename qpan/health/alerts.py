@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 from airflow.sdk import BaseNotifier
 
-from qpan import db
+from qpan import db, settings
 from qpan.health.settings import PROBLEMS
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ order by source, started_at desc, crawl_id desc
 
 
 def webhook_url() -> str | None:
-    return os.environ.get("QPAN_ALERT_WEBHOOK_URL") or None
+    return settings.get("QPAN_ALERT_WEBHOOK_URL")
 
 
 def deliver(alert: dict) -> str:
@@ -45,10 +44,10 @@ def deliver(alert: dict) -> str:
     import httpx
 
     headers = {"Content-Type": "application/json"}
-    token = os.environ.get("QPAN_ALERT_WEBHOOK_TOKEN")
+    token = settings.get("QPAN_ALERT_WEBHOOK_TOKEN")
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    timeout = float(os.environ.get("QPAN_ALERT_WEBHOOK_TIMEOUT", "10"))
+    timeout = settings.get("QPAN_ALERT_WEBHOOK_TIMEOUT")
     resp = httpx.post(url, content=json.dumps(alert, ensure_ascii=False, default=str).encode("utf-8"),
                       headers=headers, timeout=timeout)
     resp.raise_for_status()

@@ -6,7 +6,7 @@ import json
 
 import trafilatura
 
-from qpan.landing import ParsedArticle
+from scrapers.items import ParsedArticle
 from scrapers.templates.common import ParseError, VN_TZ, cut_chrome, date_from_url, page_error_marker, parse_html
 from scrapers.text import clean
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from qpan.landing import ParsedArticle
+from scrapers.items import ParsedArticle
 from scrapers.templates.common import (
     COMMON_REMOVE, ParseError, as_list, assemble, author_from, cut_chrome, date_from_url, first,
     node_text, paragraphs, parse_html, parse_vn_datetime, remove, require_title, take_captions,

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo's bench/ package
 
 from bench.corpus import SYNTHETIC_META, iter_corpus, make_page, parse_page
 from qpan.extract import extract_article

@@ -4,14 +4,13 @@ overlaps the rest of the suite instead of adding to it."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+import bi_setup  # tests/bi/bi_setup.py (pytest puts a conftest's own folder on the path)
+
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-import bi_setup  # noqa: E402
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -20,25 +19,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from qpan import config, db, gate, pipeline, warehouse
+from qpan import config, db, gate, pipeline, settings, warehouse
 from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
+from helpers.net import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "warehouse"))
 import cdp  # noqa: E402
-from bi_setup import wait_prepared  # noqa: E402
 import sample  # noqa: E402
+from bi_setup import wait_prepared  # noqa: E402
 
 DOCS_SHOT = config.REPO_ROOT / "docs" / "superset-dashboard.png"
 AWARDS = ("awarded_collectives", "awarded_individuals")
 TIMINGS: dict[str, float] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _analyst(sql: str) -> list[tuple]:
@@ -60,7 +54,7 @@ def superset(warehouse_url, superset_home):
     """Superset started by `qpan bi start`'s own code, on a free port, in the prepared home, while
     the warehouse is built and published (Superset's import and start do not need the marts)."""
     previous = {k: os.environ.get(k) for k in ("QPAN_SUPERSET_HOME", "QPAN_BI_PORT")}
-    os.environ.update(QPAN_SUPERSET_HOME=str(superset_home), QPAN_BI_PORT=str(_free_port()))
+    os.environ.update(QPAN_SUPERSET_HOME=str(superset_home), QPAN_BI_PORT=str(free_port()))
     started = time.monotonic()
     outcome: dict = {}
 
@@ -246,5 +240,5 @@ def test_the_dashboard_draws_every_chart_in_headless_chromium(superset, api, chr
     assert state["canvases"] >= 3 and state["tableRows"] >= 2, state
     assert state["noResults"] == 0 and state["errors"] == 0 and state["titles"] and state["evidence"], state
     assert shot.stat().st_size > 60_000  # a drawn page, not a blank one
-    if os.environ.get("QPAN_UPDATE_DOCS") == "1":
+    if settings.get("QPAN_UPDATE_DOCS"):
         shutil.copyfile(shot, DOCS_SHOT)

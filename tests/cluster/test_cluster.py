@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db
+from qpan import config, db, settings
 from qpan.cluster.api import Airflow
+from helpers.net import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability"))
 from relutil import raw_checksums  # noqa: E402
@@ -46,14 +47,8 @@ SERIAL_IDS = ("article_id", "mention_id", "value_mention_id")
 # The marts of the run with a killed worker cost a second transform (~1.5 minutes on a quiet
 # machine): on by default (the test runs in make test's second lane, beside the rest);
 # QPAN_CLUSTER_TEST_MARTS=0 compares only the raw layer, all that the killed and retried crawl writes.
-COMPARE_MARTS = os.environ.get("QPAN_CLUSTER_TEST_MARTS", "1") != "0"
+COMPARE_MARTS = settings.get("QPAN_CLUSTER_TEST_MARTS")
 TRANSFORM_WRITES = ("raw.indicator_mentions", "raw.article_extractions")  # extract_facts, not the crawl
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def qpan_cluster(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -12,14 +12,9 @@ from pathlib import Path
 import pytest
 
 from qpan import config
+from helpers.net import free_port
 
 BIN = Path(sys.executable).parent
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens there once the socket is closed
 
 
 def qpan(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -28,7 +23,7 @@ def qpan(*args: str, env: dict | None = None, timeout: float = 300) -> subproces
 
 
 def test_db_status_with_an_unreachable_database_url_fails():
-    url = f"postgresql://qpan_admin:secret-pw-123@127.0.0.1:{closed_port()}/qpan"
+    url = f"postgresql://qpan_admin:secret-pw-123@127.0.0.1:{free_port()}/qpan"
     res = qpan("db", "status", env=dict(os.environ, QPAN_DATABASE_URL=url))
     assert res.returncode == 3, res.stdout + res.stderr
     assert "cannot reach the Postgres of QPAN_DATABASE_URL" in res.stderr and "connection refused" in res.stderr
@@ -44,7 +39,7 @@ def test_a_malformed_database_url_is_one_line(command):
 
 
 def test_build_with_the_database_down_says_so_first():
-    url = f"postgresql://qpan_admin:pw-0123456789@127.0.0.1:{closed_port()}/qpan"
+    url = f"postgresql://qpan_admin:pw-0123456789@127.0.0.1:{free_port()}/qpan"
     res = qpan("build", env=dict(os.environ, QPAN_DATABASE_URL=url))
     assert res.returncode == 1
     assert "seeds" not in res.stderr and "Traceback" not in res.stderr, res.stderr
@@ -88,7 +83,7 @@ def test_sample_port_in_use_names_the_port(warehouse_url, airflow_home):
 def test_postgres_gone_during_a_dag_run_names_the_connection(warehouse_url, airflow_home):
     from qpan.run import DagRunFailed, run_dags
 
-    port = closed_port()
+    port = free_port()
     gone = f"postgresql://qpan_admin:pw-0123456789@127.0.0.1:{port}/qpan"
     with pytest.raises(DagRunFailed) as failed:
         run_dags([("qpan_transform", None)], {"QPAN_DATABASE_URL": gone})
@@ -123,7 +118,7 @@ def test_another_qpan_pg_port_names_the_port_this_clones_server_runs_on():
     from qpan import pgserver
 
     pgserver.start()
-    actual, wrong = config.pg_port(), closed_port()
+    actual, wrong = config.pg_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "QPAN_DATABASE_URL"}
     env["QPAN_PG_PORT"] = str(wrong)
     res = qpan("db", "status", env=env)

@@ -46,3 +46,13 @@ def test_retention_setting_is_validated(monkeypatch, bad):
     monkeypatch.setenv("QPAN_GX_KEEP_RUNS", bad)
     with pytest.raises(ValueError, match="QPAN_GX_KEEP_RUNS"):
         gate.keep_validation_runs()
+
+
+def test_the_store_layout_is_pinned_to_the_gx_it_was_checked_on():
+    from importlib.metadata import version
+
+    from qpan import gate_docs
+
+    # gate_docs reads GX's file-store layout (not GX's public interface): on another GX, check
+    # the layout (make_store above, and a real run in test_gate_cli_and_docs.py), then move the pin.
+    assert version("great-expectations") == gate_docs.CHECKED_ON_GX

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import uuid
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from scrapers.crawl import crawl_source
 from scrapers.portal_server import REDESIGN, PortalServer
 from scrapers.registry import load_registry
 
-sys.path.insert(0, str(Path(__file__).parent))
-from webhook import Receiver  # noqa: E402
+from webhook import Receiver  # tests/health/webhook.py (a test's own folder is on the path)
 
 REPO = Path(__file__).resolve().parents[2]
 NL_LIST = "/portal/KenhTin/Tin-tuc-su-kien.aspx"

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,16 +23,11 @@ from pathlib import Path
 import pytest
 
 from qpan import config, db, pgserver
+from helpers.net import free_port
 
 pytestmark = pytest.mark.slow
 REPO = config.REPO_ROOT
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _call(port: int, method: str, path: str, body: dict | None = None, token: str | None = None):
@@ -105,7 +99,7 @@ def own_database():
 
 @pytest.fixture()
 def server(tmp_path, own_database):
-    port = _free_port()
+    port = free_port()
     home = tmp_path / "airflow"
     out = tmp_path / "qpan-airflow.out"
     env = dict(os.environ, AIRFLOW_HOME=str(home), QPAN_DATABASE_URL=own_database,

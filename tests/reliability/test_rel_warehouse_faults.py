@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,17 +18,12 @@ import pytest
 
 from qpan import config, pgserver
 from qpan.landing import PostgresStore
+from helpers.net import free_port
 from relutil import RAW_BUSINESS, raw_checksums, scratch_database, write_registry
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 NGOCLAC_ARTICLES = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def checksums_of(url: str) -> dict:
@@ -45,7 +39,7 @@ def own_server(tmp_path, monkeypatch):
     home.chmod(0o755)
     monkeypatch.delenv("QPAN_DATABASE_URL", raising=False)
     monkeypatch.setenv("QPAN_HOME", str(home))
-    monkeypatch.setenv("QPAN_PG_PORT", str(_free_port()))
+    monkeypatch.setenv("QPAN_PG_PORT", str(free_port()))
     for role in (config.ADMIN_ROLE, *config.ROLES):
         monkeypatch.delenv(f"{role.upper()}_PASSWORD", raising=False)
     pgserver.start()

@@ -8,16 +8,13 @@ One module warehouse and one Airflow run; the checks without dbt share them."""
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from qpan import config, db, gate, warehouse
 from qpan.cli import main
-sys.path.insert(0, str(Path(__file__).parent))
-import review_data as data  # noqa: E402
+import review_data as data  # tests/review/review_data.py (a test's own folder is on the path)
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import time
 
-from scrapers.crawl import crawl, crawl_source, reparse
+from scrapers.crawl import crawl, crawl_source
+from scrapers.reparse import reparse
 from scrapers.fetch import Fetcher
 
 NL_SEED = "/portal/Pages/2023-12-20/Ngoc-Lac-tong-ket-cong-tac-Quoc-phong-An-ninh-nam-2023-e5f1c2.aspx"

@@ -2,10 +2,8 @@
 qpan.warehouse, then what an analyst sees in `marts` (as qpan_analyst)."""
 from __future__ import annotations
 
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,8 +11,7 @@ from psycopg import errors
 
 from qpan import config, db, warehouse
 
-sys.path.insert(0, str(Path(__file__).parent))
-import sample  # noqa: E402
+import sample  # tests/warehouse/sample.py: pytest puts a test's own folder on the path
 
 pytestmark = pytest.mark.slow
 
