@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Subcommands owned by their modules.
     for module in ("scrapers.cli", "qpan.extract.cli", "qpan.warehouse", "qpan.gate", "qpan.report", "qpan.show",
                    "qpan.airflow_local", "qpan.health.cli", "qpan.bi.cli", "qpan.cluster.cli",
-                   "qpan.review.cli"):
+                   "qpan.review.cli", "qpan.backup"):
         try:
             mod = importlib.import_module(module)
         except ImportError as exc:  # a part not installed must not take the whole CLI down
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands that need the warehouse running: checked first, so that the first line says why not
 # (rather than, e.g., `qpan build` logging "seeds changed" before failing to connect).
 # (`qpan scrape` checks it after the registry and the window: their errors come first.)
-NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse", "review"}
+NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse", "review", "backup", "restore"}
 
 
 def main(argv: list[str] | None = None) -> int:
