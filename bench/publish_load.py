@@ -96,6 +96,10 @@ def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float |
 
     url = config.database_url("qpan_analyst")
     queries = readme_queries()
+    if swap_only:  # the candidate must be a full build to swap back and forth (after one run it is empty)
+        from qpan import warehouse
+
+        warehouse.build()
     runs = []
     started = time.monotonic()
     with Readers(url, queries, readers) as during:
