@@ -20,7 +20,7 @@ import pytest
 
 from qpan import backup, config, db, pipeline, warehouse
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.upgrade]
 PREVIOUS = ("v0.3.0", "cf1b613")
 
 OLD_SIDE = r'''
