@@ -76,10 +76,12 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_send_alerts(args) -> int:
-    from qpan.health import outbox
-    from qpan.health.alerts import webhook_url
+    import os
 
-    url = webhook_url()
+    from qpan.health import outbox
+
+    # read here, not through qpan.health.alerts: that module imports Airflow (seconds, for a cron job)
+    url = os.environ.get("QPAN_ALERT_WEBHOOK_URL")
     if not url:
         print("QPAN_ALERT_WEBHOOK_URL is not set: alerts go to the log, nothing to send", file=sys.stderr)
         return 1
