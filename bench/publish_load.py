@@ -4,6 +4,7 @@ compared with the same load without publishes.
 
     python -m bench.publish_load                          # 16 readers, 10 publishes, after `make run`
     python -m bench.publish_load --readers 4 --publishes 2 --swap-only
+    python -m bench.publish_load --swap-only --grants-after-swap   # the alternative: v0.3.0's publish
 
 It runs on the clone's warehouse (QPAN_DATABASE_URL or the embedded one; `make run` first). A
 publish is what the qpan_transform DAG's last tasks do: `dbt build` of marts_candidate, the
@@ -79,7 +80,23 @@ class Readers:
                 "mean_ms": round(1000 * statistics.fmean(lat), 2) if lat else None}
 
 
-def publish_once(run_id: str, swap_only: bool) -> dict:
+def publish_grants_after_swap(run_id: str) -> None:
+    """The named alternative: the publish of v0.3.0 (grants by the owner in a second transaction,
+    after the swap committed), to measure what readers saw before issue 32."""
+    from qpan import db
+
+    with db.connect("qpan_transformer") as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('qpan.publish'))")
+        conn.execute("alter schema marts rename to marts_previous")
+        conn.execute("alter schema marts_candidate rename to marts")
+        conn.execute("alter schema marts_previous rename to marts_candidate")
+        conn.execute("revoke all on all tables in schema marts_candidate from qpan_analyst, qpan_reviewer")
+        conn.execute("revoke all on schema marts_candidate from qpan_analyst, qpan_reviewer")
+    with db.connect() as conn, conn.transaction():
+        db.grant_analyst(conn)
+
+
+def publish_once(run_id: str, swap_only: bool, alternative: bool = False) -> dict:
     from qpan import gate, pipeline, warehouse
 
     started = time.monotonic()
@@ -87,11 +104,12 @@ def publish_once(run_id: str, swap_only: bool) -> dict:
         warehouse.build()
         gate.run_candidate_gate(run_id)
     swap_started = time.monotonic()
-    pipeline.publish(run_id)
+    (publish_grants_after_swap if alternative else pipeline.publish)(run_id)
     return {"seconds": round(time.monotonic() - started, 2), "swap_seconds": round(time.monotonic() - swap_started, 3)}
 
 
-def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float | None) -> dict:
+def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float | None,
+        alternative: bool = False) -> dict:
     from qpan import config
 
     url = config.database_url("qpan_analyst")
@@ -104,11 +122,12 @@ def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float |
     started = time.monotonic()
     with Readers(url, queries, readers) as during:
         for i in range(publishes):
-            runs.append(publish_once(f"bench-publish-{i}", swap_only))
+            runs.append(publish_once(f"bench-publish-{i}", swap_only, alternative))
     seconds = time.monotonic() - started
     with Readers(url, queries, readers) as quiet:
         time.sleep(baseline_seconds or seconds)
     return {"readers": readers, "publishes": publishes, "swap_only": swap_only, "queries_per_loop": len(queries),
+            "publish": "v0.3.0 (grants after the swap)" if alternative else "qpan.pipeline.publish",
             "during_publishes": during.summary(), "without_publishes": quiet.summary(),
             "publish_seconds": [r["seconds"] for r in runs], "swap_seconds": [r["swap_seconds"] for r in runs],
             "seconds": round(seconds, 1)}
@@ -135,8 +154,10 @@ def main(argv=None) -> int:
     ap.add_argument("--swap-only", action="store_true", help="publish = the swap alone (no dbt build, no gate)")
     ap.add_argument("--baseline-seconds", type=float, help="length of the no-publish phase (default: as long)")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--grants-after-swap", action="store_true",
+                    help="the alternative: publish as v0.3.0 did (grants after the swap's commit)")
     a = ap.parse_args(argv)
-    result = run(a.readers, a.publishes, a.swap_only, a.baseline_seconds)
+    result = run(a.readers, a.publishes, a.swap_only, a.baseline_seconds, a.grants_after_swap)
     print(json.dumps(result, indent=1))
     if a.markdown:
         print(markdown(result))
