@@ -217,3 +217,23 @@ def test_a_publish_waits_for_its_locks_only_so_long(published, admin_conn, monke
             pipeline.publish("blocked")
         assert time.monotonic() - started < 5
     assert marts_checksums(admin_conn) == before
+
+
+def test_a_long_reader_does_not_hold_up_the_swap(published, admin_conn, monkeypatch):
+    """A reader in the middle of a long export (an open transaction holding its table locks) does
+    not delay the swap, which renames schemas and grants, locking no mart table; the reader's
+    next statement reads the new marts, with its rights."""
+    import psycopg
+
+    from qpan import config
+
+    monkeypatch.setenv("QPAN_PUBLISH_LOCK_TIMEOUT", "0.5")
+    monkeypatch.setenv("QPAN_PUBLISH_ATTEMPTS", "1")
+    with psycopg.connect(config.database_url("qpan_analyst")) as reader:  # not autocommit: locks stay held
+        n = reader.execute("select count(*) from marts.fct_indicator_facts").fetchone()[0]
+        started = time.monotonic()
+        pipeline.publish("long-reader")
+        assert time.monotonic() - started < 5
+        assert reader.execute("select count(*) from marts.fct_indicator_facts").fetchone()[0] >= 0
+        reader.rollback()
+    assert n > 0
