@@ -247,7 +247,10 @@ def _cmd_backup(args) -> int:
 
 
 def _cmd_restore(args) -> int:
-    result = restore(Path(args.file), force=args.force)
+    from qpan.run import run_lock
+
+    with run_lock():  # not under a running `qpan run` of this clone
+        result = restore(Path(args.file), force=args.force)
     print(f"restored {result['file']}: {result['tables']} tables, {result['rows']} rows in {result['seconds']}s "
           f"(extractor {result['extractor_version']}); run `make run` or `qpan build` to rebuild the marts")
     return 0
