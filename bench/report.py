@@ -234,4 +234,7 @@ def render_markdown(results: dict, png: Path | None) -> str:
     notes = (ent.get("notes") or [{}])[0].get("text")
     if notes:
         out += ["", notes]
+    # hand-run benchmarks of their own (bench/publish_load.py, qpan backup): kept in notes.json
+    for section in ent.get("sections") or []:
+        out += ["", section["text"]]
     return "\n".join(out) + "\n"

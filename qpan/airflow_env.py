@@ -12,7 +12,7 @@ from pathlib import Path
 from qpan import config
 
 log = logging.getLogger(__name__)
-DAG_IDS = ("qpan_ingest", "qpan_transform")
+DAG_IDS = ("qpan_ingest", "qpan_transform", "qpan_backup")
 
 
 def airflow_bin() -> str:

@@ -133,6 +133,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("bi", "qpan.bi.cli", "Apache Superset on the read-only analyst role (start|stop|status)"),
     ("cluster", "qpan.cluster.cli", "Airflow with Celery workers on this machine: start, stop, status"),
     ("review", "qpan.review.cli", "confirm, correct, reject or add facts (the review loop)"),
+    ("backup", "qpan.backup", "back up raw, review and audit (pg_dump) with a manifest"),
+    ("restore", "qpan.backup", "restore a `qpan backup` into this warehouse"),
     ("gazetteer", "qpan.gazetteer.cli", "build the gazetteer seeds from the pinned source; diff against the committed ones"),
 )
 
@@ -170,7 +172,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 # Commands that need the warehouse running: checked first, so that the first line says why not
 # (rather than, e.g., `qpan build` logging "seeds changed" before failing to connect).
 # (`qpan scrape` checks it after the registry and the window: their errors come first.)
-NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse", "review"}
+NEEDS_DATABASE = {"build", "docs", "check", "report", "reparse", "review", "backup", "restore"}
 
 
 def _debug() -> bool:

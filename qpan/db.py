@@ -114,6 +114,8 @@ grant select on review.decisions to qpan_transformer;
 -- the ingest DAG's health check and the DAGs' failure callbacks record the alerts they send
 grant select, insert, update on audit.alerts to qpan_loader;
 grant usage, select on sequence audit.alerts_alert_id_seq to qpan_loader;
+grant select, insert, update on audit.alert_outbox to qpan_loader;
+grant usage, select on sequence audit.alert_outbox_outbox_id_seq to qpan_loader;
 grant select, insert on audit.crawl_runs to qpan_loader;
 grant usage, select on sequence audit.crawl_runs_crawl_id_seq to qpan_loader;
 """

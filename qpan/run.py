@@ -33,22 +33,36 @@ class AlreadyRunning(RuntimeError):
 
 
 @contextmanager
-def run_lock():
+def run_lock(wait: float = 0, progress_every: float = 10):
     """One `qpan run` per clone at a time (`.qpan/run.lock`, released when the process ends,
-    however it ends): a second one says who holds it instead of failing on a busy port."""
+    however it ends): a second one says who holds it instead of failing on a busy port.
+    `wait` > 0: wait up to that many seconds for the holder to finish, printing a progress line
+    every `progress_every` seconds, before giving up with the same error."""
     import fcntl
 
     path = config.state_dir() / "run.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "?"
-        fh.close()
-        raise AlreadyRunning(f"another `qpan run` (pid {holder}) is running in this clone ({path}); "
-                             f"wait for it to finish, or stop it") from None
+    started = time.monotonic()
+    next_line = 0.0
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            waited = time.monotonic() - started
+            if waited >= wait:
+                fh.close()
+                after = f" (waited {waited:.0f}s)" if wait else ""
+                raise AlreadyRunning(f"another `qpan run` (pid {holder}) is running in this clone ({path}){after}; "
+                                     f"wait for it to finish, or stop it") from None
+            if waited >= next_line:
+                print(f"    waiting for the running `qpan run` (pid {holder}) to finish: "
+                      f"{waited:.0f}s of at most {wait:.0f}s", flush=True)
+                next_line += progress_every
+            time.sleep(min(0.5, wait - waited))
     try:
         fh.seek(0)
         fh.truncate()

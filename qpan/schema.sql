@@ -322,6 +322,21 @@ create table if not exists audit.alerts (
     recovery     text
 );
 create unique index if not exists alerts_open_idx on audit.alerts (problem_key) where cleared_at is null;
+-- The alert outbox (qpan.health.outbox): every alert for the webhook, kept until the webhook
+-- accepts it, retried with back-off; sent_at set once.
+create table if not exists audit.alert_outbox (
+    outbox_id        bigserial   primary key,
+    idempotency_key  text        not null unique,
+    payload          jsonb       not null,
+    created_at       timestamptz not null default now(),
+    attempts         integer     not null default 0,
+    next_attempt_at  timestamptz not null default now(),
+    last_error       text,
+    sent_at          timestamptz
+);
+create index if not exists alert_outbox_pending_idx on audit.alert_outbox (next_attempt_at) where sent_at is null;
+comment on table audit.alert_outbox is
+    'Alerts for the webhook (qpan.health.outbox), from when they were raised until the webhook accepted them: retried with back-off, each sent once, with its idempotency key in the payload.';
 comment on table audit.crawl_runs is
     'One row per crawl of one source (scrapers.crawl): what it fetched and landed, what failed and why, and the health status judged from it (qpan.health); read by marts.mart_source_health and qpan sources status.';
 comment on column audit.crawl_runs.crawl_id is 'Surrogate key.';

@@ -13,7 +13,6 @@ Problems are keyed `source:<name>` (its status) or `task:<dag>.<task>` (a failed
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from airflow.sdk import BaseNotifier
@@ -35,24 +34,18 @@ def webhook_url() -> str | None:
 
 
 def deliver(alert: dict) -> str:
-    """Send one alert; returns where it went ('webhook' or 'log')."""
+    """Send one alert; returns where it went ('webhook', 'outbox' when the webhook did not accept it
+    yet: it is retried until it does, qpan.health.outbox; or 'log')."""
     url = webhook_url()
     if not url:
         level = logging.INFO if alert.get("kind") == "recovery" else logging.WARNING
         log.log(level, "ALERT %s", alert["text"])
         return "log"
-    import httpx
+    from qpan.health import outbox
 
-    headers = {"Content-Type": "application/json"}
-    token = settings.get("QPAN_ALERT_WEBHOOK_TOKEN")
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    timeout = settings.get("QPAN_ALERT_WEBHOOK_TIMEOUT")
-    resp = httpx.post(url, content=json.dumps(alert, ensure_ascii=False, default=str).encode("utf-8"),
-                      headers=headers, timeout=timeout)
-    resp.raise_for_status()
-    log.info("alert sent to the webhook: %s", alert["text"])
-    return "webhook"
+    outbox.enqueue(alert)
+    result = outbox.send_due(url)  # this alert, and any earlier one now due
+    return "webhook" if not result["failed"] else "outbox"
 
 
 # -- the problem ledger (audit.alerts) ------------------------------------------------------------
@@ -148,6 +141,13 @@ def check_sources(only: list[str] | None = None, notifier: BaseNotifier | None =
     recoveries. Returns {"new": [...], "recovered": [...], "ongoing": [...]} (source names)."""
     notifier = notifier or QpanAlertNotifier()
     out: dict[str, list[str]] = {"new": [], "recovered": [], "ongoing": []}
+    if webhook_url():  # the alerts a down webhook left in the outbox, retried at every run
+        from qpan.health import outbox
+
+        try:
+            outbox.send_due(webhook_url())
+        except Exception:  # noqa: BLE001 - the health check itself must still run
+            log.exception("could not retry the alert outbox")
     alerts = []
     with db.connect("qpan_loader") as conn:
         with conn.transaction():

@@ -2,6 +2,7 @@
 
     qpan sources status            a table: status, what the run fetched and failed, why
     qpan sources status --json     the same rows as JSON (one object per source)
+    qpan sources send-alerts [--wait S]   post the alerts a down webhook left in the outbox
 
 Exit status 1 when any source is `failing` or `drift` (cron and CI can act on it), else 0.
 The rows are the sources' latest rows of audit.crawl_runs, which marts.mart_source_health publishes
@@ -97,6 +98,20 @@ def _cmd_status(args) -> int:
     return 1 if bad else 0
 
 
+def _cmd_send_alerts(args) -> int:
+    from qpan import settings
+    from qpan.health import outbox
+
+    # read here, not through qpan.health.alerts: that module imports Airflow (seconds, for a cron job)
+    url = settings.get("QPAN_ALERT_WEBHOOK_URL")
+    if not url:
+        print("QPAN_ALERT_WEBHOOK_URL is not set: alerts go to the log, nothing to send", file=sys.stderr)
+        return 1
+    result = outbox.send_pending(url, wait=args.wait)
+    print(f"alerts sent: {result['sent']}, failed attempts: {result['failed']}, still pending: {result['pending']}")
+    return 1 if result["pending"] else 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("sources", help="the health of the sources (status of their last crawl)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,3 +122,7 @@ def register(subparsers) -> None:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--json", action="store_true", help="print the rows as JSON")
     s.set_defaults(func=_cmd_status)
+    a = actions.add_parser("send-alerts", help="post the alerts the webhook has not accepted yet (the outbox)")
+    a.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="keep retrying (with the back-off) for up to this long while some remain")
+    a.set_defaults(func=_cmd_send_alerts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 STATUSES = ["unreviewed", "confirmed", "corrected", "rejected-hidden", "added"]
@@ -27,19 +28,33 @@ def _print(args, payload, text_lines) -> None:
             print(line)
 
 
+@contextmanager
+def _run_lock_if_applying(args):
+    """`--apply` takes the run lock BEFORE anything is recorded, waiting up to --wait seconds for
+    a running `qpan run` (a progress line every 10 s): a timeout records nothing, so a retry
+    cannot record a decision twice. Without --apply nothing is locked."""
+    if not getattr(args, "apply", False):
+        yield
+        return
+    from qpan.run import run_lock
+
+    with run_lock(wait=args.wait):
+        yield
+
+
 def _apply(args) -> None:
     """`--apply`: the decisions take effect now, through the qpan_transform DAG (gate included),
-    and the report is rewritten from the marts it published, as `make run` does."""
+    and the report is rewritten from the marts it published, as `make run` does; called under
+    _run_lock_if_applying."""
     if not getattr(args, "apply", False):
         return
     from qpan import airflow_env
     from qpan.report import build_report
-    from qpan.run import run_dags, run_lock
+    from qpan.run import run_dags
 
     airflow_env.ensure_initialised()
-    with run_lock():
-        run_dags([("qpan_transform", None)])
-        report = build_report()
+    run_dags([("qpan_transform", None)])
+    report = build_report()
     print(f"    analyst report rewritten: {report}", flush=True)
 
 
@@ -100,23 +115,32 @@ def _origins(origin: dict) -> str:
 
 
 def _record(args, make) -> int:
-    from qpan.review.store import as_json, connect, insert
+    from qpan.review.store import as_json, connect, insert, same_as_current
 
-    with connect() as conn:
-        decision = make(conn)
-        stored = insert(conn, [decision])[0]
-    out = as_json(dict(stored))
-    out["fact_id"] = out.pop("review_key")
-    what = f"{out['decision']} {out['fact_id']} ({out['indicator']})"
-    if out["decision"] in ("correct", "add"):
-        what += f": {out['new_indicator']} = {out['new_value']} unit {out['new_unit_id']} period {out['new_period']}"
-    if decision.origin:
-        out["fields_from"] = decision.origin
-        if out["decision"] == "correct":
-            what += f" ({_origins(decision.origin)})"
-    _print(args, out, [f"recorded {what} by {out['decided_by']}; applied at the next qpan_transform run"
-                       + (" (running it now)" if args.apply else "")])
-    _apply(args)
+    with _run_lock_if_applying(args):
+        with connect() as conn:
+            decision = make(conn)
+            same = same_as_current(conn, decision)
+            stored = same or insert(conn, [decision])[0]
+        out = as_json(dict(stored))
+        out["fact_id"] = out.pop("review_key")
+        out["already_recorded"] = same is not None
+        what = f"{out['decision']} {out['fact_id']} ({out['indicator']})"
+        if out["decision"] in ("correct", "add"):
+            what += (f": {out['new_indicator']} = {out['new_value']} unit {out['new_unit_id']} "
+                     f"period {out['new_period']}")
+        if decision.origin:
+            out["fields_from"] = decision.origin
+            if out["decision"] == "correct":
+                what += f" ({_origins(decision.origin)})"
+        if same:
+            line = (f"already recorded: {what} by {out['decided_by']} at {out['decided_at']}; "
+                    f"nothing written" + (" (running qpan_transform now)" if args.apply else ""))
+        else:
+            line = (f"recorded {what} by {out['decided_by']}; applied at the next qpan_transform run"
+                    + (" (running it now)" if args.apply else ""))
+        _print(args, out, [line])
+        _apply(args)
     return 0
 
 
@@ -151,11 +175,13 @@ def _cmd_import(args) -> int:
     from qpan.review.csvio import import_
     from qpan.review.store import connect
 
-    with connect() as conn:
-        inserted, skipped = import_(conn, Path(args.file))
-    _print(args, {"file": args.file, "inserted": inserted, "already_recorded": skipped},
-           [f"imported {inserted} decisions from {args.file} ({skipped} already recorded)"])
-    _apply(args)
+    with _run_lock_if_applying(args):
+        with connect() as conn:
+            inserted, skipped, orphans = import_(conn, Path(args.file), keep_orphans=args.keep_orphans)
+        kept = f", {orphans} of them orphans (fact not in this warehouse)" if orphans else ""
+        _print(args, {"file": args.file, "inserted": inserted, "already_recorded": skipped, "orphans": orphans},
+               [f"imported {inserted} decisions from {args.file} ({skipped} already recorded{kept})"])
+        _apply(args)
     return 0
 
 
@@ -170,6 +196,9 @@ def register(subparsers) -> None:
         if apply:
             sp.add_argument("--apply", action="store_true",
                             help="run the qpan_transform DAG now, so the decision reaches the published marts")
+            sp.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                            help="with --apply: wait at most this long for a running `qpan run` before "
+                                 "recording anything (default 600)")
         return sp
 
     ls = common(sub.add_parser("list", help="facts to review: conflicts and lowest confidence first"), apply=False)
@@ -212,6 +241,8 @@ def register(subparsers) -> None:
     ex.set_defaults(func=_cmd_export)
     im = common(sub.add_parser("import", help="record the decisions of a CSV file (checked first; idempotent)"))
     im.add_argument("file", metavar="FILE.csv")
+    im.add_argument("--keep-orphans", action="store_true",
+                    help="import dated rows (an exported history) whose fact is not in this warehouse, as orphans")
     im.set_defaults(func=_cmd_import)
 
 

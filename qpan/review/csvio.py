@@ -16,7 +16,7 @@ import psycopg
 
 from qpan.review.catalog import (DECISIONS, ReviewError, check_indicator, check_period, check_unit, check_value,
                                  fmt_num, review_key)
-from qpan.review.store import Decision, insert
+from qpan.review.store import Decision, check_recordable, insert, same_as_current
 
 FIELDS = ["fact_id", "decision", "article_url", "content_hash", "indicator", "span_start", "span_end", "evidence",
           "old_indicator", "old_value", "old_unit_id", "old_period", "new_indicator", "new_value", "new_unit_id",
@@ -108,15 +108,16 @@ def _same_as(conn: psycopg.Connection, d: Decision) -> bool:
             "and new_period is not distinct from %(new_period)s "
             "and new_indicator is not distinct from %(new_indicator)s", r).fetchone()
         return found is not None
-    current = conn.execute("select * from review.decisions where review_key = %s "
-                           "order by decided_at desc, decision_id desc limit 1", (d.review_key,)).fetchone()
-    return current is not None and current["decision"] == d.decision and all(
-        current[f"new_{k}"] == r[f"new_{k}"] for k in ("indicator", "value", "unit_id", "period")) \
-        and current["note"] == d.note
+    return same_as_current(conn, d) is not None
 
 
-def import_(conn: psycopg.Connection, path: Path) -> tuple[int, int]:
-    """(inserted, already there). Every row is checked before anything is written."""
+def import_(conn: psycopg.Connection, path: Path, keep_orphans: bool = False) -> tuple[int, int, int]:
+    """(inserted, already there, orphans kept). Every row is checked before anything is written:
+    first its form (parse_row), then, for the rows to write, what `qpan review confirm|correct|
+    reject|add` checks (store.check_recordable). One bad row: a ReviewError naming it, nothing
+    written. `keep_orphans`: a dated row (history from `qpan review export`) whose fact is not
+    in this warehouse is written anyway, as an orphan (`qpan review list --orphans`); an undated
+    row (a new decision) never is."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -129,7 +130,21 @@ def import_(conn: psycopg.Connection, path: Path) -> tuple[int, int]:
     for n, row in enumerate(rows, start=2):  # row 1 is the header, as a spreadsheet numbers them
         if None in row or any(v is None for v in row.values()):
             raise ReviewError(f"row {n}: wrong number of columns")
-        decisions.append(parse_row(row, n))
-    todo = [d for d in decisions if not _same_as(conn, d)]
+        decisions.append((n, parse_row(row, n)))
+    todo, added, orphans = [], set(), 0
+    for n, d in decisions:
+        if _same_as(conn, d):
+            continue
+        try:
+            check_recordable(conn, d, frozenset(added))
+        except ReviewError as exc:
+            if not (keep_orphans and d.decided_at):
+                hint = " (a dated row of an exported history: --keep-orphans imports it as an orphan)" \
+                    if d.decided_at else ""
+                raise ReviewError(f"row {n}: {exc}{hint}") from None
+            orphans += 1
+        if d.decision == "add":
+            added.add(d.review_key)
+        todo.append(d)
     insert(conn, todo)
-    return len(todo), len(decisions) - len(todo)
+    return len(todo), len(decisions) - len(todo), orphans

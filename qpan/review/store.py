@@ -174,6 +174,52 @@ def add(conn: psycopg.Connection, *, url: str, indicator: str, value, unit_id: s
     return Decision(key, url, indicator, start, end, evidence, "add", article["content_hash"], {}, new, note, by)
 
 
+def _same_value(a, b) -> bool:
+    """Stored values are text or numeric; a decision's are str/Decimal/bool: compare as text."""
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return str(a).lower() == str(b).lower()
+    try:
+        return Decimal(str(a)) == Decimal(str(b))
+    except ArithmeticError:
+        return str(a) == str(b)
+
+
+def same_as_current(conn: psycopg.Connection, d: Decision) -> dict | None:
+    """The fact's current decision when it already says exactly what `d` says (same decision, same
+    new values, same note): recording `d` again would change nothing. Else None."""
+    current = current_decision(conn, d.review_key)
+    if current is None or current["decision"] != d.decision or current["note"] != d.note:
+        return None
+    row = d.row()
+    if all(_same_value(current[f"new_{k}"], row[f"new_{k}"]) for k in ("indicator", "value", "unit_id", "period")):
+        return current
+    return None
+
+
+def check_recordable(conn: psycopg.Connection, d: Decision, added_keys: frozenset = frozenset()) -> None:
+    """The checks `qpan review confirm|correct|reject|add` make, for a decision read from elsewhere
+    (a CSV row): the fact exists in the warehouse (a current mention, a previous decision, or an
+    `add` in `added_keys`, e.g. earlier in the same file); an `add`'s evidence lies at its span in
+    the stored article; correct and reject carry a note. A ReviewError says what is wrong."""
+    if d.decision == "add":
+        article = conn.execute("select title, body_text from raw.articles where url = %s",
+                               (d.article_url,)).fetchone()
+        if article is None:
+            raise ReviewError(f"no article with URL {d.article_url!r} in the warehouse")
+        text = article["title"] + "\n" + article["body_text"]
+        if not 0 <= d.span_start < d.span_end <= len(text) or text[d.span_start:d.span_end] != d.evidence:
+            where = "is not in the article's stored text" if d.evidence not in text else \
+                f"is not at span {d.span_start}-{d.span_end} of the article's stored text"
+            raise ReviewError(f"the evidence {d.evidence[:60]!r} {where}")
+        return
+    if d.review_key not in added_keys:
+        find_fact(conn, d.review_key)  # unknown: "unknown fact id ..."
+    if d.decision in ("correct", "reject") and not d.note:
+        raise ReviewError(f"{d.decision} needs a note (why)")
+
+
 def insert(conn: psycopg.Connection, decisions: list[Decision]) -> list[dict]:
     """Write the decisions in one transaction (all or nothing); return them as stored."""
     out = []

@@ -105,16 +105,9 @@ def test_evidence_of_published_facts_is_in_the_article(first_run):
         assert text[start:end] == evidence
 
 
-def readme_queries() -> list[str]:
-    import re
-    from qpan import config
-
-    readme = (config.REPO_ROOT / "README.md").read_text()
-    section = readme.split("## Analysts", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sql\n(.*?)```", section, re.S)
-
-
 def test_readme_analyst_queries_run_as_the_analyst(first_run):
+    from bench.publish_load import readme_queries
+
     queries = readme_queries()
     assert len(queries) >= 5
     with db.connect("qpan_analyst") as conn:

@@ -70,7 +70,7 @@ def test_airflow_cli_sees_the_project_dags_and_no_examples(warehouse_url, airflo
     dags = airflow(airflow_home, "dags", "list", "-o", "json")
     assert dags.returncode == 0, dags.stderr[-3000:]
     listing = next(line for line in dags.stdout.splitlines() if line.startswith("["))  # after the log lines
-    assert sorted(d["dag_id"] for d in json.loads(listing)) == ["qpan_ingest", "qpan_transform"]
+    assert sorted(d["dag_id"] for d in json.loads(listing)) == ["qpan_backup", "qpan_ingest", "qpan_transform"]
 
 
 def test_unknown_source_fails_at_once_and_clear_matches_the_documented_pattern(warehouse_url, airflow_home):

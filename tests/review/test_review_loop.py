@@ -54,12 +54,15 @@ def applied(warehouse_url, airflow_home, tmp_path_factory):
     with db.connect(autocommit=True) as conn:
         data.load(conn)
     orphan = tmp_path_factory.mktemp("csv") / "orphan.csv"
-    orphan.write_text(f"{FIELDS}\n,confirm,{GONE},recruits_enlisted,0,10,0123456789,10,38.395,2023,gone page\n")
+    # a decision of an exported history whose article is gone: imported only as a kept orphan
+    orphan.write_text(f"{FIELDS},decided_at\n,confirm,{GONE},recruits_enlisted,0,10,0123456789,10,38.395,2023,"
+                      f"gone page,2023-12-01T10:00:00+00:00\n")
     assert main(["review", "confirm", K["ngoclac180"], "--note", "the province's table agrees", "--by", "lan"]) == 0
     assert main(["review", "confirm", K["drills3"]]) == 0
     assert main(["review", "correct", K["drills3"], "--value", "4", "--note", "the table lists four drills"]) == 0
     assert main(["review", "reject", K["health"], "--note", "a health-check count, not drills"]) == 0
-    assert main(["review", "import", str(orphan)]) == 0
+    assert main(["review", "import", str(orphan)]) == 1  # its fact is not in this warehouse
+    assert main(["review", "import", str(orphan), "--keep-orphans"]) == 0
     assert main(["review", "add", "--url", A["thoxuan"]["url"], "--indicator", "militia_members", "--value", "1200",
                  "--unit", "38.395", "--period", "2023", "--evidence", "dân quân tự vệ có 1.200 đồng chí",
                  "--note", "missed by the extractor", "--apply"]) == 0
@@ -198,7 +201,7 @@ def test_decisions_survive_reextraction_a_fresh_warehouse_and_full_refresh(appli
         # the same raw pages, re-extracted by a bumped extractor that no longer reads the health check
         with db.connect(autocommit=True) as conn:
             data.load(conn, version="rules-99-test", skip=("tổ chức 120 lượt khám sức khỏe",))
-        assert main(["review", "import", str(exported)]) == 0
+        assert main(["review", "import", str(exported), "--keep-orphans"]) == 0
         assert main(["review", "import", str(exported), "--json"]) == 0  # idempotent
         assert '"inserted": 0' in capsys.readouterr().out
         again = tmp_path / "again.csv"
