@@ -195,9 +195,11 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             _para_info(doc, rules, para)
         # plan cues bind to their clause ("đạt yêu cầu; ... hoàn thành 100% chỉ tiêu" is a result);
         # a few ("phấn đấu", "sẽ", "kế hoạch") govern the whole sentence
-        if para in para_plan or (para in doc.para_future and indicator not in _ASSIGNED_AHEAD) or \
-                plan_re.search(low, cs, start) is not None or \
-                (cs > ss and sentence_plan_re is not None and sentence_plan_re.search(low, ss, cs) is not None):
+        assigned = indicator in _ASSIGNED_AHEAD
+        p_re, sp_re = (rules.assigned_plan_re, rules.assigned_sentence_plan_re) if assigned else (plan_re, sentence_plan_re)
+        if para in para_plan or (para in doc.para_future and not assigned) or \
+                (p_re is not None and p_re.search(low, cs, start) is not None) or \
+                (cs > ss and sp_re is not None and sp_re.search(low, ss, cs) is not None):
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
