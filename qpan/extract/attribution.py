@@ -171,3 +171,21 @@ def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
             out.append(u)
     return out
 
+
+
+# Between a unit named in a list and its figure: "Thành phố A 155 chỉ tiêu", "huyện B: 26",
+# "xã C có 12", "huyện D được giao 40".
+_LISTED_GAP_RE = re.compile(r"[\s:,(–-]*(?:(?:có|là|được giao|giao|với|nhận|đạt)\s+)?(?:hơn|gần|khoảng|trên)?\s*")
+
+
+def listed_unit(doc: _Doc, s: Sentence, lo: int, pos: int) -> Unit | None:
+    """The unit named right before the figure at `pos` (after `lo`, the figure before it):
+    an item of a list of figures by unit ("..., trong đó: thị xã B 35 chỉ tiêu"). A group
+    ("các huyện miền núi") or a receiving unit ("Sư đoàn 324") is no gazetteer unit: None."""
+    for a, b, u, _blocked in reversed(_sentence_mentions(doc, s)):
+        if b <= pos:
+            if a < lo:
+                return None
+            m = _LISTED_GAP_RE.match(doc.low, b, pos)
+            return u if m is not None and m.end() == pos else None
+    return None

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from . import periods
-from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit
+from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, listed_unit
 from .document import _clause_bounds, _Doc, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
 from .gazetteer import Unit
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
@@ -41,6 +41,39 @@ _PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|c�
 _PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
 # A list of parts: "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh; ..."
 _LIST_OPENING_RE = re.compile(r"gồm\s*:")
+# After a figure of a list by unit, what leads to the next item: "132, huyện B 26", "132 và B 26".
+_NEXT_ITEM_RE = re.compile(r"\s*(?:,|;|và(?!\w))")
+_MAX_LIST_ITEMS = 60
+
+
+def _list_sibling(doc: _Doc, rules, nums: list, k: int, s, cs: int, ce: int, siblings: dict):
+    """The rule of figure k read as an item of a list of figures by unit, when no rule fits it
+    alone: it has the same head as the figure before it in the sentence ("thị xã B 35 chỉ tiêu"
+    after "thành phố A 155 chỉ tiêu"), or no head, and the list goes on to an item that has one
+    ("huyện A 132, huyện B 26, huyện C 40 thanh niên"). None otherwise."""
+    n = nums[k]
+    low = doc.low
+    sib = siblings.get(s.start)
+    if sib is not None:
+        r, head = sib
+        e = n.end + 1 + len(head)
+        if low.startswith(head, n.end + 1) and (e >= len(low) or not low[e].isalnum()):
+            return r, e
+    if _NEXT_ITEM_RE.match(low, n.end) is None:
+        return None
+    j = k + 1
+    while j < len(nums) and j - k < _MAX_LIST_ITEMS:
+        m = nums[j]
+        if m.start >= ce or listed_unit(doc, s, nums[j - 1].end, m.start) is None:
+            return None
+        if _NEXT_ITEM_RE.match(low, m.end) is None:
+            nxt = nums[j + 1].start if j + 1 < len(nums) else len(low)
+            hit = _match_number(doc, rules, m, nums[j - 1].end, nxt, cs, ce)
+            if hit is None or hit[0].indicator is None or hit[1] == m.end:
+                return None
+            return hit[0], n.end
+        j += 1
+    return None
 
 @dataclass(slots=True)
 class Fact:
@@ -133,6 +166,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
     first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
     figures_in: dict[int, int] = {}  # sentence start -> figures read there
+    siblings: dict[int, tuple] = {}  # sentence start -> (rule, head) of its last fact (lists by unit)
     # cues absent from the whole article are never looked for figure by figure
     national_re = rules.national_re if rules.national_re is not None and any_anchor(rules.national_anchors, low) else None
     part_year_re = rules.part_year_re  # searched only for the flow indicators' figures (memoised per span)
@@ -172,6 +206,9 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         # the right context may run over one more figure (see _match_number)
         next_start = nums[k + 2].start if k + 2 < n_nums else len_low
         hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
+        listed = listed_unit(doc, s, max(prev_end, cs), start) if figures_in[ss] > 1 or hit is None else None
+        if hit is None and listed is not None:
+            hit = _list_sibling(doc, rules, nums, k, s, cs, ce, siblings)
         if hit is None:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"no rule fits ({n.kind}; words after it: {low[n.end:n.end + 30]!r})"))
@@ -204,14 +241,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
         first = first_in.get(ss)
-        if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in _positions(doc, _PARTS_AFTER_RE, s))) or \
+        if listed is None and (has_parts_after and first is not None and any(first <= a and b <= start for a, b in _positions(doc, _PARTS_AFTER_RE, s))) or \
                 (has_lists and -1 < _first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
                 (has_part_openings and _first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of a total (breakdown)"))
             continue
         prev_same = last_of.get((ss, indicator))
-        if prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
+        if listed is None and prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of an earlier figure"))
             continue  # a part of a figure already read, not another total
@@ -226,7 +263,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             q = _award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
-        unit = (has_belongs and _belongs_to(doc, s, head_end, ce)) or _unit(doc, s, cs, start, r.qualifiers == "award")
+        unit = listed or (has_belongs and _belongs_to(doc, s, head_end, ce)) or _unit(doc, s, cs, start, r.qualifiers == "award")
         if unit is None:  # a figure of no known unit answers no analyst's question
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))
@@ -235,6 +272,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             trace.append((start, n.end, n.value, f"number_rules[{r.index}] -> {indicator} {n.comparator}{n.value} "
                                                  f"unit {unit.unit_id if unit else None} period {period}"))
         first_in.setdefault(ss, n.end)
+        if head_end > n.end:
+            siblings[ss] = (r, low[n.end:head_end].strip())
         value = n.denominator if n.kind == "ratio" and r.take == "denominator" else n.value
         facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence))
         if n.kind == "ratio" and r.denominator_of and n.denominator:
