@@ -41,6 +41,8 @@ _PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|c�
 _PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
 # A list of parts: "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh; ..."
 _LIST_OPENING_RE = re.compile(r"gồm\s*:")
+# A figure with its share of the total after it is a part: "thành thị 1.172 vụ (52,2%)".
+_SHARE_AFTER_RE = re.compile(r"\s*\(\s*(?:chiếm\s+)?\d+(?:,\d+)?\s?%\s*\)")
 # After a figure of a list by unit, what leads to the next item: "132, huyện B 26", "132 và B 26".
 _NEXT_ITEM_RE = re.compile(r"\s*(?:,|;|và(?!\w))")
 _MAX_LIST_ITEMS = 60
@@ -219,13 +221,18 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"suppressed by number_rules[{r.index}]"))
             continue
-        if national_re is not None and -1 < _first_at(doc, national_re, cs, ce) < start:
+        if national_re is not None and -1 < _first_at(doc, national_re, cs, ce) < start and \
+                not (has_belongs and _belongs_to(doc, s, head_end, ce)):  # "cả nước, 1.000 thanh niên của tỉnh"
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a national figure"))
             continue
         if indicator in rules.part_year_indicators and part_year_re is not None and _first_at(doc, part_year_re, ss, ce) >= 0:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: part of a year"))
+            continue
+        if head_end > n.end and _SHARE_AFTER_RE.match(low, head_end) is not None:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a share of a total"))
             continue
         para = s.para  # _is_plan, inlined
         if para not in para_seen:

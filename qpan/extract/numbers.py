@@ -227,6 +227,8 @@ def _glued(text: str, s: int) -> bool:
 # One match for the three "not a figure after all" continuations above (same strings).
 _NOT_AFTER_RE = re.compile(rf"{_CODE_AFTER_RE.pattern}|{_RANGE_AFTER_RE.pattern}|{_TIME_AFTER_RE.pattern}")
 _YEAR_HEADS = frozenset(("19", "20"))
+# A ratio above 1 followed by people is more handed over than asked ("6/5 công dân, đạt 120%").
+_OVER_QUOTA_RE = re.compile(r"\s+(?:công dân|thanh niên|tân binh|chiến sĩ mới|người)(?!\w)")
 _AMBIGUOUS_ALONE_SET = frozenset(_AMBIGUOUS_ALONE)
 
 
@@ -257,8 +259,8 @@ def find_numbers(text: str, start: int = 0, end: int | None = None) -> list[Numb
         den = None
         if den_s:
             den = parse_digits(den_s)
-            if den is None or den == 0 or value > den:
-                continue  # "21/5" style day/month, or nonsense
+            if den is None or den == 0 or (value > den and not _OVER_QUOTA_RE.match(text, e)):
+                continue  # "21/5" style day/month, or nonsense (not "giao quân 6/5 công dân": over the quota)
             kind = "ratio"
         if pct:
             kind = "percent"
