@@ -33,7 +33,7 @@ from .rules import any_anchor, default_rules
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "rules-2.0"  # 2.0: source prior, type words, parts, scope, spans (issue #15)
+EXTRACTOR_VERSION = "rules-3.0"  # 3.0: lists by unit, quota and force wordings, rules and rates, neighbouring years (issue #25)
 
 # After a total, what follows these is its parts, whatever they count.
 _PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:")
@@ -146,6 +146,28 @@ def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparat
 
 
 MAX_FIGURES_PER_SENTENCE = 60
+# What parts a figure's clause from the next one in a sentence: "..., đạt 100% và đăng ký NVQS năm 2025".
+_NEIGHBOUR_RE = re.compile(r",|;|(?<!\w)và(?!\w)")
+
+
+def _neighbour_year(doc: _Doc, s, cs: int, start: int, end: int) -> str | None | bool:
+    """The period of a figure whose sentence names a coming year only after it, past a comma or
+    "và" (a neighbouring clause's year: "giao 250 thanh niên, đạt 100% chỉ tiêu và đăng ký NVQS
+    năm 2025"): the year named before it, else the paragraph's or the article's. False when the
+    coming year is the figure's own."""
+    low, after = doc.low, doc.plan_after
+    if after is None:
+        return False
+    ys = periods.years_in(low, s.start, s.end)
+    future = [p for y, p in ys if y > after]
+    if not future or min(future) < end or _NEIGHBOUR_RE.search(low, end, min(future)) is None:
+        return False
+    if periods.find_span(low, s.start, start, doc.present_year):
+        return False
+    before = [y for y, p in ys if p < start]
+    if before:
+        return str(before[-1])
+    return doc.para_span.get(s.para) or (str(doc.para_year[s.para]) if s.para in doc.para_year else doc.ref_period)
 
 
 def _extract(title: str, body: str, published_at, source_unit_id, trace: list | None = None,
@@ -261,6 +283,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             continue  # a part of a figure already read, not another total
         last_of[(ss, indicator)] = n.end
         period = _quota_period(doc, s, cs, ce) if indicator in _ASSIGNED_AHEAD else _period(doc, s, cs, ce)
+        if period is False:
+            period = _neighbour_year(doc, s, cs, start, n.end)
         if period is False:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan year"))

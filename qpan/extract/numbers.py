@@ -98,6 +98,8 @@ quân khu|quân đoàn|đại đội|tỉnh lộ|nhiệm kỳ|giai đoạn|quy�
 nghị quyết|thông tư|chỉ thị|kết luận|quy định|công văn|đề án|chương trình|tờ trình|
 báo cáo|hướng dẫn|kế hoạch|đến năm|đối tượng|tiểu đoàn|trung đoàn|lữ đoàn|sư đoàn|hải đoàn|binh đoàn
 """.split("|"))
+# A force named before its figure ("dân phòng 85 người"), not a room or an office number.
+_FORCE_NAMES = frozenset(["dân phòng"])
 _COMPARATOR_WORDS = {
     "khoảng": "~", "chừng": "~", "gần": "~", "ước": "~", "tầm": "~", "xấp xỉ": "~",
     "trên dưới": "~", "ước tính": "~",
@@ -121,9 +123,13 @@ def _not_figure(text: str, pos: int) -> bool:
     if not ws:
         return False
     w1 = ws[-1]
-    if w1 == "số":  # "số 6" is a label; "tổng số 85", "con số 85" are figures
-        return len(ws) == 1 or ws[-2] not in ("tổng", "con")
-    if w1 in _NOT_FIGURE_WORDS:
+    if w1 == "số":  # "số 6" is a label; "tổng số 85", "con số 85", "quân số 60" (a head count) are figures
+        if len(ws) == 1:
+            return True
+        if ws[-2] == "quân":  # "quân số 60 đồng chí"; "điểm giao nhận quân số 6" is a label
+            return len(ws) > 2 and ws[-3] in ("nhận", "giao", "nhận,", "giao,")
+        return ws[-2] not in ("tổng", "con")
+    if w1 in _NOT_FIGURE_WORDS and not (len(ws) > 1 and f"{ws[-2]} {w1}" in _FORCE_NAMES):
         return True
     if w1 in _PAIR_LAST and f"{ws[-2] if len(ws) > 1 else ''} {w1}" in _NOT_FIGURE_PAIRS:
         return True
