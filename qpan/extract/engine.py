@@ -22,14 +22,16 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from . import periods
 from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, listed_unit
 from .document import _clause_bounds, _Doc, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
-from .gazetteer import Unit
+from .gazetteer import Unit, default_gazetteer
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
 from .numbers import find_numbers
 from .rules import any_anchor, default_rules
+from .sources import default_index, unit_for_url
 
 log = logging.getLogger(__name__)
 
@@ -389,6 +391,7 @@ def describe_article(title: str, body: str, published_at: datetime | date | None
                      source_unit_id: str | None = None, url: str | None = None) -> ArticleProfile:
     """The article's subject unit and reviewed year, as the extractor reads them. Never raises."""
     try:
+        load_tables()
         if not isinstance(title, str) or not isinstance(body, str):
             return ArticleProfile(None, None, None)
         source_unit_id = _source_prior(source_unit_id, url, published_at)
@@ -410,6 +413,7 @@ def analyse_article(title: str, body: str, published_at: datetime | date | None 
     """extract_article and describe_article from one reading of the article (the ingest path
     needs both). Never raises."""
     try:
+        load_tables()
         if not isinstance(title, str) or not isinstance(body, str):
             return [], ArticleProfile(None, None, None)
         source_unit_id = _source_prior(source_unit_id, url, published_at)
@@ -421,13 +425,21 @@ def analyse_article(title: str, body: str, published_at: datetime | date | None 
         return [], ArticleProfile(None, None, None)
 
 
+@lru_cache(maxsize=1)
+def load_tables() -> None:
+    """The tables every article is read against (patterns, gazetteer, publishers' hosts), loaded
+    together on first use: a process's first article pays for all of them once, and no later
+    article pays for the one its own source happened to need first."""
+    default_rules()
+    default_gazetteer()
+    default_index()
+
+
 def _source_prior(source_unit_id: str | None, url: str | None, published_at=None) -> str | None:
     """The registry's unit when the source has one, else the unit the URL's host belongs to
     (at the publication date: a merged unit's host stands for its successor)."""
     if source_unit_id or not url:
         return source_unit_id
-    from .sources import unit_for_url
-
     on = published_at.date() if isinstance(published_at, datetime) else published_at
     return unit_for_url(url, on if isinstance(on, date) else None)
 
@@ -436,6 +448,7 @@ def explain_article(title: str, body: str, published_at: datetime | date | None 
                     source_unit_id: str | None = None, url: str | None = None) -> tuple[list[Fact], list[tuple]]:
     """extract_article plus its trace: (start, end, value, what happened) for every figure and
     flag read, offsets in `title + "\\n" + body`; the first entry describes the article."""
+    load_tables()
     trace: list[tuple] = []
     facts = _extract(title, body, published_at, _source_prior(source_unit_id, url, published_at), trace)
     return facts, trace
@@ -447,6 +460,7 @@ def extract_article(title: str, body: str, published_at: datetime | date | None 
     `source_unit_id` (the registry's unit of the source) or else `url` (its host, through
     qpan/extract/source_hosts.csv) gives the unit prior for "tỉnh", "huyện", "toàn tỉnh"."""
     try:
+        load_tables()
         if not isinstance(title, str) or not isinstance(body, str):
             return []
         source_unit_id = _source_prior(source_unit_id, url, published_at)
