@@ -44,6 +44,8 @@ def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | boo
         return str(ly)
     if s.para in doc.para_year:
         return str(doc.para_year[s.para])
+    if doc.ref_period is not None and "/" in doc.ref_period and periods.years_past(low, s.start, s.end):
+        return doc.ref_period  # "những năm qua, hằng năm hoàn thành 100% chỉ tiêu" in a review of several years
     if periods.is_present(low, s.start, s.end):
         return str(doc.present_year) if doc.present_year else None
     return doc.ref_period
@@ -75,7 +77,8 @@ def _quota_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool
 # outright ("UBND huyện Vân Hồ tặng Giấy khen") is the unit the award is counted for.
 _AWARDING_BODY_BEFORE_RE = re.compile(
     r"(?:giám đốc|chủ tịch|ban thường vụ|chỉ huy trưởng|bộ chỉ huy quân sự|bộ chqs|ban chqs|công an|ubnd|"
-    r"ủy ban nhân dân|huyện ủy|tỉnh ủy|thành ủy|bộ trưởng|tư lệnh)[\s,]*$")
+    r"ủy ban nhân dân|huyện ủy|tỉnh ủy|thành ủy|bộ trưởng|tư lệnh|ban chỉ huy quân sự|hội đồng nghĩa vụ quân sự|"
+    r"hội đồng nvqs)[\s,]*$")
 
 
 def _sentence_mentions(doc: _Doc, s: Sentence) -> list[tuple[int, int, Unit, bool]]:
@@ -127,6 +130,13 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Uni
     if ref is not None and (named is None or ref[0] > named[0]):
         u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
         if u is not None:
+            if _AWARDING_BODY_BEFORE_RE.search(low, max(0, ref[0] - 30), ref[0]):
+                # "Bộ CHQS tỉnh phối hợp với thành phố X giao 120 thanh niên": the type word
+                # names the acting body; a unit inside it named in the clause is the subject
+                inner = [u2 for a2, b2, u2, _ in _sentence_mentions(doc, s)
+                         if a2 >= cs and b2 <= pos and u2.unit_id.startswith(u.unit_id + ".")]
+                if inner:
+                    return inner[-1]
             return u
     if named is not None:
         return named[1]

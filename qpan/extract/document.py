@@ -216,7 +216,7 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
         para_first.setdefault(s.para, s)
     doc = _Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
                present, on, gaz, context, subject, {}, set(), {}, {}, picked=picked, salient=salient)
-    span = periods.reviewed_span(low[:lead_end])
+    span = periods.reviewed_span(low[:lead_end], pub.year if pub else None)
     doc.ref_period = periods.format_period(*span) if span else (str(ref_year) if ref_year else None)
     doc.title_end = title_end
     doc.limit = limit

@@ -90,6 +90,23 @@ def test_a_rule_per_village_is_no_count():
     assert not facts("Năm 2024, huyện Nga Sơn quy định mỗi thôn ít nhất 1 tổ dân phòng, 5 thành viên dân phòng.")
 
 
+# ---- 4. implicit spans
+REVIEW = "Tổng kết 10 năm thực hiện Chỉ thị về công tác quốc phòng"
+
+
+def test_the_past_years_of_a_review_of_several_years_are_its_span():
+    got = facts("Những năm qua, huyện Nga Sơn hằng năm hoàn thành 100% chỉ tiêu giao quân. 10 năm qua, huyện Nga Sơn "
+                "đã xây dựng 25 mô hình tự quản về an ninh trật tự.", title=REVIEW, published=date(2024, 11, 20))
+    assert ("recruitment_quota_met", True, "38.401", "2014/2024") in got
+    assert ("security_movement_models", 25, "38.401", "2014/2024") in got
+
+
+def test_every_year_outside_a_review_is_the_publication_year():
+    got = facts("Huyện Nga Sơn hằng năm hoàn thành 100% chỉ tiêu giao quân.", title="Huyện Nga Sơn giao quân",
+                published=date(2024, 11, 20))
+    assert ("recruitment_quota_met", True, "38.401", "2024") in got
+
+
 # ---- 5. commune counts in other words
 @pytest.mark.parametrize("body", [
     "Năm 2024, 27 xã, phường trong toàn tỉnh đã ra mắt mô hình.",
@@ -104,6 +121,18 @@ def test_commune_counts_in_other_words(body):
 def test_a_group_of_districts_is_no_unit():
     got = facts("Năm 2024, các huyện miền núi giao 410 thanh niên nhập ngũ.")
     assert not {f for f in got if f[1] == 410 and f[2] not in (None, "38")}
+
+
+def test_a_provincial_body_acting_in_a_city_gives_the_city_its_figure():
+    got = facts("Năm 2024, Bộ Chỉ huy Quân sự tỉnh phối hợp với thành phố Sầm Sơn tổ chức giao 120 thanh niên nhập ngũ.")
+    assert ("recruits_enlisted", 120, "38.382", "2024") in got
+
+
+def test_a_district_body_awarding_at_a_communes_event_gives_the_commune_its_awards():
+    got = facts("Tại hội nghị, Công an huyện Nga Sơn tặng giấy khen cho 3 tập thể, 5 cá nhân của xã Nga Thủy.",
+                title="Xã Nga Thủy tổng kết phong trào bảo vệ an ninh Tổ quốc")
+    assert {(f[0], f[1], f[2]) for f in got} >= {("awarded_collectives", 3, "38.401.16156"),
+                                                   ("awarded_individuals", 5, "38.401.16156")}
 
 
 # ---- 7. breakdowns
