@@ -46,6 +46,7 @@ class _Doc:
     ref_period: str | None = None  # default period: the reviewed year or span, else publication year
     title_end: int = 0
     limit: int = 0  # end of the article text (page chrome after it is not read)
+    source_unit_id: str | None = None  # the source's unit (the prior)
     # sentence start -> (start, end, unit) of its place names that can be a figure's subject
     sent_mentions: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
     # Memos, per article: what a clause or a sentence says does not change between the
@@ -220,6 +221,7 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
     doc.ref_period = periods.format_period(*span) if span else (str(ref_year) if ref_year else None)
     doc.title_end = title_end
     doc.limit = limit
+    doc.source_unit_id = source_unit_id
     return doc
 
 

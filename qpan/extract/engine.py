@@ -92,6 +92,13 @@ class Fact:
     span_end: int = 0
     confidence: float = 0.0
     extractor_version: str = EXTRACTOR_VERSION
+    # What the rules saw, for a scorer (not part of to_json): "rule" (number_rules[i], its
+    # "derived" companions, or flag:<indicator>), "head" (the words read after the figure),
+    # "unit_from" (list: named right before the figure in a list by unit; belongs: "thuộc/của X"
+    # after it; context: the clause, paragraph or article), "unit_is_prior" (the unit is the
+    # source's own), "unit_is_subject", "figure_index" (its rank among the sentence's figures),
+    # "cue_distance" (characters from the clause start to the figure), "in_title".
+    features: dict = field(default_factory=dict)
 
     def key(self) -> tuple:
         return (self.indicator, self.value, self.unit_id, self.period)
@@ -130,7 +137,7 @@ def _plain(v):
 
 
 def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
-               period: str | None, qualifiers: dict, confidence: float) -> Fact:
+               period: str | None, qualifiers: dict, confidence: float, features: dict | None = None) -> Fact:
     ev = doc.evidence.get(span)
     if ev is None:  # the clause, trimmed, in the original text (once per clause)
         a, b = span
@@ -143,8 +150,13 @@ def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparat
         ev = doc.evidence[span] = (doc.nz.original[os_:oe], os_, oe)
     if unit is None:
         confidence *= 0.5
-    return Fact(indicator, value, comparator, unit.unit_id if unit else None, period, qualifiers,
-                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION)
+    uid = unit.unit_id if unit else None
+    f = {} if features is None else dict(features)
+    f["unit_is_prior"] = uid is not None and uid == doc.source_unit_id
+    f["unit_is_subject"] = unit is not None and unit is doc.subject
+    f["in_title"] = span[0] < doc.title_end
+    return Fact(indicator, value, comparator, uid, period, qualifiers,
+                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION, f)
 
 
 MAX_FIGURES_PER_SENTENCE = 60
@@ -296,7 +308,11 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             q = _award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
-        unit = listed or (has_belongs and _belongs_to(doc, s, head_end, ce)) or _unit(doc, s, cs, start, r.qualifiers == "award")
+        unit, unit_from = listed, "list"
+        if unit is None:
+            unit, unit_from = (has_belongs and _belongs_to(doc, s, head_end, ce)) or None, "belongs"
+        if unit is None:
+            unit, unit_from = _unit(doc, s, cs, start, r.qualifiers == "award"), "context"
         if unit is None:  # a figure of no known unit answers no analyst's question
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))
@@ -308,16 +324,20 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         if head_end > n.end:
             siblings[ss] = (r, low[n.end:head_end].strip())
         value = n.denominator if n.kind == "ratio" and r.take == "denominator" else n.value
-        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence))
+        feats = {"rule": f"number_rules[{r.index}]", "head": low[n.end:head_end].strip(), "kind": n.kind,
+                 "unit_from": unit_from,
+                 "figure_index": seen - 1, "cue_distance": start - cs}
+        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence, feats))
+        derived = {**feats, "rule": f"number_rules[{r.index}]:derived"}
         if n.kind == "ratio" and r.denominator_of and n.denominator:
             # "giao quân 07/07 thanh niên": 7 recruits of a quota of 7, so the quota was met
-            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence))
+            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence, derived))
             if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8))
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8, derived))
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
-            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
     present: dict[str, bool] = {}  # word -> occurs in the text (the flag rules share many)
 
     def has(word: str) -> bool:
@@ -347,7 +367,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((m.start(), m.end(), fr.value, f"flag rule {fr.indicator} -> {fr.value} "
                                                             f"unit {unit.unit_id if unit else None} period {period}"))
-            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence))
+            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence,
+                                    {"rule": f"flag:{fr.indicator}", "unit_from": "context", "cue_distance": m.start() - cs}))
     if trace is not None:  # offsets back into the caller's text, plus what the article is about
         trace[:] = [(*doc.nz.orig_span(a, b), v, m) for a, b, v, m in trace]
         trace.insert(0, (0, 0, None, f"article: subject {doc.subject.unit_id if doc.subject else None}, "
