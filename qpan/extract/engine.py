@@ -45,19 +45,21 @@ _PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
 _LIST_OPENING_RE = re.compile(r"gồm\s*:")
 # A figure with its share of the total after it is a part: "thành thị 1.172 vụ (52,2%)".
 _SHARE_AFTER_RE = re.compile(r"\s*\(\s*(?:chiếm\s+)?\d+(?:,\d+)?\s?%\s*\)")
+# A sentence that details the one before it: "Cụ thể: huyện A 50 thanh niên, huyện B 40 thanh niên".
+_ITEMS_OPENING_RE = re.compile(r"\W*(?:cụ thể|trong đó|trong số đó|bao gồm|gồm)(?!\w)")
 # After a figure of a list by unit, what leads to the next item: "132, huyện B 26", "132 và B 26".
 _NEXT_ITEM_RE = re.compile(r"\s*(?:,|;|và(?!\w))")
 _MAX_LIST_ITEMS = 60
 
 
-def _list_sibling(doc: _Doc, rules, nums: list, k: int, s, cs: int, ce: int, siblings: dict):
+def _list_sibling(doc: _Doc, rules, nums: list, k: int, s, cs: int, ce: int, sib: tuple | None):
     """The rule of figure k read as an item of a list of figures by unit, when no rule fits it
     alone: it has the same head as the figure before it in the sentence ("thị xã B 35 chỉ tiêu"
     after "thành phố A 155 chỉ tiêu"), or no head, and the list goes on to an item that has one
-    ("huyện A 132, huyện B 26, huyện C 40 thanh niên"). None otherwise."""
+    ("huyện A 132, huyện B 26, huyện C 40 thanh niên"). `sib`: (rule, head) of the sentence's last
+    fact (or of the sentence before, which this one details). None otherwise."""
     n = nums[k]
     low = doc.low
-    sib = siblings.get(s.start)
     if sib is not None:
         r, head = sib
         e = n.end + 1 + len(head)
@@ -244,9 +246,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         # the right context may run over one more figure (see _match_number)
         next_start = nums[k + 2].start if k + 2 < n_nums else len_low
         hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
-        listed = listed_unit(doc, s, max(prev_end, cs), start) if figures_in[ss] > 1 or hit is None else None
+        # a unit named right before the figure (an item of a list by unit: "..., thị xã B 35 chỉ tiêu");
+        # looked for in a sentence's later figures and where no rule fits (or a part is dropped, below)
+        listed = listed_unit(doc, s, max(prev_end, cs), start) if hit is None or seen > 1 else None
         if hit is None and listed is not None:
-            hit = _list_sibling(doc, rules, nums, k, s, cs, ce, siblings)
+            sib = siblings.get(ss)
+            if sib is None and i > 0 and _ITEMS_OPENING_RE.match(low, ss):  # "Cụ thể: huyện A 50 thanh niên, ..."
+                sib = siblings.get(sents[i - 1].start)
+            hit = _list_sibling(doc, rules, nums, k, s, cs, ce, sib)
         if hit is None:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"no rule fits ({n.kind}; words after it: {low[n.end:n.end + 30]!r})"))
@@ -283,18 +290,24 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
+        # a part of a total ("trong đó", "gồm:", a sentence opening on "Trong đó") or of a figure
+        # already read is no total; unless a unit is named right before it: an item of a list by unit
         first = first_in.get(ss)
-        if listed is None and (has_parts_after and first is not None and any(first <= a and b <= start for a, b in _positions(doc, _PARTS_AFTER_RE, s))) or \
+        prev_same = last_of.get((ss, indicator))
+        part = None
+        if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in _positions(doc, _PARTS_AFTER_RE, s))) or \
                 (has_lists and -1 < _first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
                 (has_part_openings and _first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
-            if trace is not None:
-                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of a total (breakdown)"))
-            continue
-        prev_same = last_of.get((ss, indicator))
-        if listed is None and prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
-            if trace is not None:
-                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of an earlier figure"))
-            continue  # a part of a figure already read, not another total
+            part = "a part of a total (breakdown)"
+        elif prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
+            part = "a part of an earlier figure"
+        if part is not None:
+            if listed is None:
+                listed = listed_unit(doc, s, max(prev_end, cs), start)
+            if listed is None:
+                if trace is not None:
+                    trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: {part}"))
+                continue
         last_of[(ss, indicator)] = n.end
         period = _quota_period(doc, s, cs, ce) if indicator in _ASSIGNED_AHEAD else _period(doc, s, cs, ce)
         if period is False:

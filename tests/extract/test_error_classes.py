@@ -36,6 +36,15 @@ def test_a_list_whose_head_comes_last_gives_each_unit_its_figure():
         assert ("recruits_enlisted", v, uid, "2024") in got
 
 
+@pytest.mark.parametrize("body", [
+    "Năm 2024, toàn tỉnh giao 500 thanh niên nhập ngũ. Cụ thể: huyện Nga Sơn 50 thanh niên, huyện Hậu Lộc 40 thanh niên.",
+    "Năm 2024, các địa phương giao quân gồm: huyện Nga Sơn: 50 tân binh; huyện Hậu Lộc: 40 tân binh.",
+])
+def test_list_items_in_a_sentence_of_their_own_or_after_gom(body):
+    got = facts(body)
+    assert {("recruits_enlisted", 50, "38.401", "2024"), ("recruits_enlisted", 40, "38.400", "2024")} <= got
+
+
 def test_receiving_units_and_groups_in_a_list_are_no_unit():
     got = facts("Năm 2024, huyện Nga Sơn giao 300 tân binh, trong đó Sư đoàn 341 nhận 120 tân binh, "
                 "Vùng 5 Hải quân 80 tân binh; các xã miền biển 60 tân binh.")
@@ -59,6 +68,17 @@ def test_over_the_quota_is_met_and_gives_both_figures():
     assert ("recruits_enlisted", 6, "38.401", "2024") in got
     assert ("recruitment_quota", 5, "38.401", "2024") in got
     assert ("recruitment_quota_met", True, "38.401", "2024") in got
+
+
+def test_quota_met_with_the_cue_in_the_title():
+    got = facts("Sáng 20/2, huyện tổ chức buổi lễ trang trọng. Huyện Nga Sơn đạt 100% chỉ tiêu trên giao.",
+                title="Huyện Nga Sơn giao quân năm 2024")
+    assert ("recruitment_quota_met", True, "38.401", "2024") in got
+
+
+def test_another_quota_in_a_recruitment_article_is_not_the_recruitment_quota():
+    got = indicators("Năm 2024, huyện Nga Sơn giao 215 thanh niên nhập ngũ. Công tác thu ngân sách đạt 100% chỉ tiêu.")
+    assert not got & {"recruitment_quota_pct", "recruitment_quota_met"}
 
 
 @pytest.mark.parametrize("body", [
@@ -169,6 +189,11 @@ def test_indicator_noun_before_the_figure():
     got = facts("Năm 2023, số vụ tai nạn giao thông trên địa bàn huyện Nga Sơn là 14, số người chết là 9.")
     assert ("traffic_accidents", 14, "38.401", "2023") in got
     assert ("traffic_deaths", 9, "38.401", "2023") in got
+
+
+def test_indicator_noun_before_the_figure_with_the_topic_earlier_in_the_clause():
+    got = facts("Năm 2024, tai nạn giao thông trên địa bàn huyện Nga Sơn: số vụ là 12, số người chết là 7.")
+    assert {("traffic_accidents", 12, "38.401", "2024"), ("traffic_deaths", 7, "38.401", "2024")} <= got
 
 
 # ---- 11. a coming year in a neighbouring clause
