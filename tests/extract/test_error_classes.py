@@ -173,6 +173,11 @@ def test_a_course_head_count_is_a_count():
     assert ("defence_education_trainees", 60, "38.401", "2024") in got
 
 
+def test_a_force_named_after_a_generic_head_is_counted_but_not_its_training():
+    assert ("militia_members", 1250, "38.401", "2023") in facts("Năm 2023, huyện Nga Sơn có 1.250 đồng chí dân quân tự vệ.")
+    assert "militia_members" not in indicators("Năm 2023, huyện Nga Sơn tổ chức huấn luyện cho 900 đồng chí dân quân.")
+
+
 # ---- 9. rates and lumps
 def test_a_rate_is_no_count_of_accidents():
     assert "traffic_accidents" not in indicators(
