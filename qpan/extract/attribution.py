@@ -188,10 +188,16 @@ def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
 _LISTED_GAP_RE = re.compile(r"[\s:,(–-]*(?:(?:có|là|được giao|giao|với|nhận|đạt)\s+)?(?:hơn|gần|khoảng|trên)?\s*")
 
 
+_LISTED_REACH = 60
+
+
 def listed_unit(doc: _Doc, s: Sentence, lo: int, pos: int) -> Unit | None:
     """The unit named right before the figure at `pos` (after `lo`, the figure before it):
     an item of a list of figures by unit ("..., trong đó: thị xã B 35 chỉ tiêu"). A group
     ("các huyện miền núi") or a receiving unit ("Sư đoàn 324") is no gazetteer unit: None."""
+    a = max(lo, pos - _LISTED_REACH)
+    if doc.text[a:pos] == doc.low[a:pos]:
+        return None  # no capital letter before the figure: no name (the cheap test before the gazetteer)
     for a, b, u, _blocked in reversed(_sentence_mentions(doc, s)):
         if b <= pos:
             if a < lo:
