@@ -48,7 +48,27 @@ def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | boo
         return doc.ref_period  # "những năm qua, hằng năm hoàn thành 100% chỉ tiêu" in a review of several years
     if periods.is_present(low, s.start, s.end):
         return str(doc.present_year) if doc.present_year else None
+    doc.defaulted.add((s.start, cs, ce))
     return doc.ref_period
+
+
+# The recruitment season runs from the autumn's quotas to February's hand-over: its figures in a
+# January article are the coming intake's, not the year just ended.
+_RECRUITMENT = frozenset({"recruitment_quota", "recruits_enlisted", "recruitment_quota_pct", "recruitment_quota_met",
+                          "new_party_members"})
+_EARLY_JANUARY_DAYS = 20
+
+
+def year_end_period(doc: _Doc, s: Sentence, cs: int, ce: int, indicator: str, period):
+    """The period of a figure that names no year in an article published in the first weeks of
+    January (not a review, which names its year): the year just ended, which such articles
+    report on ("Ngày 17-1, Công an tỉnh cho biết đã bố trí 542 ..."), except the recruitment
+    season's figures."""
+    pub = doc.pub
+    if pub is None or pub.month != 1 or (pub.day or 99) > _EARLY_JANUARY_DAYS or indicator in _RECRUITMENT \
+            or (s.start, cs, ce) not in doc.defaulted or period != str(pub.year):
+        return period
+    return str(pub.year - 1)
 
 
 # Indicators assigned ahead of the year they are for: a quota announced in November is the

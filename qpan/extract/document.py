@@ -47,6 +47,7 @@ class _Doc:
     title_end: int = 0
     limit: int = 0  # end of the article text (page chrome after it is not read)
     source_unit_id: str | None = None  # the source's unit (the prior)
+    defaulted: set = field(default_factory=set)  # clauses whose period is the article's default
     # sentence start -> (start, end, unit) of its place names that can be a figure's subject
     sent_mentions: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
     # Memos, per article: what a clause or a sentence says does not change between the

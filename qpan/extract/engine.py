@@ -25,7 +25,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from . import periods
-from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, listed_unit
+from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, listed_unit, year_end_period
 from .document import _clause_bounds, _Doc, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
 from .gazetteer import Unit, default_gazetteer
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
@@ -312,6 +312,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         period = _quota_period(doc, s, cs, ce) if indicator in _ASSIGNED_AHEAD else _period(doc, s, cs, ce)
         if period is False:
             period = _neighbour_year(doc, s, cs, start, n.end)
+        elif doc.defaulted:
+            period = year_end_period(doc, s, cs, ce, indicator, period)
         if period is False:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan year"))

@@ -211,3 +211,14 @@ def test_a_next_year_in_a_neighbouring_clause_is_no_plan():
 def test_a_next_year_in_the_figures_own_clause_is_a_plan():
     got = facts("Năm 2025, huyện Nga Sơn phấn đấu giao 250 thanh niên nhập ngũ.", published=date(2024, 3, 1))
     assert "recruits_enlisted" not in {f[0] for f in got}
+
+
+# ---- periods: an early-January report is about the year just ended
+def test_an_early_january_report_is_about_the_year_just_ended():
+    got = facts("Trên địa bàn huyện Nga Sơn xảy ra 6 vụ cháy, thiệt hại khoảng 1,2 tỷ đồng.", published=date(2024, 1, 9))
+    assert ("fires", 6, "38.401", "2023") in got
+
+
+def test_recruitment_in_january_is_the_coming_intakes():
+    got = facts("Huyện Nga Sơn đã kết nạp 12 thanh niên ưu tú vào Đảng trước khi nhập ngũ.", published=date(2024, 1, 9))
+    assert ("new_party_members", 12, "38.401", "2024") in got
