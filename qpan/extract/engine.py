@@ -347,8 +347,9 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         if n.kind == "ratio" and r.denominator_of and n.denominator:
             # "giao quân 07/07 thanh niên": 7 recruits of a quota of 7, so the quota was met
             facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence, derived))
-            if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8, derived))
+            if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:  # "6/5 công dân": 120%
+                pct = round(100 * n.value / n.denominator)
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", pct, "=", unit, period, {}, 0.8, derived))
                 facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
@@ -370,7 +371,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             continue
         for m in fr.pattern.finditer(low, 0, limit):
             s = _sentence_at(doc, m.start())
-            if s is None or _is_plan(doc, rules, s, m.start()):
+            if s is None or _is_plan(doc, rules, s, m.end()):  # a plan cue inside the statement counts too
                 continue
             cs, ce = _clause_bounds(low, s, m.start())
             period = _period(doc, s, cs, ce)

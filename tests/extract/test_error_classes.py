@@ -68,6 +68,13 @@ def test_over_the_quota_is_met_and_gives_both_figures():
     assert ("recruits_enlisted", 6, "38.401", "2024") in got
     assert ("recruitment_quota", 5, "38.401", "2024") in got
     assert ("recruitment_quota_met", True, "38.401", "2024") in got
+    assert {f[1] for f in got if f[0] == "recruitment_quota_pct"} == {120}
+
+
+def test_a_purpose_is_no_result():
+    got = indicators("Năm 2024, huyện Nga Sơn rà soát nguồn thanh niên, nhằm tạo nguồn cho các xã giao quân đạt 100% "
+                     "chỉ tiêu trên giao.")
+    assert not got & {"recruitment_quota_met", "recruitment_quota_pct"}
 
 
 def test_quota_met_with_the_cue_in_the_title():
