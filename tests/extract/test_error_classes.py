@@ -229,3 +229,14 @@ def test_an_early_january_report_is_about_the_year_just_ended():
 def test_recruitment_in_january_is_the_coming_intakes():
     got = facts("Huyện Nga Sơn đã kết nạp 12 thanh niên ưu tú vào Đảng trước khi nhập ngũ.", published=date(2024, 1, 9))
     assert ("new_party_members", 12, "38.401", "2024") in got
+
+
+# ---- look-alikes: the same heads for other things
+@pytest.mark.parametrize("body, indicator", [
+    ("Lễ giao nhận quân có sự tham dự của hơn 2.000 người dân và thân nhân tân binh tại huyện Nga Sơn.", "recruits_enlisted"),
+    ("Năm 2024, huyện Nga Sơn xảy ra 2 vụ tai nạn lao động, làm 1 người chết.", "traffic_accidents"),
+    ("Năm 2024, huyện Nga Sơn xảy ra 2 vụ tai nạn lao động, làm 1 người chết.", "crime_cases"),
+    ("Năm 2024, 30 cán bộ công an chính quy của huyện Nga Sơn tham gia lớp tập huấn.", "regular_commune_police"),
+])
+def test_look_alikes_are_not_the_indicator(body, indicator):
+    assert indicator not in indicators(body)
