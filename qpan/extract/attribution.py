@@ -225,3 +225,26 @@ def listed_unit(doc: _Doc, s: Sentence, lo: int, pos: int) -> Unit | None:
             m = _LISTED_GAP_RE.match(doc.low, b, pos)
             return u if m is not None and m.end() == pos else None
     return None
+
+
+_GROUP_TYPES = r"(?:huyện|xã|phường|thị xã|thị trấn|quận|địa phương|thôn|bản|tỉnh|đơn vị)"
+# A subset of the units of an area: "các huyện miền núi", "3 xã biên giới", "một số xã ven biển".
+_GROUP_RE = re.compile(
+    rf"(?<!\w)(?:các|những|một số|nhiều|\d+)\s+{_GROUP_TYPES}(?:\s*,\s*{_GROUP_TYPES})*\s+"
+    r"(?:miền núi|vùng cao|vùng sâu|vùng xa|vùng biển|ven biển|biên giới|đồng bằng|trung du|khó khăn|đặc biệt khó khăn|"
+    r"trọng điểm|giáp ranh|phía (?:bắc|nam|đông|tây)|còn lại|lân cận)(?!\w)")
+# Several units named as one subject: "các huyện Nga Sơn, Hậu Lộc giao 410 thanh niên".
+_NAMED_GROUP_RE = re.compile(rf"(?<!\w)(?:các|hai|ba|bốn|\d+)\s+{_GROUP_TYPES}\s+(?=\S)")
+
+
+def group_subject(doc: _Doc, s: Sentence, lo: int, pos: int, named: bool = True) -> bool:
+    """The figure at `pos` is said of a group of units (after `lo`, the clause start): no one
+    unit's figure. `named`: also a group of units named one by one (not for the items of a
+    list by unit, which name one each)."""
+    low = doc.low
+    if _GROUP_RE.search(low, lo, pos) is not None:
+        return True
+    m = _NAMED_GROUP_RE.search(low, lo, pos) if named else None
+    if m is None:
+        return False
+    return sum(1 for a, b, _u, _ in _sentence_mentions(doc, s) if m.start() <= a and b <= pos) >= 2

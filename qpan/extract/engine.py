@@ -25,7 +25,9 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from . import periods
-from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, listed_unit, year_end_period
+from .attribution import (
+    _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, group_subject, listed_unit, year_end_period,
+)
 from .document import _clause_bounds, _Doc, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
 from .gazetteer import Unit, default_gazetteer
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
@@ -328,6 +330,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             unit, unit_from = (has_belongs and _belongs_to(doc, s, head_end, ce)) or None, "belongs"
         if unit is None:
             unit, unit_from = _unit(doc, s, cs, start, r.qualifiers == "award"), "context"
+        if unit is not None and unit_from != "belongs" and group_subject(doc, s, cs, start, unit_from == "context"):
+            unit = None  # "các huyện miền núi giao 410 thanh niên": a group of units is no unit
         if unit is None:  # a figure of no known unit answers no analyst's question
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))

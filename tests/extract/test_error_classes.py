@@ -145,9 +145,25 @@ def test_commune_counts_in_other_words(body):
 
 
 # ---- 6. groups of units are no unit
-def test_a_group_of_districts_is_no_unit():
-    got = facts("Năm 2024, các huyện miền núi giao 410 thanh niên nhập ngũ.")
-    assert not {f for f in got if f[1] == 410 and f[2] not in (None, "38")}
+@pytest.mark.parametrize("body", [
+    "Năm 2024, các huyện miền núi giao 410 thanh niên nhập ngũ.",
+    "Năm 2024, 3 xã biên giới của huyện Nga Sơn giao 410 thanh niên nhập ngũ.",
+    "Năm 2024, các huyện Nga Sơn, Hậu Lộc giao 410 thanh niên nhập ngũ.",
+])
+def test_a_group_of_units_is_no_unit(body):
+    assert not {f for f in facts(body) if f[1] == 410}
+
+
+def test_all_the_communes_of_a_district_are_the_district():
+    got = facts("Năm 2024, các xã, thị trấn trên địa bàn huyện Nga Sơn đã giao 215 thanh niên nhập ngũ.")
+    assert ("recruits_enlisted", 215, "38.401", "2024") in got
+
+
+def test_a_commune_awarding_with_the_district_police_gives_the_commune_its_awards():
+    got = facts("Dịp này, Công an huyện Nga Sơn và UBND xã Nga Thủy tặng giấy khen cho 3 tập thể, 5 cá nhân có thành tích.",
+                title="Xã Nga Thủy ra mắt mô hình tự quản về an ninh trật tự")
+    assert {(f[0], f[1], f[2]) for f in got} >= {("awarded_collectives", 3, "38.401.16156"),
+                                                   ("awarded_individuals", 5, "38.401.16156")}
 
 
 def test_a_provincial_body_acting_in_a_city_gives_the_city_its_figure():
