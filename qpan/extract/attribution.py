@@ -234,7 +234,7 @@ _GROUP_RE = re.compile(
     r"(?:miền núi|vùng cao|vùng sâu|vùng xa|vùng biển|ven biển|biên giới|đồng bằng|trung du|khó khăn|đặc biệt khó khăn|"
     r"trọng điểm|giáp ranh|phía (?:bắc|nam|đông|tây)|còn lại|lân cận)(?!\w)")
 # Several units named as one subject: "các huyện Nga Sơn, Hậu Lộc giao 410 thanh niên".
-_NAMED_GROUP_RE = re.compile(rf"(?<!\w)(?:các|hai|ba|bốn|\d+)\s+{_GROUP_TYPES}\s+(?=\S)")
+_NAMED_GROUP_RE = re.compile(rf"(?<!\w)(?:các|những|một số|nhiều|hai|ba|bốn|\d+)\s+{_GROUP_TYPES}(?!\w)")
 
 
 def group_subject(doc: _Doc, s: Sentence, lo: int, pos: int, named: bool = True) -> bool:
@@ -242,9 +242,12 @@ def group_subject(doc: _Doc, s: Sentence, lo: int, pos: int, named: bool = True)
     unit's figure. `named`: also a group of units named one by one (not for the items of a
     list by unit, which name one each)."""
     low = doc.low
-    if _GROUP_RE.search(low, lo, pos) is not None:
+    m = _NAMED_GROUP_RE.search(low, lo, pos)  # both kinds open on it: the one search most figures need
+    if m is None:
+        return False
+    if _GROUP_RE.search(low, m.start(), pos) is not None:
         return True
-    m = _NAMED_GROUP_RE.search(low, lo, pos) if named else None
+    m = m if named else None
     if m is None:
         return False
     return sum(1 for a, b, _u, _ in _sentence_mentions(doc, s) if m.start() <= a and b <= pos) >= 2
