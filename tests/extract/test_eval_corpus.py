@@ -48,21 +48,13 @@ def test_qpan_eval_on_the_corpus_meets_its_floor_with_every_class_reported():
 
 
 @needs_corpus
-def test_the_first_80_documents_keep_their_floor():
-    r = qpan("eval", "--json", "--docs", "c01-c80", str(CORPUS))
+@pytest.mark.parametrize("docs, count, floor", [("c01-c80", 80, FIRST_80_F1_FLOOR), ("c81-c110", 30, LATER_30_F1_FLOOR)])
+def test_each_batch_of_documents_keeps_its_floor(docs, count, floor):
+    r = qpan("eval", "--json", "--docs", docs, str(CORPUS))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["documents"] == 80
-    assert out["f1"] >= FIRST_80_F1_FLOOR, out["errors"]
-
-
-@needs_corpus
-def test_the_later_30_documents_keep_their_floor():
-    r = qpan("eval", "--json", "--docs", "c81-c110", str(CORPUS))
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
-    assert out["documents"] == 30
-    assert out["f1"] >= LATER_30_F1_FLOOR, out["errors"]
+    assert out["documents"] == count
+    assert out["f1"] >= floor, out["errors"]
 
 
 def test_docs_selects_a_range_and_refuses_one_that_names_nothing():
