@@ -141,6 +141,10 @@ def test_commune_counts_in_other_words(body):
     assert ("commune_units", 27, "38", "2024") in facts(body)
 
 
+def test_slash_joined_group_heads():
+    assert ("residential_groups", 210, "38.401", "2024") in facts("Năm 2024, huyện Nga Sơn có 210 thôn/tổ dân phố.")
+
+
 # ---- 6. groups of units are no unit
 @pytest.mark.parametrize("body", [
     "Năm 2024, các huyện miền núi giao 410 thanh niên nhập ngũ.",
