@@ -44,9 +44,31 @@ def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | boo
         return str(ly)
     if s.para in doc.para_year:
         return str(doc.para_year[s.para])
+    if doc.ref_period is not None and "/" in doc.ref_period and periods.years_past(low, s.start, s.end):
+        return doc.ref_period  # "những năm qua, hằng năm hoàn thành 100% chỉ tiêu" in a review of several years
     if periods.is_present(low, s.start, s.end):
         return str(doc.present_year) if doc.present_year else None
+    doc.defaulted.add((s.start, cs, ce))
     return doc.ref_period
+
+
+# The recruitment season runs from the autumn's quotas to February's hand-over: its figures in a
+# January article are the coming intake's, not the year just ended.
+_RECRUITMENT = frozenset({"recruitment_quota", "recruits_enlisted", "recruitment_quota_pct", "recruitment_quota_met",
+                          "new_party_members"})
+_EARLY_JANUARY_DAYS = 20
+
+
+def year_end_period(doc: _Doc, s: Sentence, cs: int, ce: int, indicator: str, period):
+    """The period of a figure that names no year in an article published in the first weeks of
+    January (not a review, which names its year): the year just ended, which such articles
+    report on ("Ngày 17-1, Công an tỉnh cho biết đã bố trí 542 ..."), except the recruitment
+    season's figures."""
+    pub = doc.pub
+    if pub is None or pub.month != 1 or (pub.day or 99) > _EARLY_JANUARY_DAYS or indicator in _RECRUITMENT \
+            or (s.start, cs, ce) not in doc.defaulted or period != str(pub.year):
+        return period
+    return str(pub.year - 1)
 
 
 # Indicators assigned ahead of the year they are for: a quota announced in November is the
@@ -75,7 +97,8 @@ def _quota_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool
 # outright ("UBND huyện Vân Hồ tặng Giấy khen") is the unit the award is counted for.
 _AWARDING_BODY_BEFORE_RE = re.compile(
     r"(?:giám đốc|chủ tịch|ban thường vụ|chỉ huy trưởng|bộ chỉ huy quân sự|bộ chqs|ban chqs|công an|ubnd|"
-    r"ủy ban nhân dân|huyện ủy|tỉnh ủy|thành ủy|bộ trưởng|tư lệnh)[\s,]*$")
+    r"ủy ban nhân dân|huyện ủy|tỉnh ủy|thành ủy|bộ trưởng|tư lệnh|ban chỉ huy quân sự|hội đồng nghĩa vụ quân sự|"
+    r"hội đồng nvqs)[\s,]*$")
 
 
 def _sentence_mentions(doc: _Doc, s: Sentence) -> list[tuple[int, int, Unit, bool]]:
@@ -127,6 +150,13 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Uni
     if ref is not None and (named is None or ref[0] > named[0]):
         u = resolve(ref[1], _recent_units(doc, s.para, ref[0]) + doc.salient, doc.gaz, doc.on)
         if u is not None:
+            if _AWARDING_BODY_BEFORE_RE.search(low, max(0, ref[0] - 30), ref[0]):
+                # "Bộ CHQS tỉnh phối hợp với thành phố X giao 120 thanh niên": the type word
+                # names the acting body; a unit inside it named in the clause is the subject
+                inner = [u2 for a2, b2, u2, _ in _sentence_mentions(doc, s)
+                         if a2 >= cs and b2 <= pos and u2.unit_id.startswith(u.unit_id + ".")]
+                if inner:
+                    return inner[-1]
             return u
     if named is not None:
         return named[1]
@@ -171,3 +201,53 @@ def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
             out.append(u)
     return out
 
+
+
+# Between a unit named in a list and its figure: "Thành phố A 155 chỉ tiêu", "huyện B: 26",
+# "xã C có 12", "huyện D được giao 40".
+_LISTED_GAP_RE = re.compile(r"[\s:,(–-]*(?:(?:có|là|được giao|giao|với|nhận|đạt)\s+)?(?:hơn|gần|khoảng|trên)?\s*")
+
+
+_LISTED_REACH = 60
+
+
+def listed_unit(doc: _Doc, s: Sentence, lo: int, pos: int) -> Unit | None:
+    """The unit named right before the figure at `pos` (after `lo`, the figure before it):
+    an item of a list of figures by unit ("..., trong đó: thị xã B 35 chỉ tiêu"). A group
+    ("các huyện miền núi") or a receiving unit ("Sư đoàn 324") is no gazetteer unit: None."""
+    a = max(lo, pos - _LISTED_REACH)
+    if doc.text[a:pos] == doc.low[a:pos]:
+        return None  # no capital letter before the figure: no name (the cheap test before the gazetteer)
+    for a, b, u, _blocked in reversed(_sentence_mentions(doc, s)):
+        if b <= pos:
+            if a < lo:
+                return None
+            m = _LISTED_GAP_RE.match(doc.low, b, pos)
+            return u if m is not None and m.end() == pos else None
+    return None
+
+
+_GROUP_TYPES = r"(?:huyện|xã|phường|thị xã|thị trấn|quận|địa phương|thôn|bản|tỉnh|đơn vị)"
+# A subset of the units of an area: "các huyện miền núi", "3 xã biên giới", "một số xã ven biển".
+_GROUP_RE = re.compile(
+    rf"(?<!\w)(?:các|những|một số|nhiều|\d+)\s+{_GROUP_TYPES}(?:\s*,\s*{_GROUP_TYPES})*\s+"
+    r"(?:miền núi|vùng cao|vùng sâu|vùng xa|vùng biển|ven biển|biên giới|đồng bằng|trung du|khó khăn|đặc biệt khó khăn|"
+    r"trọng điểm|giáp ranh|phía (?:bắc|nam|đông|tây)|còn lại|lân cận)(?!\w)")
+# Several units named as one subject: "các huyện Nga Sơn, Hậu Lộc giao 410 thanh niên".
+_NAMED_GROUP_RE = re.compile(rf"(?<!\w)(?:các|những|một số|nhiều|hai|ba|bốn|\d+)\s+{_GROUP_TYPES}(?!\w)")
+
+
+def group_subject(doc: _Doc, s: Sentence, lo: int, pos: int, named: bool = True) -> bool:
+    """The figure at `pos` is said of a group of units (after `lo`, the clause start): no one
+    unit's figure. `named`: also a group of units named one by one (not for the items of a
+    list by unit, which name one each)."""
+    low = doc.low
+    m = _NAMED_GROUP_RE.search(low, lo, pos)  # both kinds open on it: the one search most figures need
+    if m is None:
+        return False
+    if _GROUP_RE.search(low, m.start(), pos) is not None:
+        return True
+    m = m if named else None
+    if m is None:
+        return False
+    return sum(1 for a, b, _u, _ in _sentence_mentions(doc, s) if m.start() <= a and b <= pos) >= 2

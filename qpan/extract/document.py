@@ -46,6 +46,8 @@ class _Doc:
     ref_period: str | None = None  # default period: the reviewed year or span, else publication year
     title_end: int = 0
     limit: int = 0  # end of the article text (page chrome after it is not read)
+    source_unit_id: str | None = None  # the source's unit (the prior)
+    defaulted: set = field(default_factory=set)  # clauses whose period is the article's default
     # sentence start -> (start, end, unit) of its place names that can be a figure's subject
     sent_mentions: dict[int, list[tuple[int, int, Unit]]] = field(default_factory=dict)
     # Memos, per article: what a clause or a sentence says does not change between the
@@ -116,6 +118,33 @@ def _context(gaz: Gazetteer, mentions: list[Mention], on: date | None, source_un
     return context
 
 
+# A unit named as one item of a list of units ("Thành phố A 155 chỉ tiêu, thị xã B 35 chỉ
+# tiêu, ...") is one part of what the article is about, not its subject.
+_LIST_ITEM_WEIGHT = 0.25
+_LIST_GAP = 40
+
+
+def _listed_mentions(found: list[tuple[Mention, Unit]]) -> set[int]:
+    """Indexes of the mentions in a chain of three or more units named close together, each
+    next to a unit that is neither nested in it nor around it (siblings in a list)."""
+    def linked(j: int) -> bool:  # mention j and j + 1
+        (m, u), (m2, u2) = found[j], found[j + 1]
+        a, b = u.unit_id, u2.unit_id
+        return m2.start - m.end <= _LIST_GAP and a != b and not a.startswith(b + ".") and not b.startswith(a + ".")
+    out: set[int] = set()
+    run = [0]
+    for j in range(len(found) - 1):
+        if linked(j):
+            run.append(j + 1)
+            continue
+        if len(run) >= 3:
+            out.update(run)
+        run = [j + 1]
+    if len(run) >= 3:
+        out.update(run)
+    return out
+
+
 def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: set[str],
              title_end: int, lead_end: int, source_unit_id: str | None,
              picked: dict[tuple[int, ...], Unit | None] | None = None) -> list[Unit]:
@@ -124,14 +153,19 @@ def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: 
     more specific unit. `picked` memoises gaz.pick(ids, on, context) (see _pick)."""
     score: Counter = Counter()
     picked = {} if picked is None else picked
+    found: list[tuple[Mention, Unit]] = []
     for m in mentions:
         try:
             u = picked[m.units]
         except KeyError:
             u = picked[m.units] = gaz.pick(m.units, on, context)
-        if u is None:
-            continue
+        if u is not None:
+            found.append((m, u))
+    listed = _listed_mentions(found) if len(found) >= 3 else ()
+    for i, (m, u) in enumerate(found):
         w = 4.0 if m.start < title_end else (2.0 if m.start < lead_end else 1.0)
+        if i in listed:
+            w *= _LIST_ITEM_WEIGHT
         score[u.unit_id] += w * (1.0 if m.typed else 0.7)
     if source_unit_id:
         score[source_unit_id] += 2.5
@@ -184,10 +218,11 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
         para_first.setdefault(s.para, s)
     doc = _Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
                present, on, gaz, context, subject, {}, set(), {}, {}, picked=picked, salient=salient)
-    span = periods.reviewed_span(low[:lead_end])
+    span = periods.reviewed_span(low[:lead_end], pub.year if pub else None)
     doc.ref_period = periods.format_period(*span) if span else (str(ref_year) if ref_year else None)
     doc.title_end = title_end
     doc.limit = limit
+    doc.source_unit_id = source_unit_id
     return doc
 
 

@@ -22,18 +22,22 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from . import periods
-from .attribution import _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit
+from .attribution import (
+    _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, group_subject, listed_unit, year_end_period,
+)
 from .document import _clause_bounds, _Doc, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
-from .gazetteer import Unit
+from .gazetteer import Unit, default_gazetteer
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
 from .numbers import find_numbers
 from .rules import any_anchor, default_rules
+from .sources import default_index, unit_for_url
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "rules-2.0"  # 2.0: source prior, type words, parts, scope, spans (issue #15)
+EXTRACTOR_VERSION = "rules-3.0"  # 3.0: lists by unit, quota and force wordings, rules and rates, neighbouring years (issue #25)
 
 # After a total, what follows these is its parts, whatever they count.
 _PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:")
@@ -41,6 +45,43 @@ _PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|c�
 _PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
 # A list of parts: "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh; ..."
 _LIST_OPENING_RE = re.compile(r"gồm\s*:")
+# A figure with its share of the total after it is a part: "thành thị 1.172 vụ (52,2%)".
+_SHARE_AFTER_RE = re.compile(r"\s*\(\s*(?:chiếm\s+)?\d+(?:,\d+)?\s?%\s*\)")
+# A sentence that details the one before it: "Cụ thể: huyện A 50 thanh niên, huyện B 40 thanh niên".
+_ITEMS_OPENING_RE = re.compile(r"\W*(?:cụ thể|trong đó|trong số đó|bao gồm|gồm)(?!\w)")
+# After a figure of a list by unit, what leads to the next item: "132, huyện B 26", "132 và B 26".
+_NEXT_ITEM_RE = re.compile(r"\s*(?:,|;|và(?!\w))")
+_MAX_LIST_ITEMS = 60
+
+
+def _list_sibling(doc: _Doc, rules, nums: list, k: int, s, cs: int, ce: int, sib: tuple | None):
+    """The rule of figure k read as an item of a list of figures by unit, when no rule fits it
+    alone: it has the same head as the figure before it in the sentence ("thị xã B 35 chỉ tiêu"
+    after "thành phố A 155 chỉ tiêu"), or no head, and the list goes on to an item that has one
+    ("huyện A 132, huyện B 26, huyện C 40 thanh niên"). `sib`: (rule, head) of the sentence's last
+    fact (or of the sentence before, which this one details). None otherwise."""
+    n = nums[k]
+    low = doc.low
+    if sib is not None:
+        r, head = sib
+        e = n.end + 1 + len(head)
+        if low.startswith(head, n.end + 1) and (e >= len(low) or not low[e].isalnum()):
+            return r, e
+    if _NEXT_ITEM_RE.match(low, n.end) is None:
+        return None
+    j = k + 1
+    while j < len(nums) and j - k < _MAX_LIST_ITEMS:
+        m = nums[j]
+        if m.start >= ce or listed_unit(doc, s, nums[j - 1].end, m.start) is None:
+            return None
+        if _NEXT_ITEM_RE.match(low, m.end) is None:
+            nxt = nums[j + 1].start if j + 1 < len(nums) else len(low)
+            hit = _match_number(doc, rules, m, nums[j - 1].end, nxt, cs, ce)
+            if hit is None or hit[0].indicator is None or hit[1] == m.end:
+                return None
+            return hit[0], n.end
+        j += 1
+    return None
 
 @dataclass(slots=True)
 class Fact:
@@ -55,6 +96,13 @@ class Fact:
     span_end: int = 0
     confidence: float = 0.0
     extractor_version: str = EXTRACTOR_VERSION
+    # What the rules saw, for a scorer (not part of to_json): "rule" (number_rules[i], its
+    # "derived" companions, or flag:<indicator>), "head" (the words read after the figure),
+    # "unit_from" (list: named right before the figure in a list by unit; belongs: "thuộc/của X"
+    # after it; context: the clause, paragraph or article), "unit_is_prior" (the unit is the
+    # source's own), "unit_is_subject", "figure_index" (its rank among the sentence's figures),
+    # "cue_distance" (characters from the clause start to the figure), "in_title".
+    features: dict = field(default_factory=dict)
 
     def key(self) -> tuple:
         return (self.indicator, self.value, self.unit_id, self.period)
@@ -93,7 +141,7 @@ def _plain(v):
 
 
 def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
-               period: str | None, qualifiers: dict, confidence: float) -> Fact:
+               period: str | None, qualifiers: dict, confidence: float, features: dict | None = None) -> Fact:
     ev = doc.evidence.get(span)
     if ev is None:  # the clause, trimmed, in the original text (once per clause)
         a, b = span
@@ -106,11 +154,38 @@ def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparat
         ev = doc.evidence[span] = (doc.nz.original[os_:oe], os_, oe)
     if unit is None:
         confidence *= 0.5
-    return Fact(indicator, value, comparator, unit.unit_id if unit else None, period, qualifiers,
-                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION)
+    uid = unit.unit_id if unit else None
+    f = {} if features is None else dict(features)
+    f["unit_is_prior"] = uid is not None and uid == doc.source_unit_id
+    f["unit_is_subject"] = unit is not None and unit is doc.subject
+    f["in_title"] = span[0] < doc.title_end
+    return Fact(indicator, value, comparator, uid, period, qualifiers,
+                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION, f)
 
 
 MAX_FIGURES_PER_SENTENCE = 60
+# What parts a figure's clause from the next one in a sentence: "..., đạt 100% và đăng ký NVQS năm 2025".
+_NEIGHBOUR_RE = re.compile(r",|;|(?<!\w)và(?!\w)")
+
+
+def _neighbour_year(doc: _Doc, s, cs: int, start: int, end: int) -> str | None | bool:
+    """The period of a figure whose sentence names a coming year only after it, past a comma or
+    "và" (a neighbouring clause's year: "giao 250 thanh niên, đạt 100% chỉ tiêu và đăng ký NVQS
+    năm 2025"): the year named before it, else the paragraph's or the article's. False when the
+    coming year is the figure's own."""
+    low, after = doc.low, doc.plan_after
+    if after is None:
+        return False
+    ys = periods.years_in(low, s.start, s.end)
+    future = [p for y, p in ys if y > after]
+    if not future or min(future) < end or _NEIGHBOUR_RE.search(low, end, min(future)) is None:
+        return False
+    if periods.find_span(low, s.start, start, doc.present_year):
+        return False
+    before = [y for y, p in ys if p < start]
+    if before:
+        return str(before[-1])
+    return doc.para_span.get(s.para) or (str(doc.para_year[s.para]) if s.para in doc.para_year else doc.ref_period)
 
 
 def _extract(title: str, body: str, published_at, source_unit_id, trace: list | None = None,
@@ -133,6 +208,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
     first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
     figures_in: dict[int, int] = {}  # sentence start -> figures read there
+    siblings: dict[int, tuple] = {}  # sentence start -> (rule, head) of its last fact (lists by unit)
     # cues absent from the whole article are never looked for figure by figure
     national_re = rules.national_re if rules.national_re is not None and any_anchor(rules.national_anchors, low) else None
     part_year_re = rules.part_year_re  # searched only for the flow indicators' figures (memoised per span)
@@ -172,6 +248,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         # the right context may run over one more figure (see _match_number)
         next_start = nums[k + 2].start if k + 2 < n_nums else len_low
         hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
+        # a unit named right before the figure (an item of a list by unit: "..., thị xã B 35 chỉ tiêu");
+        # looked for in a sentence's later figures and where no rule fits (or a part is dropped, below)
+        listed = listed_unit(doc, s, max(prev_end, cs), start) if hit is None or seen > 1 else None
+        if hit is None and listed is not None:
+            sib = siblings.get(ss)
+            if sib is None and i > 0 and _ITEMS_OPENING_RE.match(low, ss):  # "Cụ thể: huyện A 50 thanh niên, ..."
+                sib = siblings.get(sents[i - 1].start)
+            hit = _list_sibling(doc, rules, nums, k, s, cs, ce, sib)
         if hit is None:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"no rule fits ({n.kind}; words after it: {low[n.end:n.end + 30]!r})"))
@@ -182,7 +266,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"suppressed by number_rules[{r.index}]"))
             continue
-        if national_re is not None and -1 < _first_at(doc, national_re, cs, ce) < start:
+        if national_re is not None and -1 < _first_at(doc, national_re, cs, ce) < start and \
+                not (has_belongs and _belongs_to(doc, s, head_end, ce)):  # "cả nước, 1.000 thanh niên của tỉnh"
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a national figure"))
             continue
@@ -190,31 +275,47 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: part of a year"))
             continue
+        if head_end > n.end and _SHARE_AFTER_RE.match(low, head_end) is not None:
+            if trace is not None:
+                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a share of a total"))
+            continue
         para = s.para  # _is_plan, inlined
         if para not in para_seen:
             _para_info(doc, rules, para)
         # plan cues bind to their clause ("đạt yêu cầu; ... hoàn thành 100% chỉ tiêu" is a result);
         # a few ("phấn đấu", "sẽ", "kế hoạch") govern the whole sentence
-        if para in para_plan or (para in doc.para_future and indicator not in _ASSIGNED_AHEAD) or \
-                plan_re.search(low, cs, start) is not None or \
-                (cs > ss and sentence_plan_re is not None and sentence_plan_re.search(low, ss, cs) is not None):
+        assigned = indicator in _ASSIGNED_AHEAD
+        p_re, sp_re = (rules.assigned_plan_re, rules.assigned_sentence_plan_re) if assigned else (plan_re, sentence_plan_re)
+        if para in para_plan or (para in doc.para_future and not assigned) or \
+                (p_re is not None and p_re.search(low, cs, start) is not None) or \
+                (cs > ss and sp_re is not None and sp_re.search(low, ss, cs) is not None):
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan or directive"))
             continue
+        # a part of a total ("trong đó", "gồm:", a sentence opening on "Trong đó") or of a figure
+        # already read is no total; unless a unit is named right before it: an item of a list by unit
         first = first_in.get(ss)
+        prev_same = last_of.get((ss, indicator))
+        part = None
         if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in _positions(doc, _PARTS_AFTER_RE, s))) or \
                 (has_lists and -1 < _first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
                 (has_part_openings and _first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
-            if trace is not None:
-                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of a total (breakdown)"))
-            continue
-        prev_same = last_of.get((ss, indicator))
-        if prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
-            if trace is not None:
-                trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a part of an earlier figure"))
-            continue  # a part of a figure already read, not another total
+            part = "a part of a total (breakdown)"
+        elif prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
+            part = "a part of an earlier figure"
+        if part is not None:
+            if listed is None:
+                listed = listed_unit(doc, s, max(prev_end, cs), start)
+            if listed is None:
+                if trace is not None:
+                    trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: {part}"))
+                continue
         last_of[(ss, indicator)] = n.end
         period = _quota_period(doc, s, cs, ce) if indicator in _ASSIGNED_AHEAD else _period(doc, s, cs, ce)
+        if period is False:
+            period = _neighbour_year(doc, s, cs, start, n.end)
+        elif doc.defaulted:
+            period = year_end_period(doc, s, cs, ce, indicator, period)
         if period is False:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a plan year"))
@@ -224,7 +325,13 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             q = _award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
-        unit = (has_belongs and _belongs_to(doc, s, head_end, ce)) or _unit(doc, s, cs, start, r.qualifiers == "award")
+        unit, unit_from = listed, "list"
+        if unit is None:
+            unit, unit_from = (has_belongs and _belongs_to(doc, s, head_end, ce)) or None, "belongs"
+        if unit is None:
+            unit, unit_from = _unit(doc, s, cs, start, r.qualifiers == "award"), "context"
+        if unit is not None and unit_from != "belongs" and group_subject(doc, s, cs, start, unit_from == "context"):
+            unit = None  # "các huyện miền núi giao 410 thanh niên": a group of units is no unit
         if unit is None:  # a figure of no known unit answers no analyst's question
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))
@@ -233,17 +340,24 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             trace.append((start, n.end, n.value, f"number_rules[{r.index}] -> {indicator} {n.comparator}{n.value} "
                                                  f"unit {unit.unit_id if unit else None} period {period}"))
         first_in.setdefault(ss, n.end)
+        if head_end > n.end:
+            siblings[ss] = (r, low[n.end:head_end].strip())
         value = n.denominator if n.kind == "ratio" and r.take == "denominator" else n.value
-        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence))
+        feats = {"rule": f"number_rules[{r.index}]", "head": low[n.end:head_end].strip(), "kind": n.kind,
+                 "unit_from": unit_from,
+                 "figure_index": seen - 1, "cue_distance": start - cs}
+        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence, feats))
+        derived = {**feats, "rule": f"number_rules[{r.index}]:derived"}
         if n.kind == "ratio" and r.denominator_of and n.denominator:
             # "giao quân 07/07 thanh niên": 7 recruits of a quota of 7, so the quota was met
-            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence))
-            if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8))
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence, derived))
+            if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:  # "6/5 công dân": 120%
+                pct = round(100 * n.value / n.denominator)
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", pct, "=", unit, period, {}, 0.8, derived))
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
-            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
     present: dict[str, bool] = {}  # word -> occurs in the text (the flag rules share many)
 
     def has(word: str) -> bool:
@@ -261,7 +375,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             continue
         for m in fr.pattern.finditer(low, 0, limit):
             s = _sentence_at(doc, m.start())
-            if s is None or _is_plan(doc, rules, s, m.start()):
+            if s is None or _is_plan(doc, rules, s, m.end()):  # a plan cue inside the statement counts too
                 continue
             cs, ce = _clause_bounds(low, s, m.start())
             period = _period(doc, s, cs, ce)
@@ -273,7 +387,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((m.start(), m.end(), fr.value, f"flag rule {fr.indicator} -> {fr.value} "
                                                             f"unit {unit.unit_id if unit else None} period {period}"))
-            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence))
+            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence,
+                                    {"rule": f"flag:{fr.indicator}", "unit_from": "context", "cue_distance": m.start() - cs}))
     if trace is not None:  # offsets back into the caller's text, plus what the article is about
         trace[:] = [(*doc.nz.orig_span(a, b), v, m) for a, b, v, m in trace]
         trace.insert(0, (0, 0, None, f"article: subject {doc.subject.unit_id if doc.subject else None}, "
@@ -317,6 +432,7 @@ def describe_article(title: str, body: str, published_at: datetime | date | None
                      source_unit_id: str | None = None, url: str | None = None) -> ArticleProfile:
     """The article's subject unit and reviewed year, as the extractor reads them. Never raises."""
     try:
+        load_tables()
         if not isinstance(title, str) or not isinstance(body, str):
             return ArticleProfile(None, None, None)
         source_unit_id = _source_prior(source_unit_id, url, published_at)
@@ -338,6 +454,7 @@ def analyse_article(title: str, body: str, published_at: datetime | date | None 
     """extract_article and describe_article from one reading of the article (the ingest path
     needs both). Never raises."""
     try:
+        load_tables()
         if not isinstance(title, str) or not isinstance(body, str):
             return [], ArticleProfile(None, None, None)
         source_unit_id = _source_prior(source_unit_id, url, published_at)
@@ -349,13 +466,21 @@ def analyse_article(title: str, body: str, published_at: datetime | date | None 
         return [], ArticleProfile(None, None, None)
 
 
+@lru_cache(maxsize=1)
+def load_tables() -> None:
+    """The tables every article is read against (patterns, gazetteer, publishers' hosts), loaded
+    together on first use: a process's first article pays for all of them once, and no later
+    article pays for the one its own source happened to need first."""
+    default_rules()
+    default_gazetteer()
+    default_index()
+
+
 def _source_prior(source_unit_id: str | None, url: str | None, published_at=None) -> str | None:
     """The registry's unit when the source has one, else the unit the URL's host belongs to
     (at the publication date: a merged unit's host stands for its successor)."""
     if source_unit_id or not url:
         return source_unit_id
-    from .sources import unit_for_url
-
     on = published_at.date() if isinstance(published_at, datetime) else published_at
     return unit_for_url(url, on if isinstance(on, date) else None)
 
@@ -364,6 +489,7 @@ def explain_article(title: str, body: str, published_at: datetime | date | None 
                     source_unit_id: str | None = None, url: str | None = None) -> tuple[list[Fact], list[tuple]]:
     """extract_article plus its trace: (start, end, value, what happened) for every figure and
     flag read, offsets in `title + "\\n" + body`; the first entry describes the article."""
+    load_tables()
     trace: list[tuple] = []
     facts = _extract(title, body, published_at, _source_prior(source_unit_id, url, published_at), trace)
     return facts, trace
@@ -375,6 +501,7 @@ def extract_article(title: str, body: str, published_at: datetime | date | None 
     `source_unit_id` (the registry's unit of the source) or else `url` (its host, through
     qpan/extract/source_hosts.csv) gives the unit prior for "tỉnh", "huyện", "toàn tỉnh"."""
     try:
+        load_tables()
         if not isinstance(title, str) or not isinstance(body, str):
             return []
         source_unit_id = _source_prior(source_unit_id, url, published_at)

@@ -122,13 +122,16 @@ def fold(s: str) -> str:
     return normalize(s).lower
 
 
-_STRIP_MARKS = re.compile(r"[\u0300-\u036f]")
+
+
+# The combining marks deleted and đ/Đ replaced in one str.translate (a regex sub per call cost
+# more than the rest of the work when the source index strips every gazetteer name).
+_STRIP_TABLE = {c: None for c in range(0x300, 0x370)} | {ord("đ"): "d", ord("Đ"): "D"}
 
 
 def strip_diacritics(s: str) -> str:
     """'Thọ Xuân' -> 'Tho Xuan' (đ -> d), for text written without diacritics."""
-    s = unicodedata.normalize("NFD", s)
-    return unicodedata.normalize("NFC", _STRIP_MARKS.sub("", s)).replace("đ", "d").replace("Đ", "D")
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", s).translate(_STRIP_TABLE))
 
 
 # ---------------------------------------------------------------- sentences

@@ -98,6 +98,8 @@ quân khu|quân đoàn|đại đội|tỉnh lộ|nhiệm kỳ|giai đoạn|quy�
 nghị quyết|thông tư|chỉ thị|kết luận|quy định|công văn|đề án|chương trình|tờ trình|
 báo cáo|hướng dẫn|kế hoạch|đến năm|đối tượng|tiểu đoàn|trung đoàn|lữ đoàn|sư đoàn|hải đoàn|binh đoàn
 """.split("|"))
+# A force named before its figure ("dân phòng 85 người"), not a room or an office number.
+_FORCE_NAMES = frozenset(["dân phòng"])
 _COMPARATOR_WORDS = {
     "khoảng": "~", "chừng": "~", "gần": "~", "ước": "~", "tầm": "~", "xấp xỉ": "~",
     "trên dưới": "~", "ước tính": "~",
@@ -121,9 +123,13 @@ def _not_figure(text: str, pos: int) -> bool:
     if not ws:
         return False
     w1 = ws[-1]
-    if w1 == "số":  # "số 6" is a label; "tổng số 85", "con số 85" are figures
-        return len(ws) == 1 or ws[-2] not in ("tổng", "con")
-    if w1 in _NOT_FIGURE_WORDS:
+    if w1 == "số":  # "số 6" is a label; "tổng số 85", "con số 85", "quân số 60" (a head count) are figures
+        if len(ws) == 1:
+            return True
+        if ws[-2] == "quân":  # "quân số 60 đồng chí"; "điểm giao nhận quân số 6" is a label
+            return len(ws) > 2 and ws[-3] in ("nhận", "giao", "nhận,", "giao,")
+        return ws[-2] not in ("tổng", "con")
+    if w1 in _NOT_FIGURE_WORDS and not (len(ws) > 1 and f"{ws[-2]} {w1}" in _FORCE_NAMES):
         return True
     if w1 in _PAIR_LAST and f"{ws[-2] if len(ws) > 1 else ''} {w1}" in _NOT_FIGURE_PAIRS:
         return True
@@ -227,6 +233,8 @@ def _glued(text: str, s: int) -> bool:
 # One match for the three "not a figure after all" continuations above (same strings).
 _NOT_AFTER_RE = re.compile(rf"{_CODE_AFTER_RE.pattern}|{_RANGE_AFTER_RE.pattern}|{_TIME_AFTER_RE.pattern}")
 _YEAR_HEADS = frozenset(("19", "20"))
+# A ratio above 1 followed by people is more handed over than asked ("6/5 công dân, đạt 120%").
+_OVER_QUOTA_RE = re.compile(r"\s+(?:công dân|thanh niên|tân binh|chiến sĩ mới|người)(?!\w)")
 _AMBIGUOUS_ALONE_SET = frozenset(_AMBIGUOUS_ALONE)
 
 
@@ -257,8 +265,8 @@ def find_numbers(text: str, start: int = 0, end: int | None = None) -> list[Numb
         den = None
         if den_s:
             den = parse_digits(den_s)
-            if den is None or den == 0 or value > den:
-                continue  # "21/5" style day/month, or nonsense
+            if den is None or den == 0 or (value > den and not _OVER_QUOTA_RE.match(text, e)):
+                continue  # "21/5" style day/month, or nonsense (not "giao quân 6/5 công dân": over the quota)
             kind = "ratio"
         if pct:
             kind = "percent"

@@ -159,15 +159,37 @@ _REVIEW_SPAN_RE = re.compile(
     r"(?P<a>(?:19|20)\d\d)\s*(?:-|–|—|đến(?: năm)?)\s*(?P<b>(?:19|20)\d\d)")
 
 
-def reviewed_span(head_low: str) -> tuple[int, int] | None:
-    """(first, last year) of a review of several years, from the title and lead."""
+def reviewed_span(head_low: str, present: int | None = None) -> tuple[int, int] | None:
+    """(first, last year) of a review of several years, from the title and lead; with the
+    publication year `present`, also a review that names no year ("tổng kết 10 năm thực hiện
+    Chỉ thị 16": the ten years up to it)."""
     if "kết" not in head_low:  # "sơ kết" / "tổng kết": the cheap test first
         return None
     m = _REVIEW_SPAN_RE.search(head_low)
     if not m:
-        return None
+        m = _REVIEW_YEARS_RE.search(head_low) if present is not None else None
+        n = _count(m.group("n")) if m else None
+        return (present - n, present) if n and 1 < n <= 50 else None
     a, b = int(m.group("a")), int(m.group("b"))
     return (a, b) if a < b else None
+
+
+_YEAR_COUNT_WORDS = r"\d{1,2}|mười|năm|ba|hai|bốn|sáu|bảy|tám|chín|hai mươi|mười lăm|ba mươi"
+# "Tổng kết 10 năm thực hiện ...", "sơ kết 5 năm" (no years written)
+_REVIEW_YEARS_RE = re.compile(rf"(?:sơ kết|tổng kết)\s+(?P<n>{_YEAR_COUNT_WORDS})\s+năm(?!\s+(?:19|20)\d\d)")
+# "5 năm qua", "những năm qua", "hằng năm": a figure said of the years a review covers
+_YEARS_PAST_RE = re.compile(rf"(?:(?<!\w)(?:{_YEAR_COUNT_WORDS}|những|các|nhiều|mấy)\s+năm\s+(?:qua|gần đây|vừa qua)|hằng năm|hàng năm)(?!\w)")
+_COUNT_WORDS = {"mười": 10, "năm": 5, "ba": 3, "hai": 2, "bốn": 4, "sáu": 6, "bảy": 7, "tám": 8, "chín": 9,
+                "hai mươi": 20, "mười lăm": 15, "ba mươi": 30}
+
+
+def _count(w: str) -> int | None:
+    return int(w) if w.isdigit() else _COUNT_WORDS.get(w)
+
+
+def years_past(low: str, start: int, end: int) -> bool:
+    """The text speaks of the past years ("những năm qua", "5 năm qua", "hằng năm")."""
+    return _YEARS_PAST_RE.search(low, start, end) is not None
 
 
 # "năm 2023" not after "so với"/"cùng kỳ" (a comparison) nor inside a plan period.

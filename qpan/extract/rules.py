@@ -198,6 +198,10 @@ class Rules:
     national_re: re.Pattern | None = None      # a figure for the whole country, not a unit's
     part_year_re: re.Pattern | None = None     # a part of a year ("6 tháng đầu năm")
     part_year_indicators: frozenset = frozenset()
+    # the plan cues without those an assignment is announced with ("dự kiến chỉ tiêu ... là
+    # 3.550": a quota is a plan by nature), for the indicators assigned ahead (quotas)
+    assigned_plan_re: re.Pattern | None = None
+    assigned_sentence_plan_re: re.Pattern | None = None
     _cands: dict = field(default_factory=dict, repr=False)
 
     def candidates(self, head_group: str | None, generic: tuple[int, ...], kind: str = "") -> list[NumberRule]:
@@ -290,6 +294,7 @@ def compile_rules(data: dict) -> Rules:
             needs = ((max(single, key=len),),) if single else ()
             flags.append(FlagRule(d["indicator"], d["value"], rx, tuple(d.get("requires") or ()),
                                   float(d.get("confidence", 0.8)), needs))
+    assigned_ok = set(data.get("plan_cues_of_assignments") or ())
     fields = [(name, any_re(ps)) for name, ps in (data.get("award_fields") or {}).items()]
     bodies = [re.compile(words_re([p])) for p in data.get("award_bodies", [])]
     return Rules(
@@ -303,6 +308,8 @@ def compile_rules(data: dict) -> Rules:
         filler_re=re.compile(r"(?:" + "|".join(phrase_re(f) for f in data.get("fillers", [])) + r")\s+"),
         flag_rules=flags,
         plan_re=any_re(data["plan_cues"]),
+        assigned_plan_re=any_re([c for c in data["plan_cues"] if c not in assigned_ok]),
+        assigned_sentence_plan_re=any_re([c for c in data.get("sentence_plan_cues") or () if c not in assigned_ok]),
         plan_para_re=any_re(data["plan_paragraph_cues"]),
         national_re=any_re(data.get("national_cues")),
         national_anchors=anchors(data.get("national_cues")),

@@ -35,9 +35,12 @@ _IP_RE = re.compile(r"[\d.]+|\[?[0-9a-f:]+\]?")
 _IGNORED_LABELS = {"www", "m", "demo", "mobile", "amp", "en", "vn", "com", "org", "net", "gov", "edu", "info"}
 
 
+_NOT_SLUG_RE = re.compile(r"[^a-z0-9]")
+
+
 def slug(name: str) -> str:
     """A place name as host labels write it: "Thọ Xuân" -> "thoxuan"."""
-    return re.sub(r"[^a-z0-9]", "", strip_diacritics(name).lower())
+    return _NOT_SLUG_RE.sub("", strip_diacritics(name).lower())
 
 
 class HostIndex:
@@ -47,16 +50,20 @@ class HostIndex:
         self.provinces: dict[str, list[Unit]] = {}
         self.children: dict[tuple[str, str], list[Unit]] = {}  # (parent unit_id, slug) -> units
         self.districts: dict[str, list[Unit]] = {}
+        slugs: dict[str, str] = {}  # many units share a name (versions, namesakes): each slugged once
         for u in gaz.units:
-            s = slug(u.name)
+            s = slugs.get(u.name)
+            if s is None:
+                s = slugs[u.name] = slug(u.name)
             if not s:
                 continue
             if u.level == "province":
                 self.provinces.setdefault(s, []).append(u)
             else:
-                self.children.setdefault((u.parent_id or u.province_id, s), []).append(u)
-                if u.parent_id != u.province_id:  # a commune: also under its province (post-reform hosts)
-                    self.children.setdefault((u.province_id, s), []).append(u)
+                province_id = u.unit_id.partition(".")[0]
+                self.children.setdefault((u.parent_id or province_id, s), []).append(u)
+                if u.parent_id != province_id:  # a commune: also under its province (post-reform hosts)
+                    self.children.setdefault((province_id, s), []).append(u)
                 if u.level == "district":
                     self.districts.setdefault(s, []).append(u)
 
