@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    if args.files == ["train"] and not Path("train").exists():
+        return _cmd_train(args)
     from .engine import extract_article
     from .evaluate import read_article
 
@@ -26,29 +28,48 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return rc
 
 
-def _open_corpus(folder: str, gold: str | None):
-    """(texts folder, gold file, sources) of a corpus laid out as ../shared/corpus (texts/,
-    gold.jsonl, sources.tsv) or of a plain folder of .txt files with --gold."""
-    from .evaluate import load_sources
+def _cmd_train(args: argparse.Namespace) -> int:
+    """`qpan extract train`: fit the scorer on the corpus gold plus the review decisions in the
+    warehouse (when it answers; --no-reviews: the corpus only) and write the model file."""
+    from qpan import config
 
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
-    texts = root / "texts" if (root / "texts").is_dir() else root
-    if not any(texts.glob("*.txt")):
-        raise FileNotFoundError(f"{texts}: no .txt article files in it")
-    gold_path = Path(gold) if gold else root / "gold.jsonl"
-    if not gold_path.is_file():
-        raise FileNotFoundError(f"{gold_path}: no gold file (give --gold FILE)")
-    sources_path = root / "sources.tsv"
-    sources = load_sources(sources_path) if sources_path.is_file() else {}
-    return texts, gold_path, sources
+    from . import training
+    from .engine import RULES_VERSION
+    from .scoring import MODEL_PATH, short_hash
+
+    corpus = args.corpus or config.SHARED_DIR / "corpus"
+    decisions, articles = [], {}
+    if not args.no_reviews:
+        from qpan import db
+
+        reason = db.unreachable_reason()
+        if reason:
+            print(f"qpan extract train: no review decisions read ({reason})", file=sys.stderr)
+        else:
+            decisions, articles = training.warehouse_reviews()
+    try:
+        ts = training.training_set(corpus, decisions, articles)
+        model = training.train(ts, RULES_VERSION)
+    except (OSError, ValueError) as e:
+        print(f"qpan extract train: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.output) if args.output else MODEL_PATH
+    data = training.model_bytes(model)
+    out.write_bytes(data)
+    fitted = model["fit"]
+    added_missed = sum(1 for d in decisions if d["decision"] == "add")
+    print(f"{out}: {fitted['examples']} judged facts ({fitted['right']} right, {fitted['wrong']} wrong) from "
+          f"{model['inputs'].get('corpus_documents', 0)} corpus documents and {len(decisions)} review decisions "
+          f"({added_missed} added facts: the rules' work when no candidate states them)")
+    print(f"threshold {model['threshold']} (out-of-fold F1 {fitted['out_of_fold_f1']:.3f}); "
+          f"extractor version {RULES_VERSION}+m{short_hash(data)}")
+    return 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .engine import explain_article
     from .errors import class_counts, classify, explain, per_indicator, read_text
-    from .evaluate import load_jsonl, predict_dir, read_article, score, select_docs
+    from .evaluate import load_jsonl, open_corpus, predict_dir, read_article, score, select_docs
 
     if args.gold_from_reviews:  # gold = what people checked in the warehouse (qpan review)
         from qpan.review.gold import evaluate
@@ -58,7 +79,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print("qpan eval: error: give a corpus DIR, or --gold-from-reviews", file=sys.stderr)
         return 2
     try:
-        texts, gold_path, sources = _open_corpus(args.dir, args.gold)
+        texts, gold_path, sources = open_corpus(args.dir, args.gold)
         gold = load_jsonl(gold_path)
     except (OSError, ValueError) as e:
         print(f"qpan eval: {e}", file=sys.stderr)
@@ -119,7 +140,14 @@ def register(subparsers) -> None:
     p.add_argument("--unit", help="gazetteer unit_id of the source, used as a prior")
     p.add_argument("--url", help="the article's address: its host gives the source prior "
                                  "(qpan/extract/source_hosts.csv, government hosts by place name)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="article text files (first line the title); `qpan extract train` fits the scorer instead")
+    t = p.add_argument_group("qpan extract train", "fit the learned scorer (qpan/extract/scorer.json) on the "
+                                                   "corpus gold plus the review decisions in the warehouse")
+    t.add_argument("--corpus", help="the corpus with gold (default: ../shared/corpus)")
+    t.add_argument("--no-reviews", action="store_true",
+                   help="the corpus only, not the warehouse's review decisions (how the committed model is made)")
+    t.add_argument("--output", help="where to write the model (default: qpan/extract/scorer.json)")
     p.set_defaults(func=_cmd_extract)
     e = subparsers.add_parser(
         "eval", help="score extraction against gold: P/R/F1, per indicator and per error class",

@@ -30,10 +30,15 @@ from .gazetteer import Unit
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
 from .numbers import find_numbers
 from .rules import any_anchor, default_rules
+from .features import figure_features, flag_features
+from .scoring import model_tag, score_facts
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "rules-2.0"  # 2.0: source prior, type words, parts, scope, spans (issue #15)
+RULES_VERSION = "rules-2.0"  # 2.0: source prior, type words, parts, scope, spans (issue #15)
+# The rules and the learned scorer that rates and keeps their facts (qpan/extract/scoring.py): a
+# retrained model is another extractor ("rules-2.0+m1a2b3c4").
+EXTRACTOR_VERSION = f"{RULES_VERSION}+{model_tag()}"
 
 # After a total, what follows these is its parts, whatever they count.
 _PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:")
@@ -55,6 +60,8 @@ class Fact:
     span_end: int = 0
     confidence: float = 0.0
     extractor_version: str = EXTRACTOR_VERSION
+    # the evidence the learned scorer rates the fact on (rule, unit and period sources, ...): not output
+    features: dict = field(default_factory=dict)
 
     def key(self) -> tuple:
         return (self.indicator, self.value, self.unit_id, self.period)
@@ -93,7 +100,7 @@ def _plain(v):
 
 
 def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
-               period: str | None, qualifiers: dict, confidence: float) -> Fact:
+               period: str | None, qualifiers: dict, confidence: float, features: dict | None = None) -> Fact:
     ev = doc.evidence.get(span)
     if ev is None:  # the clause, trimmed, in the original text (once per clause)
         a, b = span
@@ -107,7 +114,7 @@ def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparat
     if unit is None:
         confidence *= 0.5
     return Fact(indicator, value, comparator, unit.unit_id if unit else None, period, qualifiers,
-                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION)
+                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION, features or {})
 
 
 MAX_FIGURES_PER_SENTENCE = 60
@@ -224,7 +231,10 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             q = _award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
             q = _trainee_qualifiers(doc, rules, n.end, ce)
-        unit = (has_belongs and _belongs_to(doc, s, head_end, ce)) or _unit(doc, s, cs, start, r.qualifiers == "award")
+        unit = has_belongs and _belongs_to(doc, s, head_end, ce)
+        unit_from = "belongs"
+        if not unit:
+            unit, unit_from = _unit(doc, s, cs, start, r.qualifiers == "award"), ""
         if unit is None:  # a figure of no known unit answers no analyst's question
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: no unit"))
@@ -234,16 +244,21 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
                                                  f"unit {unit.unit_id if unit else None} period {period}"))
         first_in.setdefault(ss, n.end)
         value = n.denominator if n.kind == "ratio" and r.take == "denominator" else n.value
-        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence))
+        feats = figure_features(doc, r, n, s, cs, ce, head_end, seen, unit, unit_from, period)
+        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence, feats))
         if n.kind == "ratio" and r.denominator_of and n.denominator:
             # "giao quân 07/07 thanh niên": 7 recruits of a quota of 7, so the quota was met
-            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence))
+            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence,
+                                    {**feats, "derived": "denominator"}))
             if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8))
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8,
+                                        {**feats, "derived": "ratio_full"}))
+                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8,
+                                        {**feats, "derived": "ratio_full"}))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
-            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8))
+            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8,
+                                    {**feats, "derived": "pct_100"}))
     present: dict[str, bool] = {}  # word -> occurs in the text (the flag rules share many)
 
     def has(word: str) -> bool:
@@ -273,13 +288,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((m.start(), m.end(), fr.value, f"flag rule {fr.indicator} -> {fr.value} "
                                                             f"unit {unit.unit_id if unit else None} period {period}"))
-            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence))
+            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence,
+                                    flag_features(doc, fr, s, cs, ce, m.start(), unit, period)))
     if trace is not None:  # offsets back into the caller's text, plus what the article is about
         trace[:] = [(*doc.nz.orig_span(a, b), v, m) for a, b, v, m in trace]
         trace.insert(0, (0, 0, None, f"article: subject {doc.subject.unit_id if doc.subject else None}, "
                                      f"source prior {source_unit_id}, published {doc.pub}, default period {doc.ref_year}, "
                                      f"context {sorted(doc.context)}"))
-    return _dedupe(_headline_once(facts, doc.title_end))
+    return score_facts(_dedupe(_headline_once(facts, doc.title_end)))
 
 
 def _headline_once(facts: list[Fact], title_end: int) -> list[Fact]:
