@@ -94,12 +94,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     s = score(predict_dir(texts, sources=sources, only={g["doc"] for g in gold}), gold)
     cases = classify(s)
     per = per_indicator(s, gold)
+    learned = _learned_part(args, {g["doc"] for g in gold}) if args.cv or args.calibration else {}
     if args.json:
         print(json.dumps({
             "documents": len({g["doc"] for g in gold}), "precision": s.precision, "recall": s.recall, "f1": s.f1,
             "tp": s.tp, "predicted": s.n_pred, "gold": s.n_gold, "errors": class_counts(cases),
             "per_indicator": [vars(p) for p in per],
             "cases": [{"class": c.kind, "gold": c.gold, "predicted": c.pred} for c in cases],
+            **learned,
         }, ensure_ascii=False, indent=1))
     else:
         print(f"{args.dir}: {len({g['doc'] for g in gold})} documents, {s.n_gold} required facts")
@@ -128,10 +130,58 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                                             url=src.url if src else None)
                     traces[doc] = (read_text(texts, doc), tr)
                 print("\n".join(explain(c, *traces[doc])))
+        _print_learned(learned)
     if args.min_f1 is not None and s.f1 < args.min_f1:
         print(f"qpan eval: F1 {s.f1:.3f} is below the floor {args.min_f1:.3f}", file=sys.stderr)
         return 1
     return 0
+
+
+def _learned_part(args: argparse.Namespace, docs: set[str]) -> dict:
+    """--cv K: the whole extractor's P/R/F1 with the scorer fitted on the other folds of
+    documents; --calibration: how its confidences hold (held-out with --cv, else the committed
+    model on documents it was trained on)."""
+    from . import reliability, training
+    from .evaluate import score
+    from .scoring import active_model, probability
+
+    ts = training.training_set(args.dir, only=docs)
+    out: dict = {}
+    if args.cv:
+        held = training.cross_validate(ts, args.cv, args.seed)
+        scored = [(h.p, h.example) for h in held]
+        s = score([h.example.fact.to_json(doc=h.example.doc) for h in held if h.kept], ts.gold)
+        out["cv"] = {"folds": args.cv, "seed": args.seed, "precision": s.precision, "recall": s.recall, "f1": s.f1,
+                     "tp": s.tp, "predicted": s.n_pred, "gold": s.n_gold}
+    else:
+        model = active_model()
+        if model is None:
+            raise SystemExit("qpan eval: --calibration without --cv needs a model file (qpan extract train)")
+        scored = [(probability(model, x.features), x) for x in ts.examples]
+    if args.calibration:
+        judged = [x for _, x in scored if x.label is not None]
+        out["calibration"] = {"held_out": bool(args.cv), **reliability.report(
+            [(p, x.label) for p, x in scored if x.label is not None],
+            [(p, x.fact.to_json(doc=x.doc)) for p, x in scored], ts.gold),
+            # the same facts with the rules' constant confidences (0.85, 0.8), as before the scorer
+            "rules_constant_brier": reliability.brier([(x.fact.confidence, x.label) for x in judged])}
+    return out
+
+
+def _print_learned(learned: dict) -> None:
+    if "cv" in learned:
+        c = learned["cv"]
+        print(f"\ncross-validated ({c['folds']} folds of documents, seed {c['seed']}; the scorer fitted on the "
+              f"other folds): precision {c['precision']:.3f}  recall {c['recall']:.3f}  F1 {c['f1']:.3f}  "
+              f"(tp {c['tp']}, predicted {c['predicted']}, gold {c['gold']})")
+    if "calibration" in learned:
+        cal = learned["calibration"]
+        print("\ncalibration (" + ("held-out: each fact scored by a model that never saw its document" if cal["held_out"]
+                                   else "in-sample: the committed model, on documents it was trained on") + ")")
+        from .reliability import lines
+
+        print("\n".join(lines(cal)))
+        print(f"(the rules' constant confidences on the same facts: Brier {cal['rules_constant_brier']:.4f})")
 
 
 def register(subparsers) -> None:
@@ -160,6 +210,13 @@ def register(subparsers) -> None:
     e.add_argument("--docs", metavar="RANGE",
                    help="score only these documents, e.g. c81-c110 or c01-c80,c95 (ids as in sources.tsv)")
     e.add_argument("--min-f1", type=float, help="exit 1 when F1 is below this floor")
+    e.add_argument("--cv", type=int, metavar="K",
+                   help="also the cross-validated score: documents in K seeded folds, the learned scorer fitted "
+                        "on the other folds for each")
+    e.add_argument("--seed", type=int, default=25, help="the seed of the --cv folds (default 25)")
+    e.add_argument("--calibration", action="store_true",
+                   help="a reliability table (confidence given vs share right, by band), the Brier score and "
+                        "P/R at confidence thresholds (held-out with --cv)")
     e.add_argument("--gold-from-reviews", action="store_true",
                    help="gold = the facts people confirmed, corrected or added (`qpan review`); "
                         "scores the current extractor on the reviewed articles in the warehouse")

@@ -125,10 +125,11 @@ def warehouse_reviews() -> tuple[list[dict], dict[str, dict]]:
 
 
 def training_set(corpus: str | Path | None, decisions: list[dict] | None = None,
-                 articles: dict[str, dict] | None = None) -> TrainingSet:
+                 articles: dict[str, dict] | None = None, only: set[str] | None = None) -> TrainingSet:
+    """The examples of a corpus (its documents in `only`, else all) and of review decisions."""
     examples, gold, inputs = [], [], {}
     if corpus is not None:
-        ex, g, digest = corpus_examples(corpus)
+        ex, g, digest = corpus_examples(corpus, only)
         examples += ex
         gold += g
         inputs["corpus_sha256"] = digest
