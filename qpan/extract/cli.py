@@ -61,7 +61,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"{out}: {fitted['examples']} judged facts ({fitted['right']} right, {fitted['wrong']} wrong) from "
           f"{model['inputs'].get('corpus_documents', 0)} corpus documents and {len(decisions)} review decisions "
           f"({added_missed} added facts: the rules' work when no candidate states them)")
-    print(f"threshold {model['threshold']} (out-of-fold F1 {fitted['out_of_fold_f1']:.3f}); "
+    oof = fitted["out_of_fold_f1"]
+    print(f"threshold {model['threshold']} (out-of-fold F1 {'n/a' if oof is None else format(oof, '.3f')}); "
           f"extractor version {RULES_VERSION}+m{short_hash(data)}")
     return 0
 

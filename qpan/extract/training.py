@@ -172,12 +172,26 @@ def _logistic(rows: list[list[str]], y: list[int]) -> tuple[float, dict[str, flo
 
 
 def _platt(z: list[float], y: list[int]) -> tuple[float, float]:
-    """Platt's map (a, b) of scores z to probabilities: P(right) = 1 / (1 + exp(-(a z + b)))."""
+    """Platt's map (a, b) of scores z to probabilities: P(right) = 1 / (1 + exp(-(a z + b)));
+    the identity when the held-out scores are all of one class (nothing to fit it on)."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
+    if len(set(y)) < 2:
+        return 1.0, 0.0
     lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=2000).fit(np.array(z).reshape(-1, 1), y)
     return float(lr.coef_[0][0]), float(lr.intercept_[0])
+
+
+def _prior_model(right: int, n: int, misses: int, folds: int, seed: int) -> dict:
+    """A model that gives every fact the (smoothed) share right and keeps them all."""
+    import math
+
+    return {"about": "qpan extractor scorer: the share right only (the examples were all of one class)",
+            "format": 1, "bias": round(math.log((right + 1) / (n - right + 1)), DIGITS), "weights": {},
+            "platt": [1.0, 0.0], "threshold": 0.0,
+            "fit": {"examples": n, "right": right, "wrong": n - right, "rule_misses": misses, "folds": folds,
+                    "seed": seed, "C": C, "out_of_fold_f1": None}}
 
 
 def _raw_score(bias: float, weights: dict[str, float], feats: list[str]) -> float:
@@ -202,8 +216,10 @@ def fit(examples: list[Example], misses: int = 0, folds: int = FOLDS, seed: int 
     """The model (a dict, as scorer.json holds it) fitted on the judged examples."""
     judged = [x for x in examples if x.label is not None]
     y = [x.label for x in judged]
-    if len(set(y)) < 2:
-        raise ValueError(f"cannot fit the scorer: {len(y)} judged facts, all {'right' if y and y[0] else 'wrong'}")
+    if not y:
+        raise ValueError("cannot fit the scorer: no judged facts (a corpus with gold, or review decisions)")
+    if len(set(y)) < 2:  # all right (or all wrong): nothing to weigh, only the share
+        return _prior_model(sum(y), len(y), misses, folds, seed)
     # out-of-fold scores: documents in folds, each scored by a model that never saw it
     oof: list[float | None] = [None] * len(judged)
     for fold in doc_folds([x.doc for x in judged], folds, seed):
