@@ -244,3 +244,36 @@ def test_eval_scores_the_extractor_against_reviewed_facts(applied, capsys):
         ("recruits_enlisted", 180.0), ("drills_held", 4.0), ("militia_members", 1200.0)}
     assert main(["eval", "--gold-from-reviews"]) == 0
     assert "precision" in capsys.readouterr().out
+
+
+def test_confidence_reaches_the_marts_and_review_list_filters_on_it(applied, capsys):
+    import json
+
+    with _as("qpan_analyst") as conn:
+        confidence = {(r[0], r[1]): r[2] for r in conn.execute(
+            "select indicator_code, unit_id, confidence from marts.fct_indicator_facts where period = '2023'")}
+    assert confidence[("recruits_enlisted", "38.395")] == pytest.approx(0.9)  # unreviewed: the extractor's
+    assert confidence[("drills_held", "38.389")] == 1.0  # corrected by a person
+    assert confidence[("recruits_enlisted", "38.389")] == 1.0  # its value is the confirmed 180
+    assert main(["review", "list", "--json", "--below", "0.95"]) == 0
+    below = json.loads(capsys.readouterr().out)
+    assert below and all(r["confidence"] < 0.95 for r in below)
+    assert K["thoxuan226"] in {r["fact_id"] for r in below} and K["drills3"] not in {r["fact_id"] for r in below}
+    assert main(["review", "list", "--json"]) == 0
+    calm = [r["confidence"] for r in json.loads(capsys.readouterr().out)
+            if not r["has_conflict"] and r["confidence"] is not None]
+    assert calm == sorted(calm)  # uncertain first
+
+
+def test_train_reads_the_review_decisions_of_the_warehouse(applied, tmp_path, capsys):
+    import json
+
+    from qpan.extract import training
+
+    decisions, articles = training.warehouse_reviews()
+    assert {d["decision"] for d in decisions} == {"confirm", "correct", "reject", "add"}
+    assert set(articles) == {d["article_url"] for d in decisions} - {GONE}
+    out = tmp_path / "scorer.json"
+    assert main(["extract", "train", "--output", str(out)]) == 0
+    assert f"and {len(decisions)} review decisions" in capsys.readouterr().out
+    assert json.loads(out.read_text())["inputs"]["review_decisions"] == len(decisions)
