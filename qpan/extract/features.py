@@ -2,7 +2,8 @@
 
 The engine calls these where it makes a fact, with what it worked out for the figure anyway
 (the rule that fitted, the clause, where the unit and the period came from); they only
-bucket it into a few short strings, so that a fact costs a dict of a dozen entries. What the
+bucket it into a dozen "name=value" strings (the model's weights are keyed by them), a few
+microseconds a fact. What the
 article as a whole says (how many facts of the indicator, two values for one key) is added by
 scoring.py once every fact is known.
 """
@@ -17,10 +18,16 @@ def _bucket(x: int, edges: tuple[int, ...]) -> str:
     return "more"
 
 
-def rule_name(indicator: str | None, first_head: str) -> str:
-    """A rule's name that survives rules being added before it: its indicator and first head
-    (its index in patterns.yml does not)."""
-    return f"{indicator}:{first_head[:30]}"
+_rule_names: dict[int, str] = {}  # id(rule) -> "rule=..." (the rules live as long as the process)
+
+
+def rule_feature(rule) -> str:
+    """A number rule's name that survives rules being added before it: its indicator and first
+    head (its index in patterns.yml does not)."""
+    name = _rule_names.get(id(rule))
+    if name is None:
+        name = _rule_names[id(rule)] = f"rule={rule.indicator}:{rule.heads[0][:30]}"
+    return name
 
 
 def _unit_features(doc, s, cs: int, pos: int, unit, unit_from: str) -> tuple[str, str]:
@@ -28,75 +35,69 @@ def _unit_features(doc, s, cs: int, pos: int, unit, unit_from: str) -> tuple[str
     the article's subject, else the paragraph or a bare type word) and how it relates to the
     article's subject."""
     subject = doc.subject
+    uid = unit.unit_id
     if not unit_from:
-        named = doc.sent_subjects.get(s.start) or ()
-        if any(a >= cs and b <= pos and u.unit_id == unit.unit_id for a, b, u in named):
-            unit_from = "clause"
-        elif subject is not None and unit.unit_id == subject.unit_id:
-            unit_from = "subject"
+        unit_from = "unit_from=context"
+        for a, b, u in doc.sent_subjects.get(s.start) or ():
+            if a >= cs and b <= pos and u.unit_id == uid:
+                unit_from = "unit_from=clause"
+                break
         else:
-            unit_from = "context"
-    if subject is None:
-        rel = "no_subject"
-    elif unit.unit_id == subject.unit_id:
-        rel = "same"
-    elif unit.unit_id.startswith(subject.unit_id + "."):
-        rel = "inside"
-    elif subject.unit_id.startswith(unit.unit_id + "."):
-        rel = "above"
+            if subject is not None and uid == subject.unit_id:
+                unit_from = "unit_from=subject"
     else:
-        rel = "other"
+        unit_from = "unit_from=" + unit_from
+    if subject is None:
+        rel = "unit_rel=no_subject"
+    else:
+        sid = subject.unit_id
+        rel = "unit_rel=same" if uid == sid else "unit_rel=inside" if uid.startswith(sid + ".") else \
+            "unit_rel=above" if sid.startswith(uid + ".") else "unit_rel=other"
     return unit_from, rel
 
 
 def _period_from(doc, period: str | None) -> str:
     """The period as the text gives it: the article's default year (reviewed or publication
-    year), a span, another year written in the text, or none."""
+    year), a span, the year after publication, another year written in the text, or none."""
     if period is None:
-        return "none"
+        return "period_from=none"
     if "/" in period:
-        return "span"
+        return "period_from=span"
     if period == doc.ref_period:
-        return "default"
+        return "period_from=default"
     if doc.pub is not None and period == str(doc.pub.year + 1):
-        return "next_year"
-    return "text"
+        return "period_from=next_year"
+    return "period_from=text"
 
 
 def figure_features(doc, rule, n, s, cs: int, ce: int, head_end: int, figure_no: int, unit, unit_from: str,
-                    period: str | None) -> dict:
+                    period: str | None) -> tuple[str, ...]:
     """A figure read by a number rule: the rule, the kind of figure, how far the head runs,
     the figure's place in its sentence and clause, and where its unit and period came from."""
     start = n.start
     unit_src, unit_rel = _unit_features(doc, s, cs, start, unit, unit_from)
-    return {
-        "rule": rule_name(rule.indicator, rule.heads[0]),
-        "kind": n.kind + ("_words" if n.words else ""),
-        "head_gap": _bucket(head_end - n.end, (2, 8, 20)),
-        "figure_no": _bucket(figure_no, (1, 2, 4, 8)),
-        "clause_at": _bucket(start - cs, (0, 30, 80, 200)),
-        "clause_part": "whole" if cs == s.start and ce == s.end else "part",
-        "in_title": start < doc.title_end,
-        "lead": s.para <= 1,
-        "unit_from": unit_src,
-        "unit_rel": unit_rel,
-        "unit_level": unit.level,
-        "period_from": _period_from(doc, period),
-    }
+    return (
+        rule_feature(rule),
+        "kind=" + n.kind + ("_words" if n.words else ""),
+        "head_gap=" + _bucket(head_end - n.end, (2, 8, 20)),
+        "figure_no=" + _bucket(figure_no, (1, 2, 4, 8)),
+        "clause_at=" + _bucket(start - cs, (0, 30, 80, 200)),
+        "clause_part=whole" if cs == s.start and ce == s.end else "clause_part=part",
+        "in_title=True" if start < doc.title_end else "in_title=False",
+        "lead=True" if s.para <= 1 else "lead=False",
+        unit_src, unit_rel, "unit_level=" + unit.level, _period_from(doc, period),
+    )
 
 
-def flag_features(doc, rule, s, cs: int, ce: int, pos: int, unit, period: str | None) -> dict:
+def flag_features(doc, rule, s, cs: int, ce: int, pos: int, unit, period: str | None) -> tuple[str, ...]:
     """A qualitative statement read by a flag rule."""
     unit_src, unit_rel = _unit_features(doc, s, cs, pos, unit, "")
-    return {
-        "rule": f"flag:{rule.indicator}:{rule.value}",
-        "kind": "flag",
-        "clause_at": _bucket(pos - cs, (0, 30, 80, 200)),
-        "clause_part": "whole" if cs == s.start and ce == s.end else "part",
-        "in_title": pos < doc.title_end,
-        "lead": s.para <= 1,
-        "unit_from": unit_src,
-        "unit_rel": unit_rel,
-        "unit_level": unit.level,
-        "period_from": _period_from(doc, period),
-    }
+    return (
+        f"rule=flag:{rule.indicator}:{rule.value}",
+        "kind=flag",
+        "clause_at=" + _bucket(pos - cs, (0, 30, 80, 200)),
+        "clause_part=whole" if cs == s.start and ce == s.end else "clause_part=part",
+        "in_title=True" if pos < doc.title_end else "in_title=False",
+        "lead=True" if s.para <= 1 else "lead=False",
+        unit_src, unit_rel, "unit_level=" + unit.level, _period_from(doc, period),
+    )

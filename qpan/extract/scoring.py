@@ -76,7 +76,7 @@ def _count_bucket(n: int) -> str:
 
 
 def article_features(facts: list) -> list[list[str]]:
-    """Each fact's features as "name=value" strings: the rule's evidence (fact.features), what
+    """Each fact's features, "name=value" strings: the rule's evidence (fact.features), what
     the fact says, and what the article's other facts say about it (how many of its indicator,
     another value for the same indicator, unit and period)."""
     per_indicator: dict[str, int] = {}
@@ -86,16 +86,15 @@ def article_features(facts: list) -> list[list[str]]:
         values.setdefault((f.indicator, f.unit_id, f.period), set()).add((type(f.value), f.value))
     out = []
     for f in facts:
-        feats = [f"{k}={v}" for k, v in f.features.items()]
-        feats += [
-            f"indicator={f.indicator}",
-            f"comparator={f.comparator}",
-            f"magnitude={_magnitude(f.value)}",
-            f"qualified={bool(f.qualifiers)}",
-            f"same_indicator={_count_bucket(per_indicator[f.indicator])}",
-            f"conflict={len(values[(f.indicator, f.unit_id, f.period)]) > 1}",
-        ]
-        out.append(feats)
+        out.append([
+            *f.features,
+            "indicator=" + f.indicator,
+            "comparator=" + f.comparator,
+            "magnitude=" + _magnitude(f.value),
+            "qualified=True" if f.qualifiers else "qualified=False",
+            "same_indicator=" + _count_bucket(per_indicator[f.indicator]),
+            "conflict=True" if len(values[(f.indicator, f.unit_id, f.period)]) > 1 else "conflict=False",
+        ])
     return out
 
 
