@@ -60,8 +60,9 @@ class Fact:
     span_end: int = 0
     confidence: float = 0.0
     extractor_version: str = EXTRACTOR_VERSION
-    # the evidence the learned scorer rates the fact on (rule, unit and period sources, ...): not output
-    features: tuple[str, ...] = ()
+    # the evidence the learned scorer rates the fact on (qpan/extract/features.py: rule, unit and period
+    # sources, ...; scoring.py reads any dict of short values): not part of to_json
+    features: dict = field(default_factory=dict)
 
     def key(self) -> tuple:
         return (self.indicator, self.value, self.unit_id, self.period)
@@ -100,7 +101,7 @@ def _plain(v):
 
 
 def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
-               period: str | None, qualifiers: dict, confidence: float, features: tuple[str, ...] = ()) -> Fact:
+               period: str | None, qualifiers: dict, confidence: float, features: dict | None = None) -> Fact:
     ev = doc.evidence.get(span)
     if ev is None:  # the clause, trimmed, in the original text (once per clause)
         a, b = span
@@ -114,7 +115,7 @@ def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparat
     if unit is None:
         confidence *= 0.5
     return Fact(indicator, value, comparator, unit.unit_id if unit else None, period, qualifiers,
-                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION, features)
+                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION, {} if features is None else features)
 
 
 MAX_FIGURES_PER_SENTENCE = 60
@@ -249,16 +250,16 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         if n.kind == "ratio" and r.denominator_of and n.denominator:
             # "giao quân 07/07 thanh niên": 7 recruits of a quota of 7, so the quota was met
             facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence,
-                                    (*feats, "derived=denominator")))
+                                    {**feats, "derived": "denominator"}))
             if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:
                 facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", 100, "=", unit, period, {}, 0.8,
-                                        (*feats, "derived=ratio_full")))
+                                        {**feats, "derived": "ratio_full"}))
                 facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8,
-                                        (*feats, "derived=ratio_full")))
+                                        {**feats, "derived": "ratio_full"}))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
             facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8,
-                                    (*feats, "derived=pct_100")))
+                                    {**feats, "derived": "pct_100"}))
     present: dict[str, bool] = {}  # word -> occurs in the text (the flag rules share many)
 
     def has(word: str) -> bool:

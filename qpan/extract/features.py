@@ -2,8 +2,8 @@
 
 The engine calls these where it makes a fact, with what it worked out for the figure anyway
 (the rule that fitted, the clause, where the unit and the period came from); they only
-bucket it into a dozen "name=value" strings (the model's weights are keyed by them), a few
-microseconds a fact. What the
+bucket it into a dict of a dozen short values (scoring.py reads any such dict: strings and
+booleans as they are, whole numbers by order of magnitude), a few microseconds a fact. What the
 article as a whole says (how many facts of the indicator, two values for one key) is added by
 scoring.py once every fact is known.
 """
@@ -18,15 +18,15 @@ def _bucket(x: int, edges: tuple[int, ...]) -> str:
     return "more"
 
 
-_rule_names: dict[int, str] = {}  # id(rule) -> "rule=..." (the rules live as long as the process)
+_rule_names: dict[int, str] = {}  # id(rule) -> its name (the rules live as long as the process)
 
 
-def rule_feature(rule) -> str:
+def rule_name(rule) -> str:
     """A number rule's name that survives rules being added before it: its indicator and first
     head (its index in patterns.yml does not)."""
     name = _rule_names.get(id(rule))
     if name is None:
-        name = _rule_names[id(rule)] = f"rule={rule.indicator}:{rule.heads[0][:30]}"
+        name = _rule_names[id(rule)] = f"{rule.indicator}:{rule.heads[0][:30]}"
     return name
 
 
@@ -36,23 +36,21 @@ def _unit_features(doc, s, cs: int, pos: int, unit, unit_from: str) -> tuple[str
     article's subject."""
     subject = doc.subject
     uid = unit.unit_id
-    if not unit_from:
-        unit_from = "unit_from=context"
+    if not unit_from or unit_from == "context":  # found by _unit: where, exactly
+        unit_from = "context"
         for a, b, u in doc.sent_subjects.get(s.start) or ():
             if a >= cs and b <= pos and u.unit_id == uid:
-                unit_from = "unit_from=clause"
+                unit_from = "clause"
                 break
         else:
             if subject is not None and uid == subject.unit_id:
-                unit_from = "unit_from=subject"
-    else:
-        unit_from = "unit_from=" + unit_from
+                unit_from = "subject"
     if subject is None:
-        rel = "unit_rel=no_subject"
+        rel = "no_subject"
     else:
         sid = subject.unit_id
-        rel = "unit_rel=same" if uid == sid else "unit_rel=inside" if uid.startswith(sid + ".") else \
-            "unit_rel=above" if sid.startswith(uid + ".") else "unit_rel=other"
+        rel = "same" if uid == sid else "inside" if uid.startswith(sid + ".") else \
+            "above" if sid.startswith(uid + ".") else "other"
     return unit_from, rel
 
 
@@ -60,44 +58,51 @@ def _period_from(doc, period: str | None) -> str:
     """The period as the text gives it: the article's default year (reviewed or publication
     year), a span, the year after publication, another year written in the text, or none."""
     if period is None:
-        return "period_from=none"
+        return "none"
     if "/" in period:
-        return "period_from=span"
+        return "span"
     if period == doc.ref_period:
-        return "period_from=default"
+        return "default"
     if doc.pub is not None and period == str(doc.pub.year + 1):
-        return "period_from=next_year"
-    return "period_from=text"
+        return "next_year"
+    return "text"
 
 
 def figure_features(doc, rule, n, s, cs: int, ce: int, head_end: int, figure_no: int, unit, unit_from: str,
-                    period: str | None) -> tuple[str, ...]:
+                    period: str | None) -> dict:
     """A figure read by a number rule: the rule, the kind of figure, how far the head runs,
-    the figure's place in its sentence and clause, and where its unit and period came from."""
+    the figure's place in its sentence and clause, and where its unit and period came from
+    ("belongs", "list": as the engine found it; "" or "context": worked out here)."""
     start = n.start
     unit_src, unit_rel = _unit_features(doc, s, cs, start, unit, unit_from)
-    return (
-        rule_feature(rule),
-        "kind=" + n.kind + ("_words" if n.words else ""),
-        "head_gap=" + _bucket(head_end - n.end, (2, 8, 20)),
-        "figure_no=" + _bucket(figure_no, (1, 2, 4, 8)),
-        "clause_at=" + _bucket(start - cs, (0, 30, 80, 200)),
-        "clause_part=whole" if cs == s.start and ce == s.end else "clause_part=part",
-        "in_title=True" if start < doc.title_end else "in_title=False",
-        "lead=True" if s.para <= 1 else "lead=False",
-        unit_src, unit_rel, "unit_level=" + unit.level, _period_from(doc, period),
-    )
+    return {
+        "rule": rule_name(rule),
+        "kind": n.kind + "_words" if n.words else n.kind,
+        "head_gap": _bucket(head_end - n.end, (2, 8, 20)),
+        "figure_no": _bucket(figure_no, (1, 2, 4, 8)),
+        "clause_at": _bucket(start - cs, (0, 30, 80, 200)),
+        "clause_part": "whole" if cs == s.start and ce == s.end else "part",
+        "in_title": start < doc.title_end,
+        "lead": s.para <= 1,
+        "unit_from": unit_src,
+        "unit_rel": unit_rel,
+        "unit_level": unit.level,
+        "period_from": _period_from(doc, period),
+    }
 
 
-def flag_features(doc, rule, s, cs: int, ce: int, pos: int, unit, period: str | None) -> tuple[str, ...]:
+def flag_features(doc, rule, s, cs: int, ce: int, pos: int, unit, period: str | None) -> dict:
     """A qualitative statement read by a flag rule."""
     unit_src, unit_rel = _unit_features(doc, s, cs, pos, unit, "")
-    return (
-        f"rule=flag:{rule.indicator}:{rule.value}",
-        "kind=flag",
-        "clause_at=" + _bucket(pos - cs, (0, 30, 80, 200)),
-        "clause_part=whole" if cs == s.start and ce == s.end else "clause_part=part",
-        "in_title=True" if pos < doc.title_end else "in_title=False",
-        "lead=True" if s.para <= 1 else "lead=False",
-        unit_src, unit_rel, "unit_level=" + unit.level, _period_from(doc, period),
-    )
+    return {
+        "rule": f"flag:{rule.indicator}:{rule.value}",
+        "kind": "flag",
+        "clause_at": _bucket(pos - cs, (0, 30, 80, 200)),
+        "clause_part": "whole" if cs == s.start and ce == s.end else "part",
+        "in_title": pos < doc.title_end,
+        "lead": s.para <= 1,
+        "unit_from": unit_src,
+        "unit_rel": unit_rel,
+        "unit_level": unit.level,
+        "period_from": _period_from(doc, period),
+    }

@@ -87,7 +87,7 @@ def article_features(facts: list) -> list[list[str]]:
     out = []
     for f in facts:
         out.append([
-            *f.features,
+            *_named(f.features),
             "indicator=" + f.indicator,
             "comparator=" + f.comparator,
             "magnitude=" + _magnitude(f.value),
@@ -95,6 +95,24 @@ def article_features(facts: list) -> list[list[str]]:
             "same_indicator=" + _count_bucket(per_indicator[f.indicator]),
             "conflict=True" if len(values[(f.indicator, f.unit_id, f.period)]) > 1 else "conflict=False",
         ])
+    return out
+
+
+def _named(features: dict) -> list[str]:
+    """A fact's evidence as "name=value" strings: strings (cut to 60 characters) and booleans as
+    they are, whole numbers by their order of magnitude in powers of two ("b0" for 0, "b3" for
+    4-7, ... "b8" for 128 and more)."""
+    out = []
+    for k, v in features.items():
+        t = type(v)
+        if t is str:
+            out.append(k + "=" + v[:60])
+        elif t is bool:
+            out.append(k + "=True" if v else k + "=False")
+        elif t is int:
+            out.append(f"{k}=b{min(v.bit_length(), 8) if v >= 0 else '-'}")
+        else:
+            out.append(f"{k}={v}")
     return out
 
 

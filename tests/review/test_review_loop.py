@@ -273,7 +273,18 @@ def test_train_reads_the_review_decisions_of_the_warehouse(applied, tmp_path, ca
     decisions, articles = training.warehouse_reviews()
     assert {d["decision"] for d in decisions} == {"confirm", "correct", "reject", "add"}
     assert set(articles) == {d["article_url"] for d in decisions} - {GONE}
+    # a two-article corpus of our own beside the decisions (the shared corpus would only cost time)
+    corpus = tmp_path / "corpus"
+    (corpus / "texts").mkdir(parents=True)
+    for name, district, unit in (("t1", "Nông Cống", "38.404"), ("t2", "Nga Sơn", "38.401")):
+        (corpus / "texts" / f"{name}.txt").write_text(
+            f"Huyện {district} tổng kết năm 2025\nNăm 2025, huyện {district} giao 150 công dân nhập ngũ. "
+            f"Huyện tổ chức 6 cuộc diễn tập chiến đấu trị an.\n")
+        with open(corpus / "gold.jsonl", "a") as f:
+            f.write(json.dumps({"doc": f"{name}.txt", "indicator": "recruits_enlisted", "value": 150,
+                                "unit_id": unit, "period": "2025"}) + "\n")
     out = tmp_path / "scorer.json"
-    assert main(["extract", "train", "--output", str(out)]) == 0
-    assert f"and {len(decisions)} review decisions" in capsys.readouterr().out
-    assert json.loads(out.read_text())["inputs"]["review_decisions"] == len(decisions)
+    assert main(["extract", "train", "--corpus", str(corpus), "--output", str(out)]) == 0
+    assert f"from 2 corpus documents and {len(decisions)} review decisions" in capsys.readouterr().out
+    model = json.loads(out.read_text())
+    assert model["inputs"]["review_decisions"] == len(decisions) and model["fit"]["wrong"] >= 2
