@@ -42,6 +42,7 @@ SUITES: dict[str, list] = {
         gxe.ExpectColumnValuesToBeInSet(column="comparator", value_set=["=", ">", "<", "~"]),
         gxe.ExpectColumnValuesToMatchRegex(column="period", regex=r"^\d{4}(/\d{4})?$"),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="span_end", column_B="span_start"),
+        gxe.ExpectColumnValuesToBeBetween(column="confidence", min_value=0, max_value=1),
     ],
     # facts whose unit_id is not in the gazetteer (after quarantine): there must be none
     "landing__unknown_units": [
@@ -60,6 +61,7 @@ SUITES: dict[str, list] = {
         gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=p("indicator_codes")),
         gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0),
         gxe.ExpectTableRowCountToBeBetween(min_value=p("min_rows_fct_indicator_facts")),
+        gxe.ExpectColumnValuesToBeBetween(column="confidence", min_value=0, max_value=1),
     ],
     "candidate__mart_district_year": [
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["unit_id", "year"]),

@@ -281,6 +281,7 @@ details{margin:6px 0}summary{cursor:pointer;color:#0b3d2e;font-weight:600}
 details.para summary{font-weight:400;font-size:12px}
 mark{background:#fff3a3}
 .reviewed{color:#6a1b9a;font-size:12px}
+.uncertain{color:#b26a00;font-size:12px;border-bottom:1px dotted #b26a00}
 """
 
 

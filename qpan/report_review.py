@@ -8,6 +8,9 @@ from typing import Any
 from qpan.report_data import Warehouse, esc, fmt, indicator_name, table
 
 REVIEWED = ("confirmed", "corrected", "added")
+# Below this calibrated probability an unreviewed figure is marked uncertain (about one in three
+# such figures is wrong); `qpan review list --below 0.7` lists them.
+LOW_CONFIDENCE = 0.7
 
 
 def figure_mark(fact: dict) -> str:
@@ -21,6 +24,11 @@ def figure_mark(fact: dict) -> str:
         return ' <span class="reviewed" title="a fact the extractor missed, added by a reviewer">added by review</span>'
     if status == "confirmed":
         return ' <span class="ok" title="confirmed by a reviewer">✓ reviewed</span>'
+    confidence = fact.get("confidence")
+    if confidence is not None and float(confidence) < LOW_CONFIDENCE:
+        return (f' <span class="uncertain" title="the extractor gives this figure a {float(confidence):.0%} chance of '
+                f'being right; check it (qpan review list --below {LOW_CONFIDENCE})">uncertain '
+                f'({float(confidence):.0%})</span>')
     return ""
 
 

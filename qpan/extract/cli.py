@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    if args.files == ["train"] and not Path("train").exists():
+        return _cmd_train(args)
     from .engine import extract_article
     from .evaluate import read_article
 
@@ -26,29 +28,49 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return rc
 
 
-def _open_corpus(folder: str, gold: str | None):
-    """(texts folder, gold file, sources) of a corpus laid out as ../shared/corpus (texts/,
-    gold.jsonl, sources.tsv) or of a plain folder of .txt files with --gold."""
-    from .evaluate import load_sources
+def _cmd_train(args: argparse.Namespace) -> int:
+    """`qpan extract train`: fit the scorer on the corpus gold plus the review decisions in the
+    warehouse (when it answers; --no-reviews: the corpus only) and write the model file."""
+    from qpan import config
 
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
-    texts = root / "texts" if (root / "texts").is_dir() else root
-    if not any(texts.glob("*.txt")):
-        raise FileNotFoundError(f"{texts}: no .txt article files in it")
-    gold_path = Path(gold) if gold else root / "gold.jsonl"
-    if not gold_path.is_file():
-        raise FileNotFoundError(f"{gold_path}: no gold file (give --gold FILE)")
-    sources_path = root / "sources.tsv"
-    sources = load_sources(sources_path) if sources_path.is_file() else {}
-    return texts, gold_path, sources
+    from . import training
+    from .engine import RULES_VERSION
+    from .scoring import MODEL_PATH, short_hash
+
+    corpus = args.corpus or config.SHARED_DIR / "corpus"
+    decisions, articles = [], {}
+    if not args.no_reviews:
+        from qpan import db
+
+        reason = db.unreachable_reason()
+        if reason:
+            print(f"qpan extract train: no review decisions read ({reason})", file=sys.stderr)
+        else:
+            decisions, articles = training.warehouse_reviews()
+    try:
+        ts = training.training_set(corpus, decisions, articles)
+        model = training.train(ts, RULES_VERSION)
+    except (OSError, ValueError) as e:
+        print(f"qpan extract train: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.output) if args.output else MODEL_PATH
+    data = training.model_bytes(model)
+    out.write_bytes(data)
+    fitted = model["fit"]
+    added_missed = sum(1 for d in decisions if d["decision"] == "add")
+    print(f"{out}: {fitted['examples']} judged facts ({fitted['right']} right, {fitted['wrong']} wrong) from "
+          f"{model['inputs'].get('corpus_documents', 0)} corpus documents and {len(decisions)} review decisions "
+          f"({added_missed} added facts: the rules' work when no candidate states them)")
+    oof = fitted["out_of_fold_f1"]
+    print(f"threshold {model['threshold']} (out-of-fold F1 {'n/a' if oof is None else format(oof, '.3f')}); "
+          f"extractor version {RULES_VERSION}+m{short_hash(data)}")
+    return 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from .engine import explain_article
     from .errors import class_counts, classify, explain, per_indicator, read_text
-    from .evaluate import load_jsonl, predict_dir, read_article, score, select_docs
+    from .evaluate import load_jsonl, open_corpus, predict_dir, read_article, score, select_docs
 
     if args.gold_from_reviews:  # gold = what people checked in the warehouse (qpan review)
         from qpan.review.gold import evaluate
@@ -58,7 +80,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print("qpan eval: error: give a corpus DIR, or --gold-from-reviews", file=sys.stderr)
         return 2
     try:
-        texts, gold_path, sources = _open_corpus(args.dir, args.gold)
+        texts, gold_path, sources = open_corpus(args.dir, args.gold)
         gold = load_jsonl(gold_path)
     except (OSError, ValueError) as e:
         print(f"qpan eval: {e}", file=sys.stderr)
@@ -73,12 +95,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     s = score(predict_dir(texts, sources=sources, only={g["doc"] for g in gold}), gold)
     cases = classify(s)
     per = per_indicator(s, gold)
+    learned = _learned_part(args, {g["doc"] for g in gold}) if args.cv or args.calibration else {}
     if args.json:
         print(json.dumps({
             "documents": len({g["doc"] for g in gold}), "precision": s.precision, "recall": s.recall, "f1": s.f1,
             "tp": s.tp, "predicted": s.n_pred, "gold": s.n_gold, "errors": class_counts(cases),
             "per_indicator": [vars(p) for p in per],
             "cases": [{"class": c.kind, "gold": c.gold, "predicted": c.pred} for c in cases],
+            **learned,
         }, ensure_ascii=False, indent=1))
     else:
         print(f"{args.dir}: {len({g['doc'] for g in gold})} documents, {s.n_gold} required facts")
@@ -107,10 +131,58 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                                             url=src.url if src else None)
                     traces[doc] = (read_text(texts, doc), tr)
                 print("\n".join(explain(c, *traces[doc])))
+        _print_learned(learned)
     if args.min_f1 is not None and s.f1 < args.min_f1:
         print(f"qpan eval: F1 {s.f1:.3f} is below the floor {args.min_f1:.3f}", file=sys.stderr)
         return 1
     return 0
+
+
+def _learned_part(args: argparse.Namespace, docs: set[str]) -> dict:
+    """--cv K: the whole extractor's P/R/F1 with the scorer fitted on the other folds of
+    documents; --calibration: how its confidences hold (held-out with --cv, else the committed
+    model on documents it was trained on)."""
+    from . import reliability, training
+    from .evaluate import score
+    from .scoring import active_model, probability
+
+    ts = training.training_set(args.dir, only=docs)
+    out: dict = {}
+    if args.cv:
+        held = training.cross_validate(ts, args.cv, args.seed)
+        scored = [(h.p, h.example) for h in held]
+        s = score([h.example.fact.to_json(doc=h.example.doc) for h in held if h.kept], ts.gold)
+        out["cv"] = {"folds": args.cv, "seed": args.seed, "precision": s.precision, "recall": s.recall, "f1": s.f1,
+                     "tp": s.tp, "predicted": s.n_pred, "gold": s.n_gold}
+    else:
+        model = active_model()
+        if model is None:
+            raise SystemExit("qpan eval: --calibration without --cv needs a model file (qpan extract train)")
+        scored = [(probability(model, x.features), x) for x in ts.examples]
+    if args.calibration:
+        judged = [x for _, x in scored if x.label is not None]
+        out["calibration"] = {"held_out": bool(args.cv), **reliability.report(
+            [(p, x.label) for p, x in scored if x.label is not None],
+            [(p, x.fact.to_json(doc=x.doc)) for p, x in scored], ts.gold),
+            # the same facts with the rules' constant confidences (0.85, 0.8), as before the scorer
+            "rules_constant_brier": reliability.brier([(x.fact.confidence, x.label) for x in judged])}
+    return out
+
+
+def _print_learned(learned: dict) -> None:
+    if "cv" in learned:
+        c = learned["cv"]
+        print(f"\ncross-validated ({c['folds']} folds of documents, seed {c['seed']}; the scorer fitted on the "
+              f"other folds): precision {c['precision']:.3f}  recall {c['recall']:.3f}  F1 {c['f1']:.3f}  "
+              f"(tp {c['tp']}, predicted {c['predicted']}, gold {c['gold']})")
+    if "calibration" in learned:
+        cal = learned["calibration"]
+        print("\ncalibration (" + ("held-out: each fact scored by a model that never saw its document" if cal["held_out"]
+                                   else "in-sample: the committed model, on documents it was trained on") + ")")
+        from .reliability import lines
+
+        print("\n".join(lines(cal)))
+        print(f"(the rules' constant confidences on the same facts: Brier {cal['rules_constant_brier']:.4f})")
 
 
 def register(subparsers) -> None:
@@ -119,7 +191,14 @@ def register(subparsers) -> None:
     p.add_argument("--unit", help="gazetteer unit_id of the source, used as a prior")
     p.add_argument("--url", help="the article's address: its host gives the source prior "
                                  "(qpan/extract/source_hosts.csv, government hosts by place name)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="article text files (first line the title); `qpan extract train` fits the scorer instead")
+    t = p.add_argument_group("qpan extract train", "fit the learned scorer (qpan/extract/scorer.json) on the "
+                                                   "corpus gold plus the review decisions in the warehouse")
+    t.add_argument("--corpus", help="the corpus with gold (default: ../shared/corpus)")
+    t.add_argument("--no-reviews", action="store_true",
+                   help="the corpus only, not the warehouse's review decisions (how the committed model is made)")
+    t.add_argument("--output", help="where to write the model (default: qpan/extract/scorer.json)")
     p.set_defaults(func=_cmd_extract)
     e = subparsers.add_parser(
         "eval", help="score extraction against gold: P/R/F1, per indicator and per error class",
@@ -132,6 +211,13 @@ def register(subparsers) -> None:
     e.add_argument("--docs", metavar="RANGE",
                    help="score only these documents, e.g. c81-c110 or c01-c80,c95 (ids as in sources.tsv)")
     e.add_argument("--min-f1", type=float, help="exit 1 when F1 is below this floor")
+    e.add_argument("--cv", type=int, metavar="K",
+                   help="also the cross-validated score: documents in K seeded folds, the learned scorer fitted "
+                        "on the other folds for each")
+    e.add_argument("--seed", type=int, default=25, help="the seed of the --cv folds (default 25)")
+    e.add_argument("--calibration", action="store_true",
+                   help="a reliability table (confidence given vs share right, by band), the Brier score and "
+                        "P/R at confidence thresholds (held-out with --cv)")
     e.add_argument("--gold-from-reviews", action="store_true",
                    help="gold = the facts people confirmed, corrected or added (`qpan review`); "
                         "scores the current extractor on the reviewed articles in the warehouse")

@@ -33,11 +33,16 @@ from .gazetteer import Unit, default_gazetteer
 from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
 from .numbers import find_numbers
 from .rules import any_anchor, default_rules
+from .features import figure_features, flag_features
+from .scoring import model_tag, score_facts
 from .sources import default_index, unit_for_url
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "rules-3.0"  # 3.0: lists by unit, quota and force wordings, rules and rates, neighbouring years (issue #25)
+RULES_VERSION = "rules-3.0"  # 3.0: lists by unit, quota and force wordings, rules and rates, neighbouring years (issue #25)
+# The rules and the learned scorer that rates and keeps their facts (qpan/extract/scoring.py): a
+# retrained model is another extractor ("rules-3.0+m1a2b3c4").
+EXTRACTOR_VERSION = f"{RULES_VERSION}+{model_tag()}"
 
 # After a total, what follows these is its parts, whatever they count.
 _PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:")
@@ -345,7 +350,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         value = n.denominator if n.kind == "ratio" and r.take == "denominator" else n.value
         feats = {"rule": f"number_rules[{r.index}]", "head": low[n.end:head_end].strip(), "kind": n.kind,
                  "unit_from": unit_from,
-                 "figure_index": seen - 1, "cue_distance": start - cs}
+                 "figure_index": seen - 1, "cue_distance": start - cs,
+                 **figure_features(doc, r, n, s, cs, ce, head_end, seen, unit, unit_from, period)}
         facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence, feats))
         derived = {**feats, "rule": f"number_rules[{r.index}]:derived"}
         if n.kind == "ratio" and r.denominator_of and n.denominator:
@@ -388,13 +394,13 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
                 trace.append((m.start(), m.end(), fr.value, f"flag rule {fr.indicator} -> {fr.value} "
                                                             f"unit {unit.unit_id if unit else None} period {period}"))
             facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence,
-                                    {"rule": f"flag:{fr.indicator}", "unit_from": "context", "cue_distance": m.start() - cs}))
+                                    {"cue_distance": m.start() - cs, **flag_features(doc, fr, s, cs, ce, m.start(), unit, period)}))
     if trace is not None:  # offsets back into the caller's text, plus what the article is about
         trace[:] = [(*doc.nz.orig_span(a, b), v, m) for a, b, v, m in trace]
         trace.insert(0, (0, 0, None, f"article: subject {doc.subject.unit_id if doc.subject else None}, "
                                      f"source prior {source_unit_id}, published {doc.pub}, default period {doc.ref_year}, "
                                      f"context {sorted(doc.context)}"))
-    return _dedupe(_headline_once(facts, doc.title_end))
+    return score_facts(_dedupe(_headline_once(facts, doc.title_end)))
 
 
 def _headline_once(facts: list[Fact], title_end: int) -> list[Fact]:

@@ -103,6 +103,42 @@ def score(predictions: list[dict], gold: list[dict]) -> Score:
     return Score(precision, recall, f1, matched, n_pred, len(required), misses, false_hits)
 
 
+def labels(predictions: list[dict], gold: list[dict]) -> list[int | None]:
+    """Each prediction judged as score() judges it: 1 when it states a required gold fact, 0
+    when it states none (any prediction on a document whose gold says it has no facts), None
+    when it states an optional fact only (counted neither way) or its document has no gold."""
+    docs = {g["doc"] for g in gold}
+    by: dict[tuple, list[dict]] = {}
+    for g in gold:
+        if g.get("indicator") is not None:
+            by.setdefault(_bucket(g), []).append(g)
+    out: list[int | None] = []
+    for p in predictions:
+        if p.get("doc") not in docs:
+            out.append(None)
+            continue
+        same = [g for g in by.get(_bucket(p), ()) if _same(p, g)]
+        out.append(1 if any(not g.get("optional") for g in same) else None if same else 0)
+    return out
+
+
+def open_corpus(folder: str | Path, gold: str | Path | None = None) -> tuple[Path, Path, dict[str, "SourceRow"]]:
+    """(texts folder, gold file, sources) of a corpus laid out as ../shared/corpus (texts/,
+    gold.jsonl, sources.tsv) or of a plain folder of .txt files with a gold file."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    texts = root / "texts" if (root / "texts").is_dir() else root
+    if not any(texts.glob("*.txt")):
+        raise FileNotFoundError(f"{texts}: no .txt article files in it")
+    gold_path = Path(gold) if gold else root / "gold.jsonl"
+    if not gold_path.is_file():
+        raise FileNotFoundError(f"{gold_path}: no gold file (give --gold FILE)")
+    sources_path = root / "sources.tsv"
+    sources = load_sources(sources_path) if sources_path.is_file() else {}
+    return texts, gold_path, sources
+
+
 def select_docs(docs: set[str], spec: str) -> set[str]:
     """The documents of `docs` ("c81.txt") named by `spec`: ids and ranges, comma-separated
     ("c81-c110", "c01-c80,c95"). A range takes the ids with the same prefix whose number lies

@@ -86,7 +86,7 @@ def _cmd_list(args) -> int:
     with connect() as conn:
         rows = listing.orphans(conn) if args.orphans else listing.list_facts(
             conn, indicator=args.indicator, unit=args.unit, year=args.year, status=args.status,
-            conflicts=args.conflicts, limit=args.limit)
+            conflicts=args.conflicts, below=args.below, limit=args.limit)
     payload = [as_json(dict(r)) for r in rows]
     for r in payload:
         if "unit_id" in r:
@@ -207,6 +207,8 @@ def register(subparsers) -> None:
     ls.add_argument("--year", type=int, help="only facts whose period covers this year")
     ls.add_argument("--status", choices=STATUSES, help="only facts with this review status")
     ls.add_argument("--conflicts", action="store_true", help="only facts whose sources disagree")
+    ls.add_argument("--below", type=float, metavar="P",
+                    help="only facts whose confidence (the extractor's calibrated probability) is below P")
     ls.add_argument("--orphans", action="store_true", help="decisions whose fact no longer exists (kept, not dropped)")
     ls.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
     ls.set_defaults(func=_cmd_list)

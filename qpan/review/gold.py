@@ -10,22 +10,29 @@ from qpan.review.catalog import review_key
 from qpan.review.store import CURRENT_DECISIONS
 
 
-def gold_and_predictions(conn) -> tuple[list[dict], list[dict], int]:
-    from qpan.extract.engine import extract_article
-
-    rows = conn.execute(
-        f"select d.*, a.title, a.body_text, a.published_at, a.source_unit_id "
-        f"from ({CURRENT_DECISIONS}) d join raw.articles a on a.url = d.article_url").fetchall()
-    gold, reviewed_keys, articles = [], set(), {}
-    for r in rows:
-        reviewed_keys.add(r["review_key"])
-        articles[r["article_url"]] = r
+def decision_gold(decisions) -> list[dict]:
+    """The facts people confirmed, corrected or added (current decisions, rows of
+    review.decisions) in the gold format, the article URL as "doc"."""
+    gold = []
+    for r in decisions:
         if r["decision"] == "reject":
             continue
         value = r["new_value"]
         value = bool(int(value)) if r["new_value_type"] == "boolean" else float(value)
         gold.append({"doc": r["article_url"], "indicator": r["new_indicator"], "value": value,
                      "unit_id": r["new_unit_id"], "period": r["new_period"], "evidence": r["evidence"]})
+    return gold
+
+
+def gold_and_predictions(conn) -> tuple[list[dict], list[dict], int]:
+    from qpan.extract.engine import extract_article
+
+    rows = conn.execute(
+        f"select d.*, a.title, a.body_text, a.published_at, a.source_unit_id "
+        f"from ({CURRENT_DECISIONS}) d join raw.articles a on a.url = d.article_url").fetchall()
+    reviewed_keys = {r["review_key"] for r in rows}
+    articles = {r["article_url"]: r for r in rows}
+    gold = decision_gold(rows)
     gold_buckets = {(g["doc"], g["indicator"], g["unit_id"], g["period"]) for g in gold}
     predictions = []
     for url, a in articles.items():

@@ -57,6 +57,7 @@ where (%(indicator)s::text is null or p.indicator = %(indicator)s)
   and (%(unit)s::text is null or p.unit_id = %(unit)s)
   and (%(year)s::int is null or %(year)s between p.period_start_year and p.period_end_year)
   and (not %(conflicts)s or p.has_conflict)
+  and (%(below)s::real is null or p.confidence < %(below)s)
   and (%(status)s::text is null or {STATUS_SQL} = %(status)s)
 order by p.has_conflict desc, p.confidence asc nulls last, p.published_date desc nulls last, p.fact_id
 limit %(limit)s
@@ -79,12 +80,12 @@ order by d.decided_at, d.review_key
 
 
 def list_facts(conn: psycopg.Connection, *, indicator=None, unit=None, year=None, status=None, conflicts=False,
-               limit=50) -> list[dict]:
+               below=None, limit=50) -> list[dict]:
     exists = conn.execute("select to_regclass('marts.fct_indicator_mentions') is not null as ok").fetchone()
     if not exists["ok"]:
         raise RuntimeError("no published marts yet: run `qpan run` (or the qpan_transform DAG) first")
     return conn.execute(LIST_SQL, {"indicator": indicator, "unit": unit, "year": year, "status": status,
-                                   "conflicts": conflicts, "limit": limit}).fetchall()
+                                   "conflicts": conflicts, "below": below, "limit": limit}).fetchall()
 
 
 def orphans(conn: psycopg.Connection) -> list[dict]:

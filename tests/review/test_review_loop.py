@@ -261,6 +261,55 @@ def test_eval_scores_the_extractor_against_reviewed_facts(applied, capsys):
     assert "precision" in capsys.readouterr().out
 
 
+def test_confidence_reaches_the_marts_and_review_list_filters_on_it(applied, capsys):
+    import json
+
+    with _as("qpan_analyst") as conn:
+        confidence = {(r[0], r[1]): r[2] for r in conn.execute(
+            "select indicator_code, unit_id, confidence from marts.fct_indicator_facts where period = '2023'")}
+    with _as("qpan_analyst") as conn:
+        extracted = {r[0] for r in conn.execute(
+            "select confidence from marts.fct_indicator_mentions where indicator_code = 'recruits_enlisted' "
+            "and unit_id = '38.395' and period = '2023'")}
+    # unreviewed: the extractor's own probability, below certainty
+    assert confidence[("recruits_enlisted", "38.395")] in extracted and confidence[("recruits_enlisted", "38.395")] < 1
+    assert confidence[("drills_held", "38.389")] == 1.0  # corrected by a person
+    assert confidence[("recruits_enlisted", "38.389")] == 1.0  # its value is the confirmed 180
+    assert main(["review", "list", "--json", "--below", "0.95"]) == 0
+    below = json.loads(capsys.readouterr().out)
+    assert below and all(r["confidence"] < 0.95 for r in below)
+    assert K["thoxuan226"] in {r["fact_id"] for r in below} and K["drills3"] not in {r["fact_id"] for r in below}
+    assert main(["review", "list", "--json"]) == 0
+    calm = [r["confidence"] for r in json.loads(capsys.readouterr().out)
+            if not r["has_conflict"] and r["confidence"] is not None]
+    assert calm == sorted(calm)  # uncertain first
+
+
+def test_train_reads_the_review_decisions_of_the_warehouse(applied, tmp_path, capsys):
+    import json
+
+    from qpan.extract import training
+
+    decisions, articles = training.warehouse_reviews()
+    assert {d["decision"] for d in decisions} == {"confirm", "correct", "reject", "add"}
+    assert set(articles) == {d["article_url"] for d in decisions} - {GONE}
+    # a two-article corpus of our own beside the decisions (the shared corpus would only cost time)
+    corpus = tmp_path / "corpus"
+    (corpus / "texts").mkdir(parents=True)
+    for name, district, unit in (("t1", "Nông Cống", "38.404"), ("t2", "Nga Sơn", "38.401")):
+        (corpus / "texts" / f"{name}.txt").write_text(
+            f"Huyện {district} tổng kết năm 2025\nNăm 2025, huyện {district} giao 150 công dân nhập ngũ. "
+            f"Huyện tổ chức 6 cuộc diễn tập chiến đấu trị an.\n")
+        with open(corpus / "gold.jsonl", "a") as f:
+            f.write(json.dumps({"doc": f"{name}.txt", "indicator": "recruits_enlisted", "value": 150,
+                                "unit_id": unit, "period": "2025"}) + "\n")
+    out = tmp_path / "scorer.json"
+    assert main(["extract", "train", "--corpus", str(corpus), "--output", str(out)]) == 0
+    assert f"from 2 corpus documents and {len(decisions)} review decisions" in capsys.readouterr().out
+    model = json.loads(out.read_text())
+    assert model["inputs"]["review_decisions"] == len(decisions) and model["fit"]["wrong"] >= 2
+
+
 # -- issue 27, points 5 and 6 (last in the module: they record decisions the tests above do not expect)
 def test_review_list_names_units_and_indicators_and_shows_rejected_and_pending_facts(applied, capsys):
     import json

@@ -55,7 +55,9 @@ extracted as (
         keyed.evidence,
         keyed.span_start,
         keyed.span_end,
-        keyed.confidence,
+        -- a fact a person confirmed or corrected is no longer a guess
+        case when decisions.decision in ('confirm', 'correct') then 1.0::real else keyed.confidence end
+            as confidence,
         keyed.extracted_at,
         keyed.review_key,
         coalesce(decisions.review_status, 'unreviewed') as review_status,

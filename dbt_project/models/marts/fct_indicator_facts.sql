@@ -75,6 +75,9 @@ select
     facts.comparator,
     facts.value_rule,
     facts.value_mention_id,
+    -- the calibrated probability that the value's mention is right (1 once a person confirmed,
+    -- corrected or added it): the BI tool and the report can hide or flag the uncertain facts
+    facts.value_confidence as confidence,
     facts.value_article_url,
     facts.review_status,
     facts.value_original,
