@@ -109,7 +109,7 @@ def _same_as(conn: psycopg.Connection, d: Decision) -> bool:
             "and new_indicator is not distinct from %(new_indicator)s", r).fetchone()
         return found is not None
     current = conn.execute("select * from review.decisions where review_key = %s "
-                           "order by decided_at desc, decision_id desc limit 1", (d.review_key,)).fetchone()
+                           "order by recorded_at desc, decision_id desc limit 1", (d.review_key,)).fetchone()
     return current is not None and current["decision"] == d.decision and all(
         current[f"new_{k}"] == r[f"new_{k}"] for k in ("indicator", "value", "unit_id", "period")) \
         and current["note"] == d.note
