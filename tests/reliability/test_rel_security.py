@@ -110,7 +110,6 @@ def test_redirects_to_other_schemes_private_addresses_and_other_hosts_are_refuse
         return httpx.Response(302, headers={"Location": TARGETS[request.url.path][0]})
 
     with scratch_db(), PostgresStore() as store, Fetcher(reg, store) as fetcher:
-        fetcher._resolved[HOST] = False  # a public host: no DNS lookup in the test
         fetcher._clients[False] = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=False)
         with caplog.at_level(logging.WARNING):
             st = crawl_source(source, store, registry=reg, fetcher=fetcher)
