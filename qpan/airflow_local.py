@@ -170,11 +170,7 @@ def ensure_login(user: str = LOGIN_USER, path: Path | None = None, password: str
     wanted = password or os.environ.get("QPAN_AIRFLOW_PASSWORD") or stored.get(user) or secrets.token_urlsafe(12)
     if stored.get(user) != wanted or not path.exists():
         stored[user] = wanted
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored) + "\n")
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        config.write_private(path, json.dumps(stored) + "\n")
     return user, wanted
 
 

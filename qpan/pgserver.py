@@ -169,11 +169,10 @@ def init() -> None:
     else:
         data.mkdir(parents=True, exist_ok=True)
     pwfile = data.parent / ".pwfile"
-    pwfile.write_text(config.role_password(config.ADMIN_ROLE) + "\n")
+    config.write_private(pwfile, config.role_password(config.ADMIN_ROLE) + "\n")
     if os.geteuid() == 0:
         entry = pwd.getpwnam(SYSTEM_USER)
         os.chown(pwfile, entry.pw_uid, entry.pw_gid)
-    pwfile.chmod(0o600)
     try:
         log.info("initdb %s", data)
         _pg(
