@@ -79,3 +79,11 @@ def test_processes_generating_secrets_at_once_drop_none(tmp_path):
     stored = json.loads((tmp_path / "secrets.json").read_text())
     assert {f"p{n}_{i}" for n in range(6) for i in range(25)} <= set(stored)
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
+
+
+def test_airflow_s_banner_says_where_the_password_is_not_what_it_is(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    user, password = airflow_local.ensure_login()
+    hint = airflow_local.login_hint(user)
+    assert password not in hint
+    assert str(airflow_local.passwords_file()) in hint and "cat " in hint
