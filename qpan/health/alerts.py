@@ -13,9 +13,12 @@ Problems are keyed `source:<name>` (its status) or `task:<dag>.<task>` (a failed
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
+from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseNotifier
 
@@ -31,12 +34,69 @@ order by source, started_at desc, crawl_id desc
 """
 
 
+class WebhookError(RuntimeError):
+    """The alert webhook is misconfigured or failed; the message never holds its secret parts."""
+
+
 def webhook_url() -> str | None:
-    return os.environ.get("QPAN_ALERT_WEBHOOK_URL") or None
+    """`QPAN_ALERT_WEBHOOK_URL`, refused unless https (its path is a secret on Slack/Teams, and a
+    bearer token may ride along): plain http only to this machine (127.0.0.1, ::1, localhost)
+    or with the explicit opt-in `QPAN_ALERT_WEBHOOK_ALLOW_HTTP=1`."""
+    url = os.environ.get("QPAN_ALERT_WEBHOOK_URL") or None
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname and (
+            _is_loopback(parts.hostname) or os.environ.get("QPAN_ALERT_WEBHOOK_ALLOW_HTTP") == "1"):
+        return url
+    raise WebhookError(f"QPAN_ALERT_WEBHOOK_URL must be https:// (got {redact_url(url)}): plain http would send "
+                       f"the webhook's secret and the bearer token in clear; QPAN_ALERT_WEBHOOK_ALLOW_HTTP=1 "
+                       f"allows it on purpose")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redact_url(url: str) -> str:
+    """The webhook URL for a log line: scheme and host only (Slack/Teams URLs carry their secret
+    in the path, others in the query or the user-info)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/***" if parts.path.strip("/") or parts.query else f"{parts.scheme}://{host}{port}"
+
+
+@contextmanager
+def _httpx_logs_redacted(url: str):
+    """httpx logs every request's full URL at INFO (into the task log): hide the webhook's."""
+    class Redact(logging.Filter):
+        def filter(self, record):
+            record.msg, record.args = redact_text(record.getMessage(), url), None
+            return True
+
+    logger, flt = logging.getLogger("httpx"), Redact()
+    logger.addFilter(flt)
+    try:
+        yield
+    finally:
+        logger.removeFilter(flt)
+
+
+def redact_text(text: str, url: str) -> str:
+    return text.replace(url, redact_url(url))
 
 
 def deliver(alert: dict) -> str:
-    """Send one alert; returns where it went ('webhook' or 'log')."""
+    """Send one alert; returns where it went ('webhook' or 'log'). A failure raises
+    WebhookError naming the host only."""
     url = webhook_url()
     if not url:
         level = logging.INFO if alert.get("kind") == "recovery" else logging.WARNING
@@ -49,10 +109,16 @@ def deliver(alert: dict) -> str:
     if token:
         headers["Authorization"] = f"Bearer {token}"
     timeout = float(os.environ.get("QPAN_ALERT_WEBHOOK_TIMEOUT", "10"))
-    resp = httpx.post(url, content=json.dumps(alert, ensure_ascii=False, default=str).encode("utf-8"),
-                      headers=headers, timeout=timeout)
-    resp.raise_for_status()
-    log.info("alert sent to the webhook: %s", alert["text"])
+    try:
+        with _httpx_logs_redacted(url):
+            resp = httpx.post(url, content=json.dumps(alert, ensure_ascii=False, default=str).encode("utf-8"),
+                              headers=headers, timeout=timeout)
+        resp.raise_for_status()
+    except httpx.HTTPError as exc:
+        status = f"HTTP {exc.response.status_code}" if isinstance(exc, httpx.HTTPStatusError) else type(exc).__name__
+        raise WebhookError(f"alert webhook {redact_url(url)} failed ({status}); "
+                           f"the alert was: {alert['text']}") from None
+    log.info("alert sent to the webhook %s: %s", redact_url(url), alert["text"])
     return "webhook"
 
 
