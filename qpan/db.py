@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -76,6 +78,27 @@ def _ensure_roles(conn: psycopg.Connection) -> None:
         )
 
 
+def analyst_limits() -> tuple[str, int]:
+    """(statement_timeout, connection limit) of qpan_analyst, the role BI tools and people's SQL
+    use: a runaway query is cancelled, and a flood of sessions cannot take every backend.
+    `QPAN_ANALYST_STATEMENT_TIMEOUT` (a Postgres duration, default 60s) and
+    `QPAN_ANALYST_CONNECTION_LIMIT` (default 20)."""
+    timeout = os.environ.get("QPAN_ANALYST_STATEMENT_TIMEOUT", "60s")
+    limit = os.environ.get("QPAN_ANALYST_CONNECTION_LIMIT", "20")
+    if not re.fullmatch(r"\d+\s*(ms|s|min|h)?", timeout.strip()) or timeout.strip().startswith("0"):
+        raise config.ConfigError(f"QPAN_ANALYST_STATEMENT_TIMEOUT must be a positive duration like 60s or "
+                                 f"500ms, got {timeout!r}")
+    if not limit.isdigit() or int(limit) < 1:
+        raise config.ConfigError(f"QPAN_ANALYST_CONNECTION_LIMIT must be a whole number >= 1, got {limit!r}")
+    return timeout.strip(), int(limit)
+
+
+def _limit_analyst(conn: psycopg.Connection) -> None:
+    timeout, limit = analyst_limits()
+    conn.execute(sql.SQL("alter role qpan_analyst set statement_timeout = {}").format(sql.Literal(timeout)))
+    conn.execute(sql.SQL("alter role qpan_analyst connection limit {}").format(sql.Literal(limit)))
+
+
 GRANTS = """
 revoke all on database {db} from public;
 revoke create on schema public from public;
@@ -125,6 +148,7 @@ def migrate() -> None:
             conn.execute("select pg_advisory_xact_lock(hashtext('qpan.migrate'))")
             conn.execute(ddl)
             _ensure_roles(conn)
+            _limit_analyst(conn)
             conn.execute(GRANTS.format(db=sql.Identifier(ep.dbname).as_string(conn)))
             # dbt's schemas are owned by the transformer: no other role can create objects there.
             for schema in DBT_SCHEMAS:
