@@ -174,13 +174,18 @@ def _load_gazetteer_ids(conn: psycopg.Connection) -> None:
 
 
 def grant_analyst(conn: psycopg.Connection) -> None:
-    """The analyst reads `marts` and the audit trail, nothing else (re-run after a publish swap)."""
-    conn.execute("grant usage on schema marts to qpan_analyst")
-    conn.execute("grant select on all tables in schema marts to qpan_analyst")
+    """The analyst reads `marts` and the audit trail, nothing else (as the owner, at migrate)."""
+    grant_marts_readers(conn)
     conn.execute("grant usage on schema audit to qpan_analyst")
     conn.execute("grant select on audit.validation_results, audit.publish_log to qpan_analyst")
-    conn.execute("grant usage on schema marts to qpan_reviewer")  # the reviewer lists the published facts
-    conn.execute("grant select on all tables in schema marts to qpan_reviewer")
+
+
+def grant_marts_readers(conn: psycopg.Connection) -> None:
+    """The analyst and the reviewer (who lists the published facts) read `marts`. Run by the
+    owner, or by qpan_transformer, which owns the marts it builds: the publish swap re-grants
+    them without the database owner's password (docs/security.md)."""
+    conn.execute("grant usage on schema marts to qpan_analyst, qpan_reviewer")
+    conn.execute("grant select on all tables in schema marts to qpan_analyst, qpan_reviewer")
 
 
 def table_counts(conn: psycopg.Connection, schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, int]:

@@ -101,7 +101,9 @@ def publish(run_id: str) -> None:
     The previous marts become the next candidate rather than being dropped: the large marts are
     incremental (fct_indicator_mentions, fct_indicator_facts) and catch up from whatever version
     they find, so the next build does work in proportion to what changed, not to the warehouse.
-    The analyst's rights on them go with the rename and are revoked here."""
+    The analyst's rights on them go with the rename and are revoked here; the new marts are
+    granted to their readers in the same transaction, by the transformer that owns them (a task
+    never needs the database owner's password)."""
     with db.connect("qpan_transformer") as conn:
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtext('qpan.publish'))")
@@ -111,13 +113,11 @@ def publish(run_id: str) -> None:
             conn.execute("alter schema marts_previous rename to marts_candidate")
             conn.execute("revoke all on all tables in schema marts_candidate from qpan_analyst, qpan_reviewer")
             conn.execute("revoke all on schema marts_candidate from qpan_analyst, qpan_reviewer")
+            db.grant_marts_readers(conn)
             conn.execute(
                 "insert into audit.publish_log (run_id, published, reason) values (%s, true, 'gate passed')",
                 (run_id,),
             )
-    with db.connect() as conn:  # grants are the owner's (admin) business
-        with conn.transaction():
-            db.grant_analyst(conn)
     log.info("publish: marts_candidate published as marts (run %s)", run_id)
 
 
