@@ -4,10 +4,13 @@ processes generating secrets at once (a lock, unique temporary names): no secret
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import subprocess
 import sys
+
+import pytest
 
 from qpan import airflow_local, config
 from qpan.cluster import redis, settings
@@ -87,3 +90,17 @@ def test_airflow_s_banner_says_where_the_password_is_not_what_it_is(tmp_path, mo
     hint = airflow_local.login_hint(user)
     assert password not in hint
     assert str(airflow_local.passwords_file()) in hint and "cat " in hint
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="folders are opened for the server's user only when run as root")
+def test_as_root_each_folder_opened_is_logged_with_what_it_exposes(tmp_path, caplog):
+    from qpan import pgserver
+
+    closed = tmp_path / "home-like"
+    (closed / "clone" / ".qpan").mkdir(parents=True)
+    closed.chmod(0o700)
+    with caplog.at_level(logging.WARNING, logger="qpan.pgserver"):
+        pgserver.make_traversable(closed / "clone" / ".qpan" / "pgdata")
+    assert stat.S_IMODE(closed.stat().st_mode) == 0o701  # pass through, not list
+    said = [r.getMessage() for r in caplog.records if str(closed) in r.getMessage()]
+    assert said and "readable by whoever knows its name" in said[0] and "security.md#running-as-root" in said[0]
