@@ -97,7 +97,8 @@ def test_a_name_resolving_to_loopback_is_refused_on_the_connection_real_resolver
     except OSError:
         pytest.skip(f"the host name {name!r} does not resolve to an address of this machine")
     try:
-        assert not is_public_address(address)
+        if is_public_address(address):
+            pytest.skip(f"the host name {name!r} resolves to a public address here: nothing to refuse")
         reg, source = _registry(tmp_path, f"{name}:{srv.port}")
         with Fetcher(reg) as fetcher, caplog.at_level(logging.WARNING):
             with pytest.raises(Skipped):  # robots.txt is refused first: disallow all
