@@ -37,7 +37,23 @@ def main(path: str) -> None:
             command = getattr(importlib.import_module(module), name)
             kind_contents = dict(contents, **{"metadata.yaml": yaml.safe_dump(dict(metadata, type=model))})
             command(kind_contents, overwrite=True).run()
+        viewer_role()
     print(f"imported {sum(1 for f in contents if f != 'metadata.yaml')} files from {path}")
+
+
+def viewer_role() -> None:
+    """`qpan_viewer`, the role of dashboard users: Gamma's permissions (dashboards and charts,
+    no SQL Lab, no editing of databases) plus read access to every imported database (the
+    analyst's). Rebuilt at every import, so a new dataset or a Superset upgrade is followed."""
+    from superset import db, security_manager
+    from superset.models.core import Database
+
+    role = security_manager.find_role("qpan_viewer") or security_manager.add_role("qpan_viewer")
+    permissions = list(security_manager.find_role("Gamma").permissions)
+    for database in db.session.query(Database).all():
+        permissions.append(security_manager.add_permission_view_menu("database_access", database.perm))
+    role.permissions = permissions
+    db.session.commit()
 
 
 if __name__ == "__main__":

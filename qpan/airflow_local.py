@@ -170,12 +170,15 @@ def ensure_login(user: str = LOGIN_USER, path: Path | None = None, password: str
     wanted = password or settings.get("QPAN_AIRFLOW_PASSWORD") or stored.get(user) or secrets.token_urlsafe(12)
     if stored.get(user) != wanted or not path.exists():
         stored[user] = wanted
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored) + "\n")
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        config.write_private(path, json.dumps(stored) + "\n")
     return user, wanted
+
+
+def login_hint(user: str = LOGIN_USER) -> str:
+    """Where the UI password is and how to read it, never the password itself: a terminal's
+    scroll-back, a shared screen or a CI log must not hold it."""
+    return (f"login:    {user}, password kept in {passwords_file()} (mode 600; show it with "
+            f"`cat {passwords_file()}`; QPAN_AIRFLOW_PASSWORD overrides)")
 
 
 def write_compose_login(environ: Mapping[str, str] | None = None) -> Path:
@@ -334,7 +337,7 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
         from qpan.warehouse import parse_manifest
 
         parse_manifest()
-    user, password = ensure_login()
+    user, _password = ensure_login()
     env = service_env(port)
     log_dir = config.airflow_home() / "logs" / "services"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -363,8 +366,7 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
             time.sleep(1)
         print(
             f"\n==> Airflow is up: http://127.0.0.1:{port}\n"
-            f"    login:    {user} / {password}\n"
-            f"    (password kept in {passwords_file()}; QPAN_AIRFLOW_PASSWORD overrides)\n"
+            f"    {login_hint(user)}\n"
             f"    DAGs:     {', '.join(airflow_env.DAG_IDS)} (from {config.REPO_ROOT / 'dags'})\n"
             f"    PAUSED:   both DAGs start paused, and a triggered run of a paused DAG stays `queued`.\n"
             f"              Unpause them first (UI toggle, or):\n"

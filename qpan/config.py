@@ -7,8 +7,12 @@ nothing secret is ever committed.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import json
 import secrets
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -77,14 +81,43 @@ def stored_secret(key: str, env_name: str | None = None, nbytes: int = 18) -> st
         return settings.get(env_name)
     path = _secrets_file()
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    if key not in stored:
-        stored[key] = secrets.token_urlsafe(nbytes)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stored, indent=1))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+    if key in stored:
+        return stored[key]
+    with _locked(path):  # two processes generating at once: the second reads what the first wrote
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        if key not in stored:
+            stored[key] = secrets.token_urlsafe(nbytes)
+            write_private(path, json.dumps(stored, indent=1))
     return stored[key]
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock (flock) on `path`'s companion `.lock` file, for a read-modify-write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file that holds a secret: readable by its owner only from the first byte (a
+    temporary file of a unique name created with mode 600 by mkstemp, whatever the umask), then
+    renamed over `path`, so a reader sees the old content or the new, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def has_stored_secret(key: str) -> bool:

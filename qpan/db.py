@@ -9,7 +9,7 @@ from typing import Iterator
 import psycopg
 from psycopg import sql
 
-from qpan import config
+from qpan import config, settings
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,20 @@ def _ensure_roles(conn: psycopg.Connection) -> None:
         )
 
 
+def analyst_limits() -> tuple[str, int]:
+    """(statement_timeout, connection limit) of qpan_analyst, the role BI tools and people's SQL
+    use: a runaway query is cancelled, and a flood of sessions cannot take every backend.
+    `QPAN_ANALYST_STATEMENT_TIMEOUT` (a Postgres duration, default 60s) and
+    `QPAN_ANALYST_CONNECTION_LIMIT` (default 20)."""
+    return settings.get("QPAN_ANALYST_STATEMENT_TIMEOUT"), settings.get("QPAN_ANALYST_CONNECTION_LIMIT")
+
+
+def _limit_analyst(conn: psycopg.Connection) -> None:
+    timeout, limit = analyst_limits()
+    conn.execute(sql.SQL("alter role qpan_analyst set statement_timeout = {}").format(sql.Literal(timeout)))
+    conn.execute(sql.SQL("alter role qpan_analyst connection limit {}").format(sql.Literal(limit)))
+
+
 GRANTS = """
 revoke all on database {db} from public;
 revoke create on schema public from public;
@@ -132,6 +146,7 @@ def migrate() -> None:
             conn.execute("select pg_advisory_xact_lock(hashtext('qpan.migrate'))")
             conn.execute(ddl)
             _ensure_roles(conn)
+            _limit_analyst(conn)
             conn.execute(GRANTS.format(db=sql.Identifier(ep.dbname).as_string(conn)))
             # dbt's schemas are owned by the transformer: no other role can create objects there.
             for schema in DBT_SCHEMAS:
@@ -157,13 +172,18 @@ def _load_gazetteer_ids(conn: psycopg.Connection) -> None:
 
 
 def grant_analyst(conn: psycopg.Connection) -> None:
-    """The analyst reads `marts` and the audit trail, nothing else (re-run after a publish swap)."""
-    conn.execute("grant usage on schema marts to qpan_analyst")
-    conn.execute("grant select on all tables in schema marts to qpan_analyst")
+    """The analyst reads `marts` and the audit trail, nothing else (as the owner, at migrate)."""
+    grant_marts_readers(conn)
     conn.execute("grant usage on schema audit to qpan_analyst")
     conn.execute("grant select on audit.validation_results, audit.publish_log to qpan_analyst")
-    conn.execute("grant usage on schema marts to qpan_reviewer")  # the reviewer lists the published facts
-    conn.execute("grant select on all tables in schema marts to qpan_reviewer")
+
+
+def grant_marts_readers(conn: psycopg.Connection) -> None:
+    """The analyst and the reviewer (who lists the published facts) read `marts`. Run by the
+    owner, or by qpan_transformer, which owns the marts it builds: the publish swap re-grants
+    them without the database owner's password (docs/security.md)."""
+    conn.execute("grant usage on schema marts to qpan_analyst, qpan_reviewer")
+    conn.execute("grant select on all tables in schema marts to qpan_analyst, qpan_reviewer")
 
 
 def table_counts(conn: psycopg.Connection, schemas: tuple[str, ...] = ("raw", "marts")) -> dict[str, int]:

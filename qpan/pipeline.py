@@ -116,7 +116,9 @@ def publish(run_id: str) -> None:
     The previous marts become the next candidate rather than being dropped: the large marts are
     incremental (fct_indicator_mentions, fct_indicator_facts) and catch up from whatever version
     they find, so the next build does work in proportion to what changed, not to the warehouse.
-    The analyst's rights on them go with the rename and are revoked here."""
+    The analyst's rights on them go with the rename and are revoked here; the new marts are
+    granted to their readers in the same transaction, by the transformer that owns them (a task
+    never needs the database owner's password)."""
     from psycopg import errors
 
     from qpan import settings
@@ -153,6 +155,7 @@ def _swap(run_id: str, lock_timeout: float) -> None:
             conn.execute("alter schema marts_previous rename to marts_candidate")
             conn.execute("revoke all on all tables in schema marts_candidate from qpan_analyst, qpan_reviewer")
             conn.execute("revoke all on schema marts_candidate from qpan_analyst, qpan_reviewer")
+            db.grant_marts_readers(conn)
             conn.execute(
                 "insert into audit.publish_log (run_id, published, reason) values (%s, true, 'gate passed')",
                 (run_id,),

@@ -237,7 +237,9 @@ comment on column audit.gazetteer_unit_ids.unit_id is 'Gazetteer unit_id (GSO co
 
 -- The review loop (issue 18): what people decided about facts. Written only by qpan_reviewer
 -- (grants in qpan/db.py); append-only: a new decision supersedes the previous one for the same
--- review_key (the latest decided_at, then decision_id, is current) and the history stays.
+-- review_key (the latest recorded_at, then decision_id, is current) and the history stays.
+-- recorded_at and db_role are the database's (the trigger below overwrites what a client sends):
+-- a decision dated into the future by hand or by an imported file cannot win forever.
 -- review_key is stable across re-extraction and rebuilds: the article's URL, the indicator the
 -- extractor gave and the evidence span (qpan/review/store.py: review_key), never a surrogate id.
 create schema if not exists review;
@@ -273,8 +275,32 @@ create table if not exists review.decisions (
 create index if not exists decisions_key_idx on review.decisions (review_key, decided_at, decision_id);
 create index if not exists decisions_url_idx on review.decisions (article_url);
 create index if not exists decisions_recorded_idx on review.decisions (recorded_at);
+create index if not exists decisions_key_recorded_idx on review.decisions (review_key, recorded_at, decision_id);
+-- what the database records, whatever the client sends: when (now(): the transaction's start, as
+-- the incremental models' watermark counts it) and as which role; decided_at (a person's claim,
+-- kept as history) defaults to that time and may not be later than it
+create or replace function review.stamp_decision() returns trigger
+    language plpgsql set search_path = pg_catalog as $$
+begin
+    new.recorded_at := now();
+    new.db_role := current_user;
+    new.decided_at := coalesce(new.decided_at, new.recorded_at);
+    if new.decided_at > new.recorded_at then
+        raise exception 'decided_at % is later than the time the decision is recorded (%)',
+            new.decided_at, new.recorded_at using errcode = 'check_violation';
+    end if;
+    return new;
+end
+$$;
+revoke all on function review.stamp_decision() from public;
+create or replace trigger decisions_stamp
+    before insert on review.decisions
+    for each row execute function review.stamp_decision();
 comment on table review.decisions is
-    'Every review decision (confirm / correct / reject / add) on a fact, append-only: the latest per review_key is current.';
+    'Every review decision (confirm / correct / reject / add) on a fact, append-only: the latest recorded per review_key is current.';
+comment on column review.decisions.recorded_at is 'When the database recorded the decision (set by the decisions_stamp trigger, never by the client); orders the decisions of a fact.';
+comment on column review.decisions.db_role is 'The database role that recorded it (set by the trigger).';
+comment on column review.decisions.decided_at is 'When the person says they decided (imported files carry it): history only, never later than recorded_at.';
 -- Source health (issue 19): one row per crawl of a source (scrapers.crawl.crawl_source), with
 -- what it fetched, what failed and why, and the status qpan.health judged from it and the
 -- source's own history. marts.mart_source_health, `qpan sources status` and the report read it.

@@ -77,10 +77,12 @@ def _path(raw: str) -> Path:
     return Path(raw)
 
 
-def _http_url(raw: str) -> str:
-    if not re.match(r"https?://[^/\s]+", raw):
+def _duration(raw: str) -> str:
+    """A positive Postgres duration: 60s, 500ms, 2min, 1h (a bare number is milliseconds)."""
+    value = raw.strip()
+    if not re.fullmatch(r"\d+\s*(ms|s|min|h)?", value) or value.startswith("0"):
         raise ValueError(raw)
-    return raw
+    return value
 
 
 def _identifier(raw: str) -> str:
@@ -153,6 +155,11 @@ SETTINGS_LIST: tuple[Setting, ...] = (
     _password("QPAN_TRANSFORMER_PASSWORD", "password of `qpan_transformer`"),
     _password("QPAN_ANALYST_PASSWORD", "password of `qpan_analyst`"),
     _password("QPAN_REVIEWER_PASSWORD", "password of `qpan_reviewer`"),
+    Setting("QPAN_ANALYST_STATEMENT_TIMEOUT", "60s", "`60s`", "a positive duration like 60s or 500ms",
+            "set on the `qpan_analyst` role by every migrate: its statements are cancelled after this long "
+            "([docs/security.md](docs/security.md))", _duration),
+    Setting("QPAN_ANALYST_CONNECTION_LIMIT", 20, "`20`", "an integer ≥ 1",
+            "set on the `qpan_analyst` role by every migrate: at most this many sessions at once", _integer(1)),
     Setting("QPAN_MARTS_SCHEMA", "marts_candidate", "`marts_candidate`", "a lower-case SQL identifier",
             "the schema dbt builds the marts in (`qpan build --marts-schema`; the gate publishes them to `marts`)",
             _identifier),
@@ -196,8 +203,12 @@ SETTINGS_LIST: tuple[Setting, ...] = (
     Setting("QPAN_AIRFLOW_PORT", 8080, "`8080`", PORT, "`make airflow`'s and `qpan cluster`'s UI port", _port),
     _password("QPAN_AIRFLOW_PASSWORD", "the Airflow UI's `admin` password"),
     # -- health and alerts --------------------------------------------------------------
-    Setting("QPAN_ALERT_WEBHOOK_URL", None, "unset", "an http(s) URL",
-            "where alerts are posted (JSON); unset: the log", _http_url),
+    # Its shape is judged by qpan.health.webhook, whose message hides the URL's secret path.
+    Setting("QPAN_ALERT_WEBHOOK_URL", None, "unset", "an https URL (http only to this machine, or with "
+            "QPAN_ALERT_WEBHOOK_ALLOW_HTTP)", "where alerts are posted (JSON); unset: the log "
+            "(logged as scheme and host only: Slack/Teams URLs carry their secret in the path)"),
+    Setting("QPAN_ALERT_WEBHOOK_ALLOW_HTTP", False, "off", "one of: 1, true, yes, on, 0, false, no, off",
+            "allow a plain http:// webhook on another machine (the secret and the token travel in clear)", _flag),
     Setting("QPAN_ALERT_WEBHOOK_TOKEN", None, "unset", TEXT,
             "sent as `Authorization: Bearer ...` with each alert"),
     Setting("QPAN_ALERT_WEBHOOK_TIMEOUT", 10.0, "`10`", "a number > 0",

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 
 from qpan import db
+from scrapers.text import terminal_safe
 
 
 @dataclass
@@ -53,7 +54,8 @@ def load(url: str, mention_id: int | None = None) -> Stored | None:
 
 def marked_text(stored: Stored, start_mark: str, end_mark: str) -> str:
     """title + newline + body (the text the spans index) with each evidence span marked;
-    overlapping spans are merged into one marked stretch."""
+    overlapping spans are merged into one marked stretch. The page's text is untrusted: its
+    control characters are shown escaped (the marks are added after)."""
     text = f"{stored.title}\n{stored.body}"
     spans = sorted((s, e) for *_, s, e in stored.mentions if 0 <= s < e <= len(text))
     merged: list[list[int]] = []
@@ -64,15 +66,15 @@ def marked_text(stored: Stored, start_mark: str, end_mark: str) -> str:
             merged.append([s, e])
     out, pos = [], 0
     for s, e in merged:
-        out += [text[pos:s], start_mark, text[s:e], end_mark]
+        out += [terminal_safe(text[pos:s]), start_mark, terminal_safe(text[s:e]), end_mark]
         pos = e
-    out.append(text[pos:])
+    out.append(terminal_safe(text[pos:]))
     return "".join(out)
 
 
 def render(stored: Stored, color: bool) -> str:
     start, end = ("\033[1;7m", "\033[0m") if color else ("[[", "]]")
-    lines = [f"url:        {stored.url}", f"source:     {stored.source}",
+    lines = [f"url:        {terminal_safe(stored.url)}", f"source:     {stored.source}",
              f"published:  {stored.published_at}"]
     if stored.removed_at:
         lines.append(f"removed:    {stored.removed_at} (gone from its site; this is the stored copy)")
@@ -100,7 +102,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         if not stored.page or stored.page[3] is None:
             print(f"qpan show: no stored page for {stored.url}", file=sys.stderr)
             return 1
-        sys.stdout.write(bytes(stored.page[3]).decode("utf-8", errors="replace"))
+        html = bytes(stored.page[3]).decode("utf-8", errors="replace").replace("\r\n", "\n")
+        sys.stdout.write(terminal_safe(html))
         return 0
     color = sys.stdout.isatty() if args.color == "auto" else args.color == "always"
     sys.stdout.write(render(stored, color))

@@ -3,6 +3,9 @@
 - only http(s) URLs on hosts of the registry's allow-list; redirects followed by hand, within
   the allow-list, at most `max_redirects` deep, loops detected; redirects to private/loopback
   addresses or other schemes refused unless the source opts in (`allow_private`);
+- the address a connection actually reached is checked before the request is sent (a name
+  that resolves, or re-resolves, to a non-public address is refused: no DNS rebinding); each
+  connection serves one request, so the check and the deadline below hold for every response;
 - robots.txt per host, cached for the run: 200 parsed (Crawl-delay honoured), 404/410 and
   other 4xx allow all, 401/403 and 5xx/unreachable disallow all;
 - per host: `delay` seconds between request starts and at most `concurrency` requests in
@@ -10,13 +13,14 @@
 - retries with exponential back-off + jitter on timeouts, connection errors, truncated bodies,
   5xx and 429 (Retry-After honoured, capped at `retry_after_cap`);
 - conditional GET from the store's validators (ETag / Last-Modified);
+- `timeout` per connect/read and a `deadline` per response (headers and body: a drip-fed
+  response is cut there);
 - bodies over `max_body_bytes` aborted; every final response saved with `store.save_page`
   (status, headers, body) before anyone parses it.
 """
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import logging
 import random
 import re
@@ -24,6 +28,7 @@ import socket
 import threading
 import time
 import unicodedata
+import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -31,7 +36,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from scrapers.registry import Politeness, Registry, Source, host_of, is_private_host
+from scrapers.registry import Politeness, Registry, Source, host_of, is_private_host, is_public_address
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +228,10 @@ class Fetcher:
         self._robots: dict[str, RobotFileParser | bool] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._resolved: dict[str, bool] = {}
+        # a proxy from the environment (public sources only) resolves names itself: the address
+        # connected to is the proxy's, which the operator chose, not the page's host
+        self._proxy_hosts = {urlsplit(u).hostname for k, u in urllib.request.getproxies().items()
+                             if k != "no" and "://" in u} - {None}
         self._headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate",
                          "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.8"}
         self._clients: dict[bool, httpx.Client] = {}
@@ -231,12 +239,15 @@ class Fetcher:
 
     def client(self, private: bool) -> httpx.Client:
         """Created on first use (a client costs ~0.1-0.5 s of TLS setup). Loopback sample
-        sources never go through a proxy from the environment (trust_env=False)."""
+        sources never go through a proxy from the environment (trust_env=False). No connection
+        is kept alive: each request connects, so its peer address is checked and its deadline
+        can close its own socket (at a polite 1 request/s per host, the extra handshake is cheap)."""
         with self._lock:
             c = self._clients.get(private)
             if c is None:
-                c = self._clients[private] = httpx.Client(follow_redirects=False, headers=self._headers,
-                                                          trust_env=not private)
+                c = self._clients[private] = httpx.Client(
+                    follow_redirects=False, headers=self._headers, trust_env=not private,
+                    limits=httpx.Limits(max_keepalive_connections=0))
             return c
 
     def close(self) -> None:
@@ -260,26 +271,6 @@ class Fetcher:
                 g.delay = pol.delay
             return g
 
-    def _host_is_private(self, host: str) -> bool:
-        if is_private_host(host):
-            return True
-        try:
-            ipaddress.ip_address(host)
-            return False
-        except ValueError:
-            pass
-        with self._lock:
-            if host in self._resolved:
-                return self._resolved[host]
-        try:
-            infos = socket.getaddrinfo(host, None)
-            private = any(is_private_host(i[4][0]) for i in infos)
-        except OSError:
-            private = False  # unresolvable: the request itself will fail
-        with self._lock:
-            self._resolved[host] = private
-        return private
-
     def refusal(self, url: str, source: Source) -> tuple[str, str] | None:
         """Why `url` must not be fetched for `source`: (kind, reason), or None."""
         parts = urlsplit(url)
@@ -288,7 +279,7 @@ class Fetcher:
         host = (parts.hostname or "").lower()
         if not host or not self.registry.host_allowed(host):
             return "offsite", f"host {host!r} outside the allow-list"
-        if not source.allow_private and self._host_is_private(host):
+        if not source.allow_private and is_private_host(host):  # names: checked on connection (_one)
             return "offsite", f"host {host!r} is a private/loopback address"
         return None
 
@@ -396,7 +387,7 @@ class Fetcher:
             try:
                 with gate.slot(self.sleep):
                     asked = time.monotonic()
-                    resp = self._one(client, url, pol, headers, gate)
+                    resp = self._one(client, url, pol, headers, gate, check_peer=not source.allow_private)
                 if stats is not None and hasattr(stats, "response_ms"):  # source health: median response time
                     stats.response_ms.append(round((time.monotonic() - asked) * 1000, 1))
                 resp.attempts = attempt + 1
@@ -409,7 +400,7 @@ class Fetcher:
                 last_exc = None
                 final = resp
             except FetchError as exc:
-                if exc.reason == "body too large":
+                if exc.reason in ("body too large", "address refused"):
                     raise
                 last_exc, final = exc, None
             if attempt >= pol.retries:
@@ -425,18 +416,32 @@ class Fetcher:
             raise last_exc
         return final
 
-    def _one(self, client: httpx.Client, url: str, pol: Politeness, headers: dict, gate: HostGate | None = None) -> Response:
+    def _one(self, client: httpx.Client, url: str, pol: Politeness, headers: dict, gate: HostGate | None = None,
+             *, check_peer: bool = True) -> Response:
         left: list[float] = []
+        watch = _Deadline(pol.deadline)
 
         def trace(event: str, info: dict) -> None:
+            if event == "connection.connect_tcp.started":
+                watch.host = info.get("host")
+            elif event == "connection.connect_tcp.complete":
+                stream = info["return_value"]
+                watch.socket = stream.get_extra_info("socket")
+                if check_peer and watch.host not in self._proxy_hosts:
+                    peer = stream.get_extra_info("server_addr")[0]
+                    if not is_public_address(peer):  # before a byte of the request is sent: fail closed
+                        stream.close()
+                        raise FetchError("address refused", f"{host_of(url)} connected to {peer}, "
+                                                            f"not a public address")
             # the request's headers are on the wire: this, not the gate, is when it left
-            if event.endswith("send_request_headers.complete") and not left:
+            elif event.endswith("send_request_headers.complete") and not left:
                 left.append(time.monotonic())
                 if gate is not None:
                     gate.sent()
 
         try:
-            with client.stream("GET", url, headers=headers, timeout=pol.timeout, extensions={"trace": trace}) as r:
+            with watch, client.stream("GET", url, headers=headers, timeout=pol.timeout,
+                                      extensions={"trace": trace}) as r:
                 length = r.headers.get("content-length")
                 if length and length.isdigit() and int(length) > pol.max_body_bytes:
                     raise FetchError("body too large", f"Content-Length {length} > {pol.max_body_bytes}", r.status_code)
@@ -445,19 +450,64 @@ class Fetcher:
                     size += len(chunk)
                     if size > pol.max_body_bytes:
                         raise FetchError("body too large", f"more than {pol.max_body_bytes} bytes", r.status_code)
+                    watch.check()
                     chunks.append(chunk)
+                watch.check()
                 hdrs = {k.lower(): v for k, v in r.headers.items()}
                 return Response(url, url, r.status_code, hdrs, b"".join(chunks))
-        except httpx.TimeoutException as exc:
-            raise FetchError("timeout", f"{type(exc).__name__} after {pol.timeout}s") from exc
-        except httpx.RemoteProtocolError as exc:
-            raise FetchError("truncated body" if "incomplete" in str(exc).lower() or "complete message" in str(exc).lower()
-                             else "connection error", str(exc)) from exc
-        except httpx.TransportError as exc:
-            raise FetchError("connection error", f"{type(exc).__name__}: {exc}") from exc
-        except httpx.DecodingError as exc:  # e.g. "Content-Encoding: gzip" over a body that is not gzip
-            raise FetchError("undecodable body", f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            watch.check()  # the deadline closed the socket: a timeout, whatever httpx made of it
+            raise _fetch_error(exc, pol) from exc
         finally:
             if gate is not None and not left:  # never reached the wire: still spaced from now
                 gate.sent()
             self.sent_log.append((host_of(url), left[0] if left else time.monotonic()))
+
+
+def _fetch_error(exc: httpx.HTTPError, pol: Politeness) -> FetchError:
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError("timeout", f"{type(exc).__name__} after {pol.timeout}s")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        text = str(exc).lower()
+        return FetchError("truncated body" if "incomplete" in text or "complete message" in text
+                          else "connection error", str(exc))
+    if isinstance(exc, httpx.TransportError):
+        return FetchError("connection error", f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, httpx.DecodingError):  # e.g. "Content-Encoding: gzip" over a body that is not gzip
+        return FetchError("undecodable body", f"{type(exc).__name__}: {exc}")
+    return FetchError("connection error", f"{type(exc).__name__}: {exc}")
+
+
+class _Deadline:
+    """The overall deadline of one response. The per-read timeout does not bound a server that
+    sends a byte just before each read would time out; at the deadline a timer shuts the
+    connection's socket down (that wakes the blocked read), and `check` turns what follows into
+    a timeout."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.host: str | None = None
+        self.socket: socket.socket | None = None
+        self.expired = threading.Event()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def _expire(self) -> None:
+        self.expired.set()
+        sock = self.socket
+        if sock is not None:
+            try:  # the plain socket's shutdown, also under TLS: it only wakes the reader, which closes
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+    def check(self) -> None:
+        if self.expired.is_set():
+            raise FetchError("timeout", f"response not complete within the {self.seconds:g}s deadline")
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()

@@ -14,6 +14,25 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
 
 
+# C0 and C1 control characters and DEL that are not whitespace: ESC (ANSI/OSC sequences), BEL,
+# backspace, CSI (\x9b)... A page's text never needs them and a terminal obeys them. The
+# whitespace ones (tab, newline, \x0b, \x0c, \x1c-\x1f, NEL) stay: they separate words.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+# what a terminal must not receive raw: every C0/C1 control but newline and tab
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """The text without control characters that are not whitespace."""
+    return _CONTROLS.sub("", text)
+
+
+def terminal_safe(text: str) -> str:
+    """The text with every C0/C1 control character but newline and tab shown as an escape
+    (ESC as `\\x1b`), so printing stored text cannot drive the reader's terminal."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
 _TONES_ORDER = ["\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]
 
 
@@ -40,8 +59,9 @@ def unify_tones(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """One line: NFC + tone placement, exotic spaces to ' ', collapsed, stripped."""
-    t = unify_tones(text or "")
+    """One line: NFC + tone placement, control characters out, exotic spaces to ' ', collapsed,
+    stripped."""
+    t = strip_controls(unify_tones(text or ""))
     if "\u200b" in t or "\ufeff" in t:
         t = t.replace("\u200b", "").replace("\ufeff", "")
     return " ".join(t.split())  # every Unicode space (incl. NBSP) -> one ' ', stripped

@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,6 +65,9 @@ def main(argv: list[str]) -> int:
     pytest.append("--durations=15")  # where each lane's time goes, in every full run's output
 
     lanes = REPO / ".qpan" / "lanes"
+    # each lane's pytest temporary folders (the tests' Airflow homes and task logs) apart, so that
+    # the leak scan at the end reads exactly what this run wrote
+    temps = {lane: Path(tempfile.mkdtemp(prefix=f"qpan-{lane}-")) for lane in ("core", "services")}
     home = lanes / "services-home"
     shutil.rmtree(home, ignore_errors=True)  # a fresh state for the lane, as for a fresh clone
     home.mkdir(parents=True)
@@ -73,10 +77,12 @@ def main(argv: list[str]) -> int:
     print(f"qpan tests: lane 'services' ({' '.join(SERVICES_LANE)}) runs beside this one, "
           f"Postgres on {env['QPAN_PG_PORT']}, log {log_path.relative_to(REPO)}", flush=True)
     with open(log_path, "w") as log:
-        services = subprocess.Popen([*pytest, *SERVICES_LANE], cwd=REPO, env=env, stdout=log,
+        services = subprocess.Popen([*pytest, f"--basetemp={temps['services']}", *SERVICES_LANE], cwd=REPO, env=env,
+                                    stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
-            core = subprocess.call([*pytest, *(f"--ignore={path}" for path in SERVICES_LANE)], cwd=REPO)
+            core = subprocess.call([*pytest, f"--basetemp={temps['core']}",
+                                    *(f"--ignore={path}" for path in SERVICES_LANE)], cwd=REPO)
             if services.poll() is None:
                 print("qpan tests: waiting for lane 'services'…", flush=True)
             services.wait()
@@ -87,7 +93,12 @@ def main(argv: list[str]) -> int:
     print(f"\n===== lane 'services' ({time.monotonic() - started:.0f} s since start) =====", flush=True)
     print(log_path.read_text(errors="replace"), flush=True)
     print(f"qpan tests: lane 'core' exit {core}, lane 'services' exit {services.returncode}", flush=True)
-    return core or services.returncode
+    # every generated secret of both lanes, in nothing either lane wrote (tests/leakscan.py)
+    leaked = subprocess.call([sys.executable, str(REPO / "tests" / "leakscan.py"), str(REPO / ".qpan"),
+                              *map(str, temps.values())], cwd=REPO)
+    for temp in temps.values():
+        shutil.rmtree(temp, ignore_errors=True)
+    return core or services.returncode or leaked
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 DEFAULT_BI_PORT = 8088
 ADMIN_USER = "admin"
 PASSWORD_KEY = "superset_admin_password"
+VIEWER_ROLE = "qpan_viewer"  # dashboard users: Gamma plus read access to the qpan_analyst database
+# what a Superset process gets from qpan's environment: no role password, no QPAN_DATABASE_URL
+INHERITED_ENV = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 SECRET_KEY_KEY = "superset_secret_key"
 VENV = config.REPO_ROOT / ".venv-bi"
 LOCK = config.REPO_ROOT / "requirements" / "bi-lock.txt"
@@ -66,11 +69,14 @@ def admin_password() -> str:
 
 
 def env() -> dict[str, str]:
-    """The environment of every Superset process: its config, home and the generated secret key."""
+    """The environment of every Superset process: its config, home and the generated secret key,
+    and of qpan's own environment only what any program needs (INHERITED_ENV): Superset runs
+    people's SQL and renders their dashboards, so it gets no warehouse password but the
+    analyst's, which is in its database connection."""
     path = home()
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
-    out = dict(os.environ)
+    out = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
     out.update({
         "SUPERSET_CONFIG_PATH": str(CONFIG_FILE),
         "SUPERSET_HOME": str(path),
@@ -80,7 +86,6 @@ def env() -> dict[str, str]:
         "SCARF_ANALYTICS": "false",
         "PYTHONUNBUFFERED": "1",
     })
-    out.pop("PYTHONPATH", None)  # the qpan venv's paths must not leak into Superset's
     return out
 
 
@@ -132,9 +137,10 @@ def superset(*args: str, what: str) -> str:
     return _run([str(VENV / "bin" / "superset"), *args], what, environ=env())
 
 
-def run_bi_python(*args: str, what: str) -> str:
-    """Run a script with .venv-bi's Python and qpan's Superset configuration."""
-    return _run([str(VENV / "bin" / "python"), *args], what, environ=env())
+def run_bi_python(*args: str, what: str, extra_env: dict[str, str] | None = None) -> str:
+    """Run a script with .venv-bi's Python and qpan's Superset configuration (`extra_env`: e.g.
+    a password, which never goes on a command line)."""
+    return _run([str(VENV / "bin" / "python"), *args], what, environ={**env(), **(extra_env or {})})
 
 
 # -- the metadata database ----------------------------------------------------------------
@@ -202,9 +208,9 @@ def start_server() -> int:
     if healthy():
         raise BIError(f"something else already listens on {url()}; set QPAN_BI_PORT to a free port")
     logfile = open(log_file(), "ab")  # noqa: SIM115 - handed to the child process
+    # gunicorn's default request-line (4094 bytes) and header (8190 bytes) limits stay on
     cmd = [str(VENV / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{bi_port()}", "--workers", "1",
-           "--worker-class", "gthread", "--threads", "8", "--timeout", "120",
-           "--limit-request-line", "0", "--limit-request-field_size", "0", "superset.app:create_app()"]
+           "--worker-class", "gthread", "--threads", "8", "--timeout", "120", "superset.app:create_app()"]
     proc = subprocess.Popen(cmd, env=env(), stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             cwd=home(), start_new_session=True)
     _pid_file().write_text(f"{proc.pid}\n")

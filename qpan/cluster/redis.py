@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from qpan import config
 from qpan.cluster import settings
 
 INSTALL = "apt-get update -qq && apt-get install -y -qq redis-server"
@@ -39,8 +40,7 @@ def command(exe: str) -> list[str]:
     work.mkdir(parents=True, exist_ok=True)
     # The password on the command line would show in `ps`: it goes in a config file (mode 600).
     conf = work / "redis.conf"
-    conf.write_text(f"requirepass {settings.redis_password()}\n")
-    conf.chmod(0o600)
+    config.write_private(conf, f"requirepass {settings.redis_password()}\n")
     return [exe, str(conf), "--bind", "127.0.0.1", "--port", str(settings.redis_port()),
             "--dir", str(work), "--save", "", "--appendonly", "no", "--protected-mode", "yes",
             "--daemonize", "no"]

@@ -46,7 +46,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if reason:
             print(f"qpan extract train: no review decisions read ({reason})", file=sys.stderr)
         else:
-            decisions, articles = training.warehouse_reviews()
+            from qpan.review.gold import warehouse_reviews
+
+            decisions, articles = warehouse_reviews()
     try:
         ts = training.training_set(corpus, decisions, articles)
         model = training.train(ts, RULES_VERSION)

@@ -210,3 +210,17 @@ def read_article(path: str | Path) -> tuple[str, str]:
 def evaluate_dir(gold_path: str | Path, directory: str | Path) -> Score:
     gold = load_jsonl(gold_path)
     return score(predict_dir(directory), gold)
+
+
+def decision_gold(decisions) -> list[dict]:
+    """The facts people confirmed, corrected or added (current decisions, rows of
+    review.decisions) in the gold format, the article URL as "doc"."""
+    gold = []
+    for r in decisions:
+        if r["decision"] == "reject":
+            continue
+        value = r["new_value"]
+        value = bool(int(value)) if r["new_value_type"] == "boolean" else float(value)
+        gold.append({"doc": r["article_url"], "indicator": r["new_indicator"], "value": value,
+                     "unit_id": r["new_unit_id"], "period": r["new_period"], "evidence": r["evidence"]})
+    return gold

@@ -88,13 +88,11 @@ def review_examples(decisions: list[dict], articles: dict[str, dict]) -> tuple[l
     """Candidates of the reviewed articles labelled by the current decisions (rows of
     review.decisions); `articles` maps an article URL to its title, body_text, published_at and
     source_unit_id. Also the reviewed facts as gold."""
-    from qpan.review.catalog import review_key
-    from qpan.review.gold import decision_gold
-
-    from .evaluate import values_equal
+    from .evaluate import decision_gold, values_equal
 
     gold = decision_gold(decisions)
-    judged = {d["review_key"] for d in decisions}
+    # a candidate is judged when a decision names its span (the review key hashes the same four)
+    judged = {(d["article_url"], d["indicator"], d["span_start"], d["span_end"]) for d in decisions}
     examples = []
     for url in sorted({d["article_url"] for d in decisions}):
         a = articles.get(url)
@@ -106,22 +104,9 @@ def review_examples(decisions: list[dict], articles: dict[str, dict]) -> tuple[l
         for f in facts:
             right = any(g["indicator"] == f.indicator and g["unit_id"] == f.unit_id and g["period"] == f.period
                         and values_equal(f.value, g["value"]) for g in mine)
-            labels.append(1 if right else 0 if review_key(url, f.indicator, f.span_start, f.span_end) in judged
-                          else None)
+            labels.append(1 if right else 0 if (url, f.indicator, f.span_start, f.span_end) in judged else None)
         examples += _examples(url, facts, labels, "review")
     return examples, gold
-
-
-def warehouse_reviews() -> tuple[list[dict], dict[str, dict]]:
-    """The current review decisions and their articles, from the warehouse."""
-    from qpan.review.store import CURRENT_DECISIONS, connect
-
-    with connect() as conn:
-        decisions = conn.execute(f"select * from ({CURRENT_DECISIONS}) d order by review_key").fetchall()
-        urls = sorted({d["article_url"] for d in decisions})
-        rows = conn.execute("select url, title, body_text, published_at, source_unit_id from raw.articles "
-                            "where url = any(%s)", (urls,)).fetchall() if urls else []
-    return decisions, {r["url"]: r for r in rows}
 
 
 def training_set(corpus: str | Path | None, decisions: list[dict] | None = None,

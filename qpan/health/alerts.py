@@ -17,8 +17,12 @@ import logging
 
 from airflow.sdk import BaseNotifier
 
-from qpan import db, settings
+from qpan import db
 from qpan.health.settings import PROBLEMS
+from qpan.health.webhook import WebhookError, redact_url
+from qpan.health.webhook import webhook_url as checked_webhook_url
+
+__all__ = ["WebhookError", "redact_url", "deliver", "webhook_url", "QpanAlertNotifier"]
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +34,14 @@ order by source, started_at desc, crawl_id desc
 
 
 def webhook_url() -> str | None:
-    return settings.get("QPAN_ALERT_WEBHOOK_URL")
+    """`QPAN_ALERT_WEBHOOK_URL`, refused unless https (qpan.health.webhook)."""
+    return checked_webhook_url()
 
 
 def deliver(alert: dict) -> str:
     """Send one alert; returns where it went ('webhook', 'outbox' when the webhook did not accept it
-    yet: it is retried until it does, qpan.health.outbox; or 'log')."""
+    yet: it is retried until it does, qpan.health.outbox; or 'log'). A misconfigured webhook
+    raises WebhookError naming its host only, before anything is written or sent."""
     url = webhook_url()
     if not url:
         level = logging.INFO if alert.get("kind") == "recovery" else logging.WARNING

@@ -99,11 +99,11 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_send_alerts(args) -> int:
-    from qpan import settings
     from qpan.health import outbox
+    from qpan.health.webhook import webhook_url
 
     # read here, not through qpan.health.alerts: that module imports Airflow (seconds, for a cron job)
-    url = settings.get("QPAN_ALERT_WEBHOOK_URL")
+    url = webhook_url()
     if not url:
         print("QPAN_ALERT_WEBHOOK_URL is not set: alerts go to the log, nothing to send", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ import uuid
 from psycopg.types.json import Jsonb
 
 from qpan import db, settings
+from qpan.health.webhook import WebhookError, httpx_logs_redacted, redact_text, redact_url
 
 log = logging.getLogger(__name__)
 ROLE = "qpan_loader"  # the role that records the alerts (audit.alerts) records their delivery too
@@ -46,16 +47,22 @@ def enqueue(alert: dict) -> str:
 
 
 def _post(url: str, payload: dict) -> None:
+    """POST one alert; a failure raises WebhookError naming the webhook's host only (the error is
+    stored in the outbox and logged: the URL's secret path must be in neither)."""
     import httpx
 
     headers = {"Content-Type": "application/json", "Idempotency-Key": payload["idempotency_key"]}
     token = settings.get("QPAN_ALERT_WEBHOOK_TOKEN")
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    timeout = settings.get("QPAN_ALERT_WEBHOOK_TIMEOUT")
-    resp = httpx.post(url, content=json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers,
-                      timeout=timeout)
-    resp.raise_for_status()
+    try:
+        with httpx_logs_redacted(url):
+            resp = httpx.post(url, content=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                              headers=headers, timeout=settings.get("QPAN_ALERT_WEBHOOK_TIMEOUT"))
+        resp.raise_for_status()
+    except httpx.HTTPError as exc:
+        status = f"HTTP {exc.response.status_code}" if isinstance(exc, httpx.HTTPStatusError) else type(exc).__name__
+        raise WebhookError(f"alert webhook {redact_url(url)} failed ({status})") from None
 
 
 def send_due(url: str) -> dict:
@@ -77,15 +84,15 @@ def send_due(url: str) -> dict:
                     pause = min(_base() * 2 ** attempts, _cap())
                     conn.execute("update audit.alert_outbox set attempts = attempts + 1, last_error = %s, "
                                  "next_attempt_at = now() + make_interval(secs => %s) where outbox_id = %s",
-                                 (f"{type(exc).__name__}: {exc}"[:500], pause, outbox_id))
+                                 (redact_text(f"{type(exc).__name__}: {exc}", url)[:500], pause, outbox_id))
                     failed += 1
-                    log.warning("alert %s not accepted by the webhook (%s); retry in %.0fs",
-                                payload["idempotency_key"], type(exc).__name__, pause)
+                    log.warning("alert %s not accepted (%s); retry in %.0fs: %s", payload["idempotency_key"],
+                                redact_text(str(exc), url), pause, payload.get("text"))
                     continue
                 conn.execute("update audit.alert_outbox set attempts = attempts + 1, sent_at = now(), "
                              "last_error = null where outbox_id = %s", (outbox_id,))
                 sent += 1
-                log.info("alert sent to the webhook: %s", payload.get("text"))
+                log.info("alert sent to the webhook %s: %s", redact_url(url), payload.get("text"))
         pending = conn.execute("select count(*) from audit.alert_outbox where sent_at is null").fetchone()[0]
     return {"sent": sent, "failed": failed, "pending": pending}
 

@@ -1,6 +1,7 @@
 """`qpan review export` / `import`: the decisions as a spreadsheet, round trip.
 
-Export writes every decision (the history, oldest first) in a canonical form; import checks
+Export writes every decision (the history, in the order the database recorded it) in a canonical
+form; import checks
 every row first (a malformed row: one error naming it, nothing written), then inserts the rows
 not already there, in one transaction. Export → import → export gives the same file, and
 importing a file twice adds nothing the second time. A row without decided_at is a new decision
@@ -38,7 +39,8 @@ def _canonical(row: dict) -> dict:
 
 
 def export(conn: psycopg.Connection, path: Path) -> int:
-    rows = conn.execute("select * from review.decisions order by decided_at, decision_id").fetchall()
+    # in the order they were recorded: imported elsewhere, the same decision of each fact is current
+    rows = conn.execute("select * from review.decisions order by recorded_at, decision_id").fetchall()
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()

@@ -6,22 +6,9 @@ reviewed (a rejected one is a false hit) or when it states a gold fact; the extr
 unreviewed facts in those articles are neither right nor wrong yet."""
 from __future__ import annotations
 
+from qpan.extract.evaluate import decision_gold
 from qpan.review.catalog import review_key
 from qpan.review.store import CURRENT_DECISIONS
-
-
-def decision_gold(decisions) -> list[dict]:
-    """The facts people confirmed, corrected or added (current decisions, rows of
-    review.decisions) in the gold format, the article URL as "doc"."""
-    gold = []
-    for r in decisions:
-        if r["decision"] == "reject":
-            continue
-        value = r["new_value"]
-        value = bool(int(value)) if r["new_value_type"] == "boolean" else float(value)
-        gold.append({"doc": r["article_url"], "indicator": r["new_indicator"], "value": value,
-                     "unit_id": r["new_unit_id"], "period": r["new_period"], "evidence": r["evidence"]})
-    return gold
 
 
 def gold_and_predictions(conn) -> tuple[list[dict], list[dict], int]:
@@ -72,3 +59,16 @@ def evaluate(as_json: bool) -> int:
         for p in s.false_hits:
             print(f"  wrong   {p['indicator']} = {p['value']} {p['unit_id']} {p['period']}: “{p['evidence']}”")
     return 0
+
+
+def warehouse_reviews() -> tuple[list[dict], dict[str, dict]]:
+    """The current review decisions and their articles, from the warehouse (what
+    `qpan extract train` learns from besides the corpus)."""
+    from qpan.review.store import connect
+
+    with connect() as conn:
+        decisions = conn.execute(f"select * from ({CURRENT_DECISIONS}) d order by review_key").fetchall()
+        urls = sorted({d["article_url"] for d in decisions})
+        rows = conn.execute("select url, title, body_text, published_at, source_unit_id from raw.articles "
+                            "where url = any(%s)", (urls,)).fetchall() if urls else []
+    return decisions, {r["url"]: r for r in rows}

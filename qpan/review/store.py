@@ -34,7 +34,7 @@ where m.extractor_version = (
 
 CURRENT_DECISIONS = """
 select distinct on (review_key) * from review.decisions
-order by review_key, decided_at desc, decision_id desc
+order by review_key, recorded_at desc, decision_id desc
 """
 
 
@@ -102,7 +102,7 @@ def find_fact(conn: psycopg.Connection, key: str) -> dict:
 
 def current_decision(conn: psycopg.Connection, key: str) -> dict | None:
     return conn.execute("select * from review.decisions where review_key = %s "
-                        "order by decided_at desc, decision_id desc limit 1", (key,)).fetchone()
+                        "order by recorded_at desc, decision_id desc limit 1", (key,)).fetchone()
 
 
 def current_added(conn: psycopg.Connection, key: str) -> bool:

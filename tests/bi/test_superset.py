@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -195,6 +196,57 @@ def test_every_chart_of_the_dashboard_returns_rows_of_the_marts(api):
     quality = rows["Data-quality results over time (quality gate)"]
     assert sum(r["expectations"] for r in quality) == _analyst("select count(*) from audit.validation_results")[0][0]
     assert {r["success"] for r in quality} <= {True, False} and True in {r["success"] for r in quality}
+
+
+ADD_VIEWER = """
+import os
+from superset.app import create_app
+app = create_app()
+with app.app_context():
+    from superset import security_manager
+    if security_manager.find_user(username="viewer") is None:
+        security_manager.add_user("viewer", "a", "viewer", "viewer@localhost",
+                                  security_manager.find_role("qpan_viewer"), password=os.environ["VIEWER_PASSWORD"])
+"""
+
+
+def test_dashboard_users_get_the_read_only_viewer_role(api, superset):
+    """A user of the `qpan_viewer` role (docs/bi.md: how to add one) reads the dashboard and its
+    charts, and can neither run SQL nor add a database."""
+    password = "Viewer-pass-0123456789"
+    server.run_bi_python("-c", ADD_VIEWER, what="add a viewer", extra_env={"VIEWER_PASSWORD": password})
+    viewer = requests.Session()
+    base = superset["url"]
+    reply = viewer.post(f"{base}/api/v1/security/login", timeout=60,
+                        json={"username": "viewer", "password": password, "provider": "db"})
+    assert reply.status_code == 200, reply.text
+    viewer.headers["Authorization"] = "Bearer " + reply.json()["access_token"]
+    viewer.headers.update({"X-CSRFToken": viewer.get(f"{base}/api/v1/security/csrf_token/", timeout=60)
+                           .json()["result"], "Referer": base})
+    viewer.base = base
+    charts = _dashboard_charts(viewer)
+    assert len(charts) == 5 and _chart_rows(viewer, charts["Awards by awarding body"])
+    assert _sqllab(api, "select 1 as one").status_code == 200  # the admin may...
+    database_id = api.get(f"{base}/api/v1/database/", timeout=60).json()["result"][0]["id"]
+    denied = viewer.post(f"{base}/api/v1/sqllab/execute/", timeout=60,
+                         json={"database_id": database_id, "sql": "select 1", "runAsync": False, "client_id": "v1"})
+    assert denied.status_code in (401, 403), denied.text  # ...a viewer may not
+    added = viewer.post(f"{base}/api/v1/database/", timeout=60,
+                        json={"database_name": "mine", "sqlalchemy_uri": "sqlite://"})
+    assert added.status_code in (401, 403), added.text
+
+
+def test_superset_gets_no_qpan_secret_and_keeps_gunicorn_s_limits(superset):
+    master = server.pid()
+    environ = dict(item.split("=", 1) for item in
+                   Path(f"/proc/{master}/environ").read_bytes().decode(errors="replace").split("\0") if "=" in item)
+    assert "SUPERSET_SECRET_KEY" in environ and not [k for k in environ if k.startswith(("QPAN_DATABASE", "AIRFLOW"))]
+    leaked = [k for k, v in environ.items() if v in {config.role_password(r) for r in (config.ADMIN_ROLE, *config.ROLES)}]
+    assert leaked == []
+    with socket.create_connection(("127.0.0.1", int(superset["url"].rsplit(":", 1)[1])), timeout=30) as sock:
+        sock.sendall(b"GET /health?" + b"a" * 6000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        status = sock.recv(200).split(b"\r\n", 1)[0]
+    assert b" 414 " in status or b" 400 " in status, status  # the request line is over gunicorn's limit
 
 
 CHECK = """(() => {

@@ -56,6 +56,7 @@ def _decisions(articles: dict[str, dict]) -> list[dict]:
         for f in facts:
             reject = f.indicator == "drills_held"
             out.append({"review_key": review_key(url, f.indicator, f.span_start, f.span_end), "article_url": url,
+                        "indicator": f.indicator, "span_start": f.span_start, "span_end": f.span_end,
                         "decision": "reject" if reject else "confirm", "evidence": f.evidence,
                         "new_indicator": None if reject else f.indicator, "new_value": None if reject else f.value,
                         "new_value_type": None if reject else "number", "new_unit_id": None if reject else f.unit_id,

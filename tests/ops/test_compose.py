@@ -1,10 +1,13 @@
 """The compose stack, checked statically (no Docker engine needed): structure, dependencies,
-profiles, the environment the code reads, and secrets only from `.env`."""
+profiles, the environment the code reads, secrets only from `.env`, and the Compose Specification's
+JSON schema (check-jsonschema); `docker compose config` too where Docker is installed."""
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -136,10 +139,11 @@ def test_airflow_init_vets_secrets_then_migrates(services):
 
 def test_env_names_match_what_the_code_reads(services):
     env = _env(services["airflow-scheduler"])
-    # qpan/config.py: the external Postgres and one password per role (QPAN_DBT_* are derived from these)
+    # qpan/config.py: the external Postgres and one password per role (QPAN_DBT_* are derived from
+    # these); each service gets the roles it needs (tests/ops/test_compose_roles.py), the set-up all
     assert "QPAN_DATABASE_URL" in env
     for role in config.ROLES:
-        assert f"{role.upper()}_PASSWORD" in env, role
+        assert f"{role.upper()}_PASSWORD" in _env(services["airflow-init"]), role
     assert not any(k.startswith("QPAN_DBT_") for k in env), "qpan.warehouse derives QPAN_DBT_* itself"
     # every QPAN_* the compose sets is one the code reads
     code = "\n".join(p.read_text() for folder in ("qpan", "scrapers", "dags")
@@ -268,3 +272,17 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     res = subprocess.run([docker, "compose", "--env-file", str(env_file), "-f", str(COMPOSE), "config", "--quiet"],
                          capture_output=True, text=True, cwd=REPO)
     assert res.returncode != 0 and "set in .env" in res.stderr
+
+
+def test_compose_files_match_the_compose_specification_schema(tmp_path):
+    """No Docker needed: check-jsonschema's vendored Compose Specification schema (pinned in
+    requirements/lock.txt) validates both files; a misspelt key or a wrong type is caught."""
+    cli = str(Path(sys.executable).parent / "check-jsonschema")
+    argv = [cli, "--builtin-schema", "vendor.compose-spec"]
+    res = subprocess.run([*argv, str(COMPOSE), str(DEV)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(COMPOSE.read_text().replace("    healthcheck:\n", "    healthchek:\n", 1)
+                      .replace("restart: unless-stopped", "restart: [unless-stopped]", 1))
+    res = subprocess.run([*argv, str(broken)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and "healthchek" in res.stdout and "restart" in res.stdout, res.stdout

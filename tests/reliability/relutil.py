@@ -91,24 +91,3 @@ def secrets_of_every_role() -> dict[str, str]:
     from qpan import config as cfg
 
     return {role: cfg.role_password(role) for role in (cfg.ADMIN_ROLE, *cfg.ROLES)}
-
-
-def files_leaking(paths, secrets: dict[str, str], max_bytes: int = 50_000_000) -> list[str]:
-    """'file: role' for every file under `paths` that contains a role's password (or its
-    URL-quoted form). The passwords themselves are never put in the result."""
-    from urllib.parse import quote
-
-    needles = {role: {pw.encode(), quote(pw, safe="").encode()} for role, pw in secrets.items()}
-    leaks = []
-    for root in paths:
-        root = Path(root)
-        files = [root] if root.is_file() else (p for p in root.rglob("*") if p.is_file())
-        for f in files:
-            try:
-                if f.stat().st_size > max_bytes:
-                    continue
-                data = f.read_bytes()
-            except OSError:
-                continue
-            leaks += [f"{f}: {role}" for role, forms in needles.items() if any(n in data for n in forms)]
-    return leaks

@@ -9,7 +9,9 @@ test_registry.py), off-site redirect / loop and private or non-http URLs without
 (tests/warehouse/test_warehouse.py::test_analyst_reads_marts_only_and_writes_nothing)."""
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -21,7 +23,7 @@ from psycopg import errors
 
 from qpan import config, db
 from qpan.landing import PostgresStore
-from relutil import files_leaking, secrets_of_every_role, src, write_registry
+from relutil import secrets_of_every_role, src, write_registry
 from scrapers.crawl import crawl_source
 from scrapers.registry import load_registry
 
@@ -110,7 +112,6 @@ def test_redirects_to_other_schemes_private_addresses_and_other_hosts_are_refuse
         return httpx.Response(302, headers={"Location": TARGETS[request.url.path][0]})
 
     with scratch_db(), PostgresStore() as store, Fetcher(reg, store) as fetcher:
-        fetcher._resolved[HOST] = False  # a public host: no DNS lookup in the test
         fetcher._clients[False] = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=False)
         with caplog.at_level(logging.WARNING):
             st = crawl_source(source, store, registry=reg, fetcher=fetcher)
@@ -186,7 +187,12 @@ def test_roles_are_least_privilege(scratch_db):
 
 
 # -- secrets ---------------------------------------------------------------------------------------
-def test_passwords_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_db):
+def test_secrets_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_db, tmp_path_factory):
+    """Every generated secret of this lane (its state folder's secrets.json, every Airflow UI
+    password file) in nothing the lane wrote so far: the whole state folder and pytest's temporary
+    folders, where the tests' Airflow homes and task logs are (tests/leakscan.py; tests/lanes.py
+    scans both lanes again once they are done)."""
+    import leakscan
     from qpan import gate
 
     with scratch_db():
@@ -195,15 +201,37 @@ def test_passwords_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_d
         except gate.GateFailed:
             pass
     assert gate.data_docs_index().exists()
-    secrets = secrets_of_every_role()
-    assert all(len(pw) >= 12 for pw in secrets.values())
-    state = config.state_dir()
-    places = [gate.GX_PROJECT, state / "logs", state / "dbt-logs", state / "dbt-docs", state / "report",
-              state / "airflow" / "logs", REPO / "dbt_project" / "target", REPO / "dbt_project" / "logs"]
+    roles = secrets_of_every_role()
+    assert all(len(pw) >= 12 for pw in roles.values())
+    state, temps = config.state_dir(), tmp_path_factory.getbasetemp()
+    secrets = {**roles, **leakscan.generated_secrets([state, temps])}
+    assert set(roles.values()) <= set(secrets.values())
+    places = [gate.GX_PROJECT, state, temps, REPO / "dbt_project" / "target", REPO / "dbt_project" / "logs"]
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
     places += [REPO / p for p in tracked.decode().split("\0") if p]
-    assert files_leaking([p for p in places if p.exists()], secrets) == []
+    assert leakscan.leaks([p for p in places if p.exists()], secrets) == []
     assert "***" in config.redact(config.database_url("qpan_loader"))
+
+
+def test_the_leak_scan_finds_a_secret_wherever_a_run_writes_it(tmp_path):
+    import leakscan
+
+    state, temps = tmp_path / "state", tmp_path / "pytest-temps"
+    (state / "pgdata" / "base").mkdir(parents=True)
+    home = temps / "airflow0"
+    (home / "logs" / "dag_id=qpan_ingest").mkdir(parents=True)
+    (state / "secrets.json").write_text(json.dumps({"qpan_loader": "Loader-s3cret-value", "redis": "Redis/s3cret+x"}))
+    (home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": "Ui-pass-s3cret"}))
+    (home / "logs" / "dag_id=qpan_ingest" / "attempt=1.log").write_text("login admin / Ui-pass-s3cret\n")
+    (state / "pgdata" / "server.log").write_text("ALTER ROLE qpan_loader PASSWORD 'Loader-s3cret-value'\n")
+    (state / "pgdata" / "base" / "16384").write_bytes(b"\0Loader-s3cret-value\0")  # data files: not logs
+    (temps / "broker.txt").write_text("redis://:Redis%2Fs3cret%2Bx@127.0.0.1:6379/0")  # URL-quoted
+    found = leakscan.leaks([state, temps], leakscan.generated_secrets([state, temps]))
+    assert sorted(line.split(": ", 1)[0].removeprefix(str(tmp_path)) for line in found) == [
+        "/pytest-temps/airflow0/logs/dag_id=qpan_ingest/attempt=1.log", "/pytest-temps/broker.txt",
+        "/state/pgdata/server.log"]
+    assert not any("s3cret" in line for line in found)  # the report names the secret, never shows it
+    shutil.rmtree(tmp_path)  # planted for this test only: the lanes' final scan must not find them
 
 
 # -- network exposure --------------------------------------------------------------------------------

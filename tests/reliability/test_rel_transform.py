@@ -14,7 +14,8 @@ from psycopg.types.json import Jsonb
 
 from qpan import db, warehouse
 from qpan.landing import ParsedArticle, PostgresStore
-from relutil import files_leaking, scratch_database, secrets_of_every_role
+from leakscan import leaks
+from relutil import scratch_database, secrets_of_every_role
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +96,7 @@ def test_dbt_docs_hold_no_article_text_and_no_password(built):
     assert json.loads(catalog)["nodes"]  # the docs were generated
     for doc in (catalog, manifest):  # metadata only: the article's text never enters the docs
         assert "alert(1)" not in doc and "drop table raw.articles" not in doc
-    assert files_leaking([built], secrets_of_every_role()) == []
+    assert leaks([built], secrets_of_every_role()) == []
 
 
 def test_failing_model_publishes_nothing(built):

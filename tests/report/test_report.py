@@ -75,6 +75,8 @@ FACTS = [
     ("recruitment_quota_met", "38.380", 2023, 0, {}, "đạt 95% chỉ tiêu", "https://tp.example.vn/c1"),
     ("crime_cases", "38.380", 2023, 120, {}, "phát hiện 120 vụ phạm tội", "https://tp.example.vn/c1"),
     ("recruits_enlisted", "38.405", 2023, 150, {}, "150 công dân nhập ngũ", "https://dongson.example.vn/d1"),
+    ("drills_held", "38.405", 2023, 2, {}, "tổ chức 2 cuộc diễn tập",  # a URL that tries to leave its attribute
+     "https://dongson.example.vn/d2?a=\"><script>alert(4)</script><a x='"),
     ("recruits_enlisted", "38", 2023, 3500, {}, "Toàn tỉnh có 3.500 công dân nhập ngũ", "https://baothanhhoa.example.vn/e"),
 ]
 # (unit, year, articles, review?, status)
@@ -169,20 +171,41 @@ def test_empty_warehouse_gives_a_report_saying_so(report_db, tmp_path):
     assert "<svg" not in page
 
 
-def test_report_from_published_marts(report_db, tmp_path, chromium):
+@pytest.fixture(scope="module")
+def published(report_db, tmp_path_factory):
+    """The report of the sample marts (after the empty-warehouse test, which runs first)."""
     with db.connect(autocommit=True) as conn:
         _publish_sample(conn)
-    path = report.build_report(tmp_path / "report")
-    assert path == tmp_path / "report" / "index.html"
-    page = path.read_text(encoding="utf-8")
+    out = tmp_path_factory.mktemp("report") / "report"
+    path = report.build_report(out)
+    assert path == out / "index.html"
+    return path
 
+
+def test_report_escapes_untrusted_text_without_a_browser(published):
+    """The escaping, checked on the file and with an HTML parser (no browser, never skipped):
+    page text and URLs from portals are data, never markup, scripts or links to run."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    page = published.read_text(encoding="utf-8")
     # self-contained: nothing fetched, nothing run
     assert not re.search(r"<(script|link|iframe|object|embed)\b", page, re.I)
     assert not re.search(r"""\bsrc\s*=\s*["']?(https?:)?//""", page) and "url(http" not in page
+    assert "default-src 'none'" in page and "Content-Security-Policy" in page  # the second line of defence
     # untrusted text escaped; a javascript: URL never becomes a link
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
     assert 'href="javascript:' not in page
+    assert "alert(4)" in page and '"><script>alert(4)' not in page  # the URL stayed inside its attribute
+    tree = LexborHTMLParser(page)
+    assert tree.css("script, iframe, object, embed, img") == []
+    for node in tree.css("*"):
+        attributes = node.attributes
+        assert not [a for a in attributes if a.lower().startswith("on")], node.html[:200]
+        href = (attributes.get("href") or "").strip().lower()
+        assert href.startswith(("https://", "http://", "#")) or not href, href
+    texts = " ".join(node.text() for node in tree.css("body"))
+    assert "<script>alert(1)</script>" in texts and "<img src=x onerror=alert(2)>Huyện ủy" in texts  # shown as text
     # every figure of the quota table links to an evidence row that exists
     anchors = set(re.findall(r'id="(fact-[^"]+)"', page))
     links = set(re.findall(r'href="#(fact-[^"]+)"', page))
@@ -190,6 +213,9 @@ def test_report_from_published_marts(report_db, tmp_path, chromium):
     assert 'href="https://thoxuan.example.vn/a1"' in page
     assert "conflict: 180 / 185" in page
 
+
+def test_report_renders_in_a_browser(published, tmp_path, chromium):
+    path = published
     dom = _chromium(chromium, tmp_path, "--dump-dom", path.as_uri()).stdout
     assert "Thọ Xuân" in dom and "Ngọc Lặc" in dom
     assert "<script" not in dom.lower()

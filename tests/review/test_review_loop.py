@@ -288,9 +288,10 @@ def test_confidence_reaches_the_marts_and_review_list_filters_on_it(applied, cap
 def test_train_reads_the_review_decisions_of_the_warehouse(applied, tmp_path, capsys):
     import json
 
-    from qpan.extract import training
 
-    decisions, articles = training.warehouse_reviews()
+    from qpan.review.gold import warehouse_reviews
+
+    decisions, articles = warehouse_reviews()
     assert {d["decision"] for d in decisions} == {"confirm", "correct", "reject", "add"}
     assert set(articles) == {d["article_url"] for d in decisions} - {GONE}
     # a two-article corpus of our own beside the decisions (the shared corpus would only cost time)

@@ -1,5 +1,5 @@
 {#
-    One row per review_key: the current decision (the latest decided_at, then decision_id) with
+    One row per review_key: the current decision (the latest recorded_at, then decision_id) with
     how many decisions the key has had, and whether a person added the fact (an `add` anywhere
     in its history: a later confirm or correct of an added fact keeps it added).
 #}
@@ -11,7 +11,7 @@ history as (
     select
         source.*,
         row_number() over (
-            partition by source.review_key order by source.decided_at desc, source.decision_id desc
+            partition by source.review_key order by source.recorded_at desc, source.decision_id desc
         ) as recency_rank,
         count(*) over (partition by source.review_key) as n_decisions,
         bool_or(source.decision = 'add') over (partition by source.review_key) as is_added_fact
