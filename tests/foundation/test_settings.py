@@ -50,7 +50,7 @@ def test_a_setting_read_while_building_a_commands_parser_is_one_line_too(tmp_pat
 
 @pytest.mark.parametrize("name, value", [("QPAN_PG_PORT", "70000"), ("QPAN_GATE_MAX_ROW_DROP", "half"),
                                          ("QPAN_HEALTH_BLOCKED_RUNS", "2.5"), ("QPAN_INGEST_SCHEDULE", "@daly"),
-                                         ("QPAN_ALERT_WEBHOOK_URL", "hooks.example.org"), ("QPAN_DEBUG", "yse"),
+                                         ("QPAN_ANALYST_STATEMENT_TIMEOUT", "soon"), ("QPAN_DEBUG", "yse"),
                                          ("QPAN_MARTS_SCHEMA", "marts; drop")])
 def test_each_setting_is_checked_when_read(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
@@ -102,3 +102,15 @@ def test_every_qpan_variable_named_anywhere_is_in_the_table():
     named -= {n for n in named if n.startswith("QPAN_T_")}  # the registry tests' own variables
     prefixes = {n for n in named if any(k.startswith(n + "_") for k in settings.SETTINGS)}  # QPAN_HEALTH_*
     assert sorted(named - prefixes - settings.SETTINGS.keys()) == []
+
+
+def test_the_webhook_url_is_judged_without_printing_it(monkeypatch):
+    """Its path is the secret of a Slack/Teams webhook: qpan.health.webhook judges its shape with a
+    message naming the host only (tests/health/test_webhook_security.py), not the generic one."""
+    from qpan.health.webhook import WebhookError, webhook_url
+
+    monkeypatch.setenv("QPAN_ALERT_WEBHOOK_URL", "hooks.example.org/services/T0/B0/s3cret")
+    settings.check_environment()  # not the generic check, which would print the value
+    with pytest.raises(WebhookError, match="must be https://") as caught:
+        webhook_url()
+    assert "s3cret" not in str(caught.value)
