@@ -154,6 +154,10 @@ class ArchiveClient:
                     resp, error = None, exc
                 else:
                     error = None
+                finally:
+                    # spaced from the end of this exchange, not its start: however late a request
+                    # leaves or slowly it is answered, the archive never sees two closer than 60/rate s
+                    self.gate.sent()
             if resp is not None and resp.status_code == 429:
                 self.in_a_row_429 += 1
                 self.total_429 += 1
@@ -398,6 +402,7 @@ def _land_one(c: Capture, src: ArchiveSource, siblings, store, client: ArchiveCl
     pattern = re.compile(conf.get("article_url_pattern") or r"$^")
     if not pattern.search(urlsplit(c.original).path):  # a list page (or any other page): landed as a page
         stats.landed += 1
+        crawl.discovery_ok += 1
         _done(conn, c, "landed", landed_as="page")
         return
     crawl.article_pages += 1

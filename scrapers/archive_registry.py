@@ -69,6 +69,16 @@ class ArchiveSource:
         return next((p for p in self.templates if p.covers(day)), None)
 
 
+def _plain(obj):
+    """YAML values as plain str/list/dict (the loader's line-carrying subclasses are not accepted
+    by the HTML parser's C extension)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return str(obj) if isinstance(obj, str) else obj
+
+
 def _day(err, value, line, what) -> date | None:
     if value is None:
         return None
@@ -104,6 +114,7 @@ def archive_sources(registry: Registry) -> list[ArchiveSource]:
             raise err(kl.get("name", line), f"duplicate source name {name!r}")
         seen.add(name)
         prefix = entry.get("prefix")
+        prefix = str(prefix) if isinstance(prefix, str) else prefix
         if not isinstance(prefix, str) or "://" in prefix or not prefix.strip("/"):
             raise err(kl.get("prefix", line), "prefix must be a host or host/path, without scheme")
         host = prefix.split("/", 1)[0].lower()
@@ -119,11 +130,13 @@ def archive_sources(registry: Registry) -> list[ArchiveSource]:
                 raise err(kl.get("templates", line), f"a template period has keys {sorted(_PERIOD_KEYS)}")
             if p.get("template") not in TEMPLATES:
                 raise err(kl.get("templates", line), f"unknown template {p.get('template')!r}")
+            # the registry's selectors of the template, then the period's own (a redesign's)
+            selectors = _plain({**registry.templates.get(p["template"], {}), **dict(p.get("selectors") or {})})
             periods.append(TemplatePeriod(p["template"], _day(err, p.get("from"), line, "from"),
-                                          _day(err, p.get("to"), line, "to"), dict(p.get("selectors") or {})))
+                                          _day(err, p.get("to"), line, "to"), selectors))
         unit = entry.get("unit_id")
         out.append(ArchiveSource(
-            name, prefix, start, end, None if unit is None else str(unit),
+            str(name), prefix, start, end, None if unit is None else str(unit),
             _day(err, entry.get("valid_from"), kl.get("valid_from", line), "valid_from"),
             _day(err, entry.get("valid_to"), kl.get("valid_to", line), "valid_to"),
             periods, base_rel, bool(entry.get("host_known", True)), bool(entry.get("enabled", True)), line))

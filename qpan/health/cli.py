@@ -126,3 +126,6 @@ def register(subparsers) -> None:
     a.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                    help="keep retrying (with the back-off) for up to this long while some remain")
     a.set_defaults(func=_cmd_send_alerts)
+    from scrapers.archive_cli import register_backfill  # `qpan sources backfill` (issue 30)
+
+    register_backfill(actions)

@@ -1,0 +1,87 @@
+"""`qpan sources backfill SOURCE --archive [--from D] [--to D]`: land an archive source's captures.
+
+    qpan sources backfill thoxuan_archive --archive --from 2019-01-01 --to 2025-06-30
+
+Lists the captures through the archive's CDX API (only the days not listed on an earlier run),
+fetches the ones not landed yet and lands them as pages and articles (scrapers/archive.py), with
+a progress line: captures listed, fetched, landed, quarantined, ETA at the configured rate.
+Interrupted (Ctrl-C, a kill, a 429 streak), it resumes on the next run where it stopped.
+The archive is QPAN_ARCHIVE_URL (default the Wayback Machine); the rate QPAN_ARCHIVE_RATE
+requests a minute (24 at most unless --allow-faster / QPAN_ARCHIVE_ALLOW_FASTER=1).
+Exit status: 0 done, 1 stopped by the archive (429s) or failures left to retry, 2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+from scrapers.registry import DEFAULT_SOURCES, RegistryError
+
+
+def run_backfill(name: str, *, sources=DEFAULT_SOURCES, start: date | None = None, end: date | None = None,
+                 allow_faster: bool = False, progress=None, store=None):
+    """The backfill of one archive source (also the DAG's task): its BackfillStats."""
+    from qpan.landing import PostgresStore
+    from scrapers.archive import backfill, settings_from_env
+    from scrapers.archive_registry import load_archives
+
+    registry, entries = load_archives(sources)
+    by_name = {e.name: e for e in entries}
+    if name not in by_name:
+        raise KeyError(f"unknown archive source {name!r} (archive sources in {registry.path}: "
+                       f"{', '.join(sorted(by_name)) or 'none'})")
+    settings = settings_from_env(allow_faster=allow_faster)
+    own = store is None
+    store = store or PostgresStore()
+    try:
+        return backfill(by_name[name], entries, store, registry, start=start, end=end, settings=settings,
+                        progress=progress)
+    finally:
+        if own:
+            store.close()
+
+
+def _cmd_backfill(args) -> int:
+    if not args.archive:
+        print("only archive backfills are run here (--archive); a live source's window is "
+              "`qpan scrape --only NAME --since D --until D`", file=sys.stderr)
+        return 2
+    tty = sys.stderr.isatty()
+    shown = {"n": 0}
+
+    def progress(line: str) -> None:
+        shown["n"] += 1
+        if tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+        elif shown["n"] % 25 == 1:
+            print(line, file=sys.stderr, flush=True)
+
+    try:
+        stats = run_backfill(args.source, sources=args.sources, start=args.start, end=args.end,
+                             allow_faster=args.allow_faster, progress=progress)
+    except (KeyError, ValueError, RegistryError) as exc:
+        print(f"qpan sources backfill: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+        return 2
+    if tty:
+        sys.stderr.write("\n")
+    print(f"{stats.source}: listed {stats.listed} ({stats.listed_new} new), fetched {stats.fetched}, "
+          f"landed {stats.landed} ({stats.articles} articles new), quarantined {stats.quarantined}, "
+          f"duplicates {stats.duplicates}, failed {stats.failed}; {stats.requests} requests in {stats.seconds:.0f}s")
+    if stats.stopped:
+        print(f"stopped: {stats.stopped}", file=sys.stderr)
+    return 1 if stats.stopped or stats.failed else 0
+
+
+def register_backfill(actions) -> None:
+    """`backfill` under `qpan sources` (the subparsers of qpan.health.cli)."""
+    b = actions.add_parser("backfill", help="land an archive source's captures (Wayback CDX + id_ replay)",
+                           description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument("source", help="an archive source of the registry (`archives:` in sources.yml)")
+    b.add_argument("--archive", action="store_true", help="from the web archive (QPAN_ARCHIVE_URL)")
+    b.add_argument("--from", dest="start", type=date.fromisoformat, help="first capture day (YYYY-MM-DD)")
+    b.add_argument("--to", dest="end", type=date.fromisoformat, help="last capture day (YYYY-MM-DD)")
+    b.add_argument("--sources", default=str(DEFAULT_SOURCES), help="the registry (default scrapers/sources.yml)")
+    b.add_argument("--allow-faster", action="store_true",
+                   help="allow QPAN_ARCHIVE_RATE above 24 requests a minute (a mirror or a local archive only)")
+    b.set_defaults(func=_cmd_backfill)
