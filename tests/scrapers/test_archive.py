@@ -146,8 +146,13 @@ def test_settings_rate_is_capped_unless_allowed():
 
 def test_registry_archive_entries_validated(tmp_path):
     reg, entries = load_archives(REPO / "scrapers" / "sources.yml")
-    districts = [e for e in entries if e.unit_id and e.unit_id.count(".") == 1]
-    assert len(districts) == 27 and any(e.unit_id == "38" for e in entries)
+    districts = [e for e in entries if e.unit_id and e.unit_id.count(".") == 1 and e.valid_from is None]
+    assert len({e.unit_id for e in districts}) == 27 and any(e.unit_id == "38" for e in entries)
+    assert {e.name for e in entries if e.host_known} >= {"thoxuan_archive", "ngoclac_archive", "thanhhoa_archive"}
+    # a reused host: the district until 30 June 2025, the commune after it
+    tx = [e for e in entries if e.host == "thoxuan.thanhhoa.gov.vn"]
+    assert {(e.unit_id, e.valid_from, e.valid_to) for e in tx} == {("38.395", None, date(2025, 6, 30)),
+                                                                   ("38.15499", date(2025, 7, 1), None)}
     assert all(e.start == date(2019, 1, 1) and e.end == date(2025, 6, 30) for e in districts)
     bad = tmp_path / "bad.yml"
     bad.write_text(REGISTRY.format(s="x", host="example.com"), encoding="utf-8")
@@ -235,7 +240,7 @@ def test_429_streak_stops_the_run_and_a_rerun_resumes(archive, store):
 
 
 def test_kill_and_rerun_lands_nothing_twice(archive, store, warehouse_url):
-    arc, district, urls = archive["arc"], archive["district"], archive["urls"]
+    arc, district = archive["arc"], archive["district"]
     env = {**os.environ, "QPAN_ARCHIVE_RATE": "120"}        # 0.5 s apart: time to kill it mid-way
     proc = subprocess.Popen([str(Path(sys.executable).parent / "qpan"), "sources", "backfill", district.name, "--archive",
                              "--sources", str(archive["path"]), "--allow-faster"], env=env, cwd=REPO,
