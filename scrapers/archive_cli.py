@@ -15,8 +15,17 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 
-from scrapers.registry import DEFAULT_SOURCES, RegistryError
+from scrapers.registry import DEFAULT_SOURCES, RegistryError, host_of
+
+
+def _path(sources) -> Path:
+    """A registry path relative to the repository (as the DAG's `sources_file`), or absolute."""
+    from qpan import config
+
+    path = Path(sources)
+    return path if path.is_absolute() else config.REPO_ROOT / path
 
 
 def run_backfill(name: str, *, sources=DEFAULT_SOURCES, start: date | None = None, end: date | None = None,
@@ -26,7 +35,7 @@ def run_backfill(name: str, *, sources=DEFAULT_SOURCES, start: date | None = Non
     from scrapers.archive import backfill, settings_from_env
     from scrapers.archive_registry import load_archives
 
-    registry, entries = load_archives(sources)
+    registry, entries = load_archives(_path(sources))
     by_name = {e.name: e for e in entries}
     if name not in by_name:
         raise KeyError(f"unknown archive source {name!r} (archive sources in {registry.path}: "
@@ -34,12 +43,43 @@ def run_backfill(name: str, *, sources=DEFAULT_SOURCES, start: date | None = Non
     settings = settings_from_env(allow_faster=allow_faster)
     own = store is None
     store = store or PostgresStore()
+    # one backfill at a time per archive, across processes and workers (the archive allows one
+    # connection): a session lock, released by Postgres if this process is killed
+    lock = "qpan.archive:" + host_of(settings.base_url)
     try:
-        return backfill(by_name[name], entries, store, registry, start=start, end=end, settings=settings,
-                        progress=progress)
+        store.conn.execute("select pg_advisory_lock(hashtext(%s))", (lock,))
+        try:
+            return backfill(by_name[name], entries, store, registry, start=start, end=end, settings=settings,
+                            progress=progress)
+        finally:
+            store.conn.execute("select pg_advisory_unlock(hashtext(%s))", (lock,))
     finally:
         if own:
             store.close()
+
+
+def archive_source_names(sources_file, only: str | None) -> list[str]:
+    """The DAG's `list_sources` with `archive: true`: the one archive source asked for (required)."""
+    from scrapers.archive_registry import load_archives
+
+    _, entries = load_archives(_path(sources_file))
+    names = [e.name for e in entries]
+    if not only or only not in names:
+        raise KeyError(f"archive: true needs `only` = an archive source of {sources_file} "
+                       f"(known: {', '.join(names) or 'none'})")
+    return [only]
+
+
+def backfill_task(sources_file, name: str, since: str | None, until: str | None) -> dict:
+    """The DAG's `crawl` task with `archive: true`: the backfill's counts, named as a crawl's."""
+    stats = run_backfill(name, sources=sources_file, start=date.fromisoformat(since) if since else None,
+                         end=date.fromisoformat(until) if until else None,
+                         progress=lambda line: print(line, flush=True))
+    if stats.stopped:
+        raise RuntimeError(f"archive backfill of {name} stopped: {stats.stopped} (a rerun resumes)")
+    return {"source": name, "articles_new": stats.articles, "fetched": stats.fetched, "listed": stats.listed,
+            "landed": stats.landed, "quarantined": stats.quarantined, "duplicates": stats.duplicates,
+            "errors": stats.failed}
 
 
 def _cmd_backfill(args) -> int:

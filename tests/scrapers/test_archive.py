@@ -241,7 +241,7 @@ def test_429_streak_stops_the_run_and_a_rerun_resumes(archive, store):
 
 def test_kill_and_rerun_lands_nothing_twice(archive, store, warehouse_url):
     arc, district = archive["arc"], archive["district"]
-    env = {**os.environ, "QPAN_ARCHIVE_RATE": "120"}        # 0.5 s apart: time to kill it mid-way
+    env = {**os.environ, "QPAN_ARCHIVE_RATE": "300"}        # 0.2 s apart: time to kill it mid-way
     proc = subprocess.Popen([str(Path(sys.executable).parent / "qpan"), "sources", "backfill", district.name, "--archive",
                              "--sources", str(archive["path"]), "--allow-faster"], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
