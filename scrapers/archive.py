@@ -320,8 +320,9 @@ class BackfillStats:
 
 def backfill(src: ArchiveSource, entries: list[ArchiveSource], store, registry: Registry, *,
              start: date | None = None, end: date | None = None, settings: ArchiveSettings | None = None,
-             progress=None, sleep=time.sleep) -> BackfillStats:
-    """List (what is not cached), fetch and land the captures of `src` in [start, end]."""
+             progress=None, sleep=time.sleep, list_only: bool = False) -> BackfillStats:
+    """List (what is not cached), fetch and land the captures of `src` in [start, end]
+    (`list_only`: list and count, fetch nothing: the estimate of a backfill's duration)."""
     settings = settings or settings_from_env()
     start, end = max(start or src.start, src.start), min(end or src.end, src.end)
     stats = BackfillStats(source=src.name, crawl=CrawlStats(source=src.name))
@@ -340,7 +341,7 @@ def backfill(src: ArchiveSource, entries: list[ArchiveSource], store, registry: 
                 "between %s and %s", (src.name, start, end)).fetchone()[0]
             todo = pending(conn, src, start, end)
             stats.todo = len(todo)
-            for i, c in enumerate(todo, 1):
+            for i, c in enumerate([] if list_only else todo, 1):
                 _land_one(c, src, siblings, store, client, stats)
                 if progress is not None:
                     progress(stats.progress_line(i, settings.interval))
@@ -350,7 +351,8 @@ def backfill(src: ArchiveSource, entries: list[ArchiveSource], store, registry: 
         finally:
             stats.requests = client.requests
             stats.seconds = round(time.monotonic() - t0, 3)
-    _record(store, stats, started_at)
+    if not list_only:
+        _record(store, stats, started_at)
     return stats
 
 

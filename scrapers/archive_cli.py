@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from scrapers.registry import DEFAULT_SOURCES, RegistryError, host_of
@@ -29,7 +29,7 @@ def _path(sources) -> Path:
 
 
 def run_backfill(name: str, *, sources=DEFAULT_SOURCES, start: date | None = None, end: date | None = None,
-                 allow_faster: bool = False, progress=None, store=None):
+                 allow_faster: bool = False, progress=None, store=None, list_only: bool = False):
     """The backfill of one archive source (also the DAG's task): its BackfillStats."""
     from qpan.landing import PostgresStore
     from scrapers.archive import backfill, settings_from_env
@@ -50,7 +50,7 @@ def run_backfill(name: str, *, sources=DEFAULT_SOURCES, start: date | None = Non
         store.conn.execute("select pg_advisory_lock(hashtext(%s))", (lock,))
         try:
             return backfill(by_name[name], entries, store, registry, start=start, end=end, settings=settings,
-                            progress=progress)
+                            progress=progress, list_only=list_only)
         finally:
             store.conn.execute("select pg_advisory_unlock(hashtext(%s))", (lock,))
     finally:
@@ -99,12 +99,17 @@ def _cmd_backfill(args) -> int:
 
     try:
         stats = run_backfill(args.source, sources=args.sources, start=args.start, end=args.end,
-                             allow_faster=args.allow_faster, progress=progress)
+                             allow_faster=args.allow_faster, progress=progress, list_only=args.list_only)
     except (KeyError, ValueError, RegistryError) as exc:
         print(f"qpan sources backfill: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
     if tty:
         sys.stderr.write("\n")
+    if args.list_only:
+        interval = settings_interval()
+        print(f"{stats.source}: {stats.listed} captures listed, {stats.todo} to fetch: about "
+              f"{timedelta(seconds=round(stats.todo * interval))} at {60 / interval:g} requests a minute")
+        return 0
     print(f"{stats.source}: listed {stats.listed} ({stats.listed_new} new), fetched {stats.fetched}, "
           f"landed {stats.landed} ({stats.articles} articles new), quarantined {stats.quarantined}, "
           f"duplicates {stats.duplicates}, failed {stats.failed}; {stats.requests} requests in {stats.seconds:.0f}s")
@@ -124,4 +129,12 @@ def register_backfill(actions) -> None:
     b.add_argument("--sources", default=str(DEFAULT_SOURCES), help="the registry (default scrapers/sources.yml)")
     b.add_argument("--allow-faster", action="store_true",
                    help="allow QPAN_ARCHIVE_RATE above 24 requests a minute (a mirror or a local archive only)")
+    b.add_argument("--list-only", action="store_true",
+                   help="list the captures (CDX only, cached) and print how long fetching them would take")
     b.set_defaults(func=_cmd_backfill)
+
+
+def settings_interval() -> float:
+    from scrapers.archive import settings_from_env
+
+    return settings_from_env(allow_faster=True).interval

@@ -285,3 +285,9 @@ def test_default_settings_never_touch_the_archive():
     reg, entries = load_archives(REPO / "scrapers" / "sample_sources.yml")
     assert entries == []
     assert ArchiveSettings().rate_per_minute == 24
+
+
+def test_list_only_asks_the_cdx_alone(archive, store):
+    stats = backfill(archive["district"], archive["entries"], store, archive["registry"], list_only=True)
+    assert stats.todo == 11 and stats.fetched == 0
+    assert [r["path"][:16] for r in archive["arc"].log] == ["/cdx/search/cdx?"]
