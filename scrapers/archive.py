@@ -268,9 +268,12 @@ def _done(conn, c: Capture, state: str, reason: str | None = None, landed_as: st
 
 
 def _digest_done(conn, c: Capture) -> bool:
+    """Another capture of the URL with this payload is done (a truncated transfer is not: the same
+    payload captured again may arrive whole)."""
     return conn.execute(
         "select 1 from raw.archive_captures where original_url = %s and digest = %s and timestamp14 <> %s "
-        "and state in ('landed', 'quarantined', 'irrelevant') limit 1", (c.original, c.digest, c.timestamp)
+        "and (state in ('landed', 'irrelevant') or state = 'quarantined' and reason <> 'truncated body') limit 1",
+        (c.original, c.digest, c.timestamp)
     ).fetchone() is not None
 
 

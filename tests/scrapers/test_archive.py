@@ -245,7 +245,7 @@ def test_kill_and_rerun_lands_nothing_twice(archive, store, warehouse_url):
     proc = subprocess.Popen([str(Path(sys.executable).parent / "qpan"), "sources", "backfill", district.name, "--archive",
                              "--sources", str(archive["path"]), "--allow-faster"], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 90  # the CLI's start-up on a loaded machine
     while time.monotonic() < deadline:
         done = store.conn.execute("select count(*) from raw.archive_captures where archive_source = %s "
                                   "and state <> 'listed'", (district.name,)).fetchone()[0]
