@@ -291,3 +291,17 @@ def test_list_only_asks_the_cdx_alone(archive, store):
     stats = backfill(archive["district"], archive["entries"], store, archive["registry"], list_only=True)
     assert stats.todo == 11 and stats.fetched == 0
     assert [r["path"][:16] for r in archive["arc"].log] == ["/cdx/search/cdx?"]
+
+
+def test_dag_param_and_cli_refuse_an_unknown_archive_source(tmp_path, capsys):
+    from qpan.cli import main
+    from scrapers.archive_cli import archive_source_names
+
+    path = tmp_path / "sources.yml"
+    path.write_text(REGISTRY.format(s="k", host="k.thanhhoa.gov.vn"), encoding="utf-8")
+    assert archive_source_names(str(path), "district_k") == ["district_k"]
+    with pytest.raises(KeyError, match="district_k, commune_k|commune_k, district_k"):
+        archive_source_names(str(path), "live_k")            # a live source is not an archive source
+    assert main(["sources", "backfill", "nope", "--archive", "--sources", str(path)]) == 2
+    assert "unknown archive source 'nope'" in capsys.readouterr().err
+    assert main(["sources", "backfill", "district_k", "--sources", str(path)]) == 2   # --archive is required
