@@ -138,3 +138,27 @@ def settings_interval() -> float:
     from scrapers.archive import settings_from_env
 
     return settings_from_env(allow_faster=True).interval
+
+
+ARCHIVE_PROGRESS = """
+select archive_source, count(*) as listed,
+       count(*) filter (where state = 'landed') as landed,
+       count(*) filter (where state = 'quarantined') as quarantined,
+       count(*) filter (where state = 'duplicate') as duplicates,
+       count(*) filter (where state in ('listed', 'failed')) as to_fetch,
+       min(captured_at)::date as first_capture, max(captured_at)::date as last_capture
+from raw.archive_captures group by archive_source order by archive_source
+"""
+
+
+def archive_progress(conn) -> str:
+    """`qpan sources status`'s archive section: each archive source's captures by state."""
+    if conn.execute("select to_regclass('raw.archive_captures')").fetchone()[0] is None:
+        return ""
+    rows = conn.execute(ARCHIVE_PROGRESS).fetchall()
+    if not rows:
+        return ""
+    head = ("ARCHIVE_SOURCE", "LISTED", "LANDED", "QUARANTINED", "DUPLICATES", "TO_FETCH", "CAPTURED_FROM", "CAPTURED_TO")
+    lines = [head] + [tuple("-" if v is None else str(v) for v in r) for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines) + "\n"

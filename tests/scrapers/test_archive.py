@@ -278,6 +278,10 @@ def test_status_shows_archive_sources(archive, store):
     backfill(archive["district"], archive["entries"], store, archive["registry"])
     rows = {r["source"]: r for r in latest_status()}
     assert rows[archive["district"].name]["articles_landed"] == 3
+    from scrapers.archive_cli import archive_progress
+
+    line = next(ln for ln in archive_progress(store.conn).splitlines() if ln.startswith(archive["district"].name))
+    assert line.split()[1:6] == ["11", "7", "3", "1", "0"]   # listed, landed, quarantined, duplicates, to fetch
 
 
 def test_default_settings_never_touch_the_archive():
@@ -305,3 +309,19 @@ def test_dag_param_and_cli_refuse_an_unknown_archive_source(tmp_path, capsys):
     assert main(["sources", "backfill", "nope", "--archive", "--sources", str(path)]) == 2
     assert "unknown archive source 'nope'" in capsys.readouterr().err
     assert main(["sources", "backfill", "district_k", "--sources", str(path)]) == 2   # --archive is required
+
+
+def test_a_live_copy_and_an_archived_copy_are_one_article(archive, store):
+    from qpan.landing import ParsedArticle
+
+    urls, s = archive["urls"], archive["s"]
+    live = ParsedArticle(source=f"live_{s}", url=urls["a"], title="Bản trực tiếp của bài tổng kết quốc phòng",
+                         body_text="Nội dung bài viết lấy trực tiếp từ cổng thông tin.", published_at=None,
+                         template="thanhhoa_portal", source_unit_id="38.395")
+    store.save_article(live)
+    backfill(archive["district"], archive["entries"], store, archive["registry"])
+    rows = store.conn.execute("select source, title from raw.articles where url = %s", (urls["a"],)).fetchall()
+    assert rows == [(f"live_{s}", live.title)]              # one article: the live copy stays it
+    pages = store.conn.execute("select count(*) from raw.pages where url = %s and captured_at is not null",
+                               (urls["a"],)).fetchone()[0]
+    assert pages == 2                                        # the archived bodies are kept beside it
