@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -38,6 +37,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from psycopg.types.json import Jsonb
+
+from qpan import settings
 
 from scrapers.archive_registry import ArchiveSource, attribute
 from scrapers.crawl import CrawlStats
@@ -72,23 +73,19 @@ class ArchiveSettings:
         return 60.0 / self.rate_per_minute
 
 
-def settings_from_env(env=os.environ, *, allow_faster: bool = False) -> ArchiveSettings:
+def settings_from_env(env=None, *, allow_faster: bool = False) -> ArchiveSettings:
     """QPAN_ARCHIVE_URL, QPAN_ARCHIVE_RATE (requests/minute), QPAN_ARCHIVE_ALLOW_FASTER,
-    QPAN_ARCHIVE_BACKOFF (seconds after a 429), QPAN_ARCHIVE_RETRY_BACKOFF (after a 5xx)."""
-    s = ArchiveSettings(base_url=(env.get("QPAN_ARCHIVE_URL") or DEFAULT_ARCHIVE_URL).rstrip("/"))
-    if env.get("QPAN_ARCHIVE_RATE"):
-        s.rate_per_minute = float(env["QPAN_ARCHIVE_RATE"])
-    allow_faster = allow_faster or env.get("QPAN_ARCHIVE_ALLOW_FASTER", "").lower() in ("1", "true", "yes")
-    if s.rate_per_minute <= 0:
-        raise ValueError("QPAN_ARCHIVE_RATE must be > 0")
+    QPAN_ARCHIVE_BACKOFF (seconds after a 429), QPAN_ARCHIVE_RETRY_BACKOFF (after a 5xx):
+    registered in qpan.settings, read from `env` (default the environment)."""
+    s = ArchiveSettings(base_url=settings.get("QPAN_ARCHIVE_URL", environ=env).rstrip("/"),
+                        rate_per_minute=settings.get("QPAN_ARCHIVE_RATE", environ=env),
+                        backoff_429=settings.get("QPAN_ARCHIVE_BACKOFF", environ=env),
+                        backoff=settings.get("QPAN_ARCHIVE_RETRY_BACKOFF", environ=env))
+    allow_faster = allow_faster or settings.get("QPAN_ARCHIVE_ALLOW_FASTER", environ=env)
     if s.rate_per_minute > ARCHIVE_RATE_LIMIT and not allow_faster:
         raise ValueError(f"QPAN_ARCHIVE_RATE={s.rate_per_minute:g} is above the archive's limit of "
                          f"{ARCHIVE_RATE_LIMIT:g} requests a minute: set QPAN_ARCHIVE_ALLOW_FASTER=1 "
                          "(or --allow-faster) only for a mirror or a local archive")
-    if env.get("QPAN_ARCHIVE_BACKOFF"):
-        s.backoff_429 = float(env["QPAN_ARCHIVE_BACKOFF"])
-    if env.get("QPAN_ARCHIVE_RETRY_BACKOFF"):
-        s.backoff = float(env["QPAN_ARCHIVE_RETRY_BACKOFF"])
     return s
 
 
