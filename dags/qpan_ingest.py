@@ -45,6 +45,8 @@ SCHEDULE = settings.get("QPAN_INGEST_SCHEDULE")
         "only": Param(None, type=["null", "string"], description="crawl just this source"),
         "since": Param(None, type=["null", "string"], description="backfill window start, YYYY-MM-DD"),
         "until": Param(None, type=["null", "string"], description="backfill window end, YYYY-MM-DD"),
+        "archive": Param(False, type="boolean",
+                         description="backfill the archive source `only` from the web archive (docs/archive.md)"),
     },
     tags=["qpan", "ingest"],
     doc_md=__doc__,
@@ -56,6 +58,14 @@ def qpan_ingest():
 
         from qpan.ingest import ConfigError, source_names
 
+        if params.get("archive"):  # an archive backfill (issue 30): `only` names an archive source
+            from scrapers.archive_cli import archive_source_names
+
+            try:
+                source_names(params["sources_file"], None, params.get("since"), params.get("until"))  # dates checked
+                return archive_source_names(params["sources_file"], params.get("only"))
+            except (ConfigError, KeyError) as exc:
+                raise AirflowFailException(str(exc)) from exc
         try:
             return source_names(params["sources_file"], params.get("only"), params.get("since"), params.get("until"))
         except ConfigError as exc:  # retrying a wrong configuration cannot help
@@ -65,6 +75,10 @@ def qpan_ingest():
     def crawl(source: str, params=None) -> dict:
         from qpan.ingest import crawl_one
 
+        if params.get("archive"):
+            from scrapers.archive_cli import backfill_task
+
+            return backfill_task(params["sources_file"], source, params.get("since"), params.get("until"))
         return crawl_one(params["sources_file"], source, params.get("since"), params.get("until"))
 
     @task(trigger_rule="all_done")

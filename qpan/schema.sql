@@ -401,3 +401,39 @@ comment on column audit.alerts.message is 'The alert message sent (webhook or lo
 comment on column audit.alerts.opened_at is 'When the problem was first announced.';
 comment on column audit.alerts.cleared_at is 'When its recovery was announced (null while open).';
 comment on column audit.alerts.recovery is 'The recovery message sent.';
+
+-- Web-archive captures (scrapers/archive.py): a capture lands in raw.pages under its original URL,
+-- with the archive's capture time (UTC) and digest; live pages leave both null.
+alter table raw.pages add column if not exists captured_at timestamptz;
+alter table raw.pages add column if not exists archive_digest text;
+-- The archive's CDX answers, cached: one row per capture listed, with what became of it, so a rerun
+-- asks the archive only for the range not listed yet and fetches only the captures not done.
+-- state: listed (to fetch), landed, duplicate (a digest already landed), quarantined, failed (retried
+-- on the next run), irrelevant (not a QP-AN article).
+create table if not exists raw.archive_captures (
+    original_url   text        not null,
+    timestamp14    text        not null,
+    captured_at    timestamptz not null,
+    archive_source text        not null,
+    mimetype       text,
+    statuscode     text,
+    digest         text        not null,
+    length         bigint,
+    state          text        not null default 'listed',
+    reason         text,
+    landed_as      text,
+    listed_at      timestamptz not null default now(),
+    done_at        timestamptz,
+    primary key (original_url, timestamp14)
+);
+create index if not exists archive_captures_source_idx on raw.archive_captures (archive_source, state);
+-- The ranges of capture days already listed for an archive source's prefix (the CDX cache's coverage).
+create table if not exists raw.archive_listings (
+    archive_source text        not null,
+    prefix         text        not null,
+    from_day       date        not null,
+    to_day         date        not null,
+    captures       integer     not null,
+    listed_at      timestamptz not null default now(),
+    primary key (archive_source, prefix, from_day, to_day)
+);

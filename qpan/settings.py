@@ -192,6 +192,22 @@ SETTINGS_LIST: tuple[Setting, ...] = (
     Setting("QPAN_SAMPLE_PORT", None, "`QPAN_PG_PORT + 10`", PORT,
             "port of the local sample portal server, the same in `make run`, `python -m scrapers.portal_server` "
             "and `scrapers/sample_sources.yml` (its URLs are the sample articles' keys, so it is fixed)", _port),
+    # -- the web archive (issue 30, docs/archive.md) --------------------------------------
+    Setting("QPAN_ARCHIVE_URL", "https://web.archive.org", "`https://web.archive.org`", "an http(s) URL",
+            "the web archive `qpan sources backfill --archive` lists (`/cdx/search/cdx`) and replays "
+            "(`/web/<ts>id_/<url>`) captures from: the Wayback Machine, a mirror, a proxy, the tests' local archive",
+            _http_url),
+    Setting("QPAN_ARCHIVE_RATE", 24.0, "`24`", "a number > 0",
+            "requests a minute to the archive, on one connection (above 24, the Wayback Machine's limit, "
+            "only with `QPAN_ARCHIVE_ALLOW_FASTER`)", _number(above=0)),
+    Setting("QPAN_ARCHIVE_ALLOW_FASTER", False, "off", "one of: 1, true, yes, on, 0, false, no, off",
+            "allow `QPAN_ARCHIVE_RATE` above 24 (a mirror or a local archive only; `--allow-faster`)", _flag),
+    Setting("QPAN_ARCHIVE_BACKOFF", 60.0, "`60`", NUMBER,
+            "seconds without sending anything after a 429 without Retry-After (doubled at each 429 in a row)",
+            _number(minimum=0)),
+    Setting("QPAN_ARCHIVE_RETRY_BACKOFF", 5.0, "`5`", NUMBER,
+            "first back-off in seconds after an archive's 5xx or a connection error (doubled each retry)",
+            _number(minimum=0)),
     Setting("QPAN_GAZETTEER_SEED", None, "`dbt_project/seeds/admin_units.csv`", "a file path",
             "the gazetteer seed the extractor reads (another one built by `qpan gazetteer build --seeds-dir`, "
             "to try it before committing)", _path),

@@ -168,6 +168,8 @@ class Registry:
     sources: list[Source]
     allowed_hosts: list[str]
     templates: dict[str, dict]
+    # the `archives:` entries as read (with their lines): scrapers.archive_registry validates them
+    archive_entries: list = field(default_factory=list)
 
     def get(self, name: str) -> Source:
         for s in self.sources:
@@ -251,7 +253,7 @@ def _build(path: Path, doc) -> Registry:
         raise err(1, "top level must be a mapping")
     doc = _subst(path, doc)
     kl = getattr(doc, "key_lines", {})
-    known_top = {"user_agent", "allowed_hosts", "defaults", "relevance", "templates", "sources"}
+    known_top = {"user_agent", "allowed_hosts", "defaults", "relevance", "templates", "sources", "archives"}
     for k in doc:
         if k not in known_top:
             raise err(kl.get(k), f"unknown top-level key {k!r}")
@@ -285,7 +287,10 @@ def _build(path: Path, doc) -> Registry:
         if not isinstance(s, dict):
             raise err(line, "a source must be a mapping")
         sources.append(_source(err, s, line, seen, allowed, base_pol, base_rel, templates))
-    return Registry(str(path), str(ua), sources, allowed, {k: dict(v) for k, v in templates.items()})
+    archives = doc.get("archives") or []
+    if not isinstance(archives, list):
+        raise err(kl.get("archives"), "archives must be a list")
+    return Registry(str(path), str(ua), sources, allowed, {k: dict(v) for k, v in templates.items()}, archives)
 
 
 _SOURCE_KEYS = {"name", "template", "base_url", "unit_id", "discovery", "relevance", "politeness",

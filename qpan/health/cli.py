@@ -92,6 +92,13 @@ def _cmd_status(args) -> int:
         print("no crawl recorded yet: run `qpan scrape` (or `make run`) first")
     else:
         sys.stdout.write(render_table(rows))
+    if not args.json:  # archive backfills (issue 30): captures listed, landed, left to fetch
+        from scrapers.archive_cli import archive_progress
+
+        with db.connect("qpan_loader") as conn:
+            section = archive_progress(conn)
+        if section:
+            sys.stdout.write("\n" + section)
     bad = [r["source"] for r in rows if r["status"] in EXIT_STATUSES]
     if bad and not args.json:
         print(f"{len(bad)} source(s) failing or drifting: {', '.join(bad)}", file=sys.stderr)
@@ -126,3 +133,6 @@ def register(subparsers) -> None:
     a.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                    help="keep retrying (with the back-off) for up to this long while some remain")
     a.set_defaults(func=_cmd_send_alerts)
+    from scrapers.archive_cli import register_backfill  # `qpan sources backfill` (issue 30)
+
+    register_backfill(actions)
