@@ -77,6 +77,12 @@ def _path(raw: str) -> Path:
     return Path(raw)
 
 
+def _http_url(raw: str) -> str:
+    if not re.match(r"https?://[^/\s]+", raw):
+        raise ValueError(raw)
+    return raw
+
+
 def _duration(raw: str) -> str:
     """A positive Postgres duration: 60s, 500ms, 2min, 1h (a bare number is milliseconds)."""
     value = raw.strip()
