@@ -44,23 +44,26 @@ articles as not materialized (
     from {{ ref('stg_raw__articles') }}
     where
         ({{ counts_synthetic }} or not is_synthetic)
-        and article_id not in (
-            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
-            where quarantined.row_kind = 'article'
+        -- not exists, not `not in (subquery)`: an anti join, which no null in the subquery can empty
+        and not exists (
+            select 1 from {{ ref('int_quarantined_rows') }} as quarantined
+            where quarantined.row_kind = 'article' and quarantined.row_id = article_id
         )
         {% if is_incremental() %}
             and article_id = any(array(select changed.article_id from changed_articles as changed))
         {% endif %}
 ),
 
--- the extractor's mentions with people's review decisions applied (rejected ones left out)
+-- the extractor's mentions with people's review decisions applied (rejected ones left out): a
+-- table with statistics and an (article_id, extractor_version) index, so the joins below are
+-- planned on real counts (over the former stack of views the planner saw 1 row: issue 31)
 mentions as not materialized (
     select *
     from {{ ref('int_indicator_mentions__reviewed') }}
     where
-        mention_id not in (
-            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
-            where quarantined.row_kind = 'mention'
+        not exists (
+            select 1 from {{ ref('int_quarantined_rows') }} as quarantined
+            where quarantined.row_kind = 'mention' and quarantined.row_id = mention_id
         )
         {% if is_incremental() %}
             and article_id = any(array(select changed.article_id from changed_articles as changed))
