@@ -22,13 +22,13 @@ LARGE_INPUT = 10_000
 
 
 def _generate(conn) -> None:
-    """~21k mentions over 10,500 articles, their extraction rows and 1% of them reviewed, in SQL."""
+    """~21k mentions over 10,500 articles and their extraction rows, in SQL (no review decision yet)."""
     conn.execute(
         """insert into raw.articles (source, url, title, published_at, body_text, source_unit_id, template,
                content_hash, synthetic)
            select 'thanhhoa', 'https://plans.test/bai-' || g || '.html', 'Bài ' || g,
-               timestamptz '2023-01-01 08:00+07' + (g % 700) * interval '1 day',
-               'Trong năm, huyện tổ chức ' || (g % 9 + 1) || ' cuộc diễn tập và có ' || (g % 500 + 100)
+               timestamptz '2023-01-01 08:00+07' + (g %% 700) * interval '1 day',
+               'Trong năm, huyện tổ chức ' || (g %% 9 + 1) || ' cuộc diễn tập và có ' || (g %% 500 + 100)
                    || ' dân quân tự vệ.',
                '38', 'plans', md5(g::text), false
            from generate_series(1, %s) as g""", (ARTICLES,))
@@ -43,9 +43,7 @@ def _generate(conn) -> None:
     conn.execute(
         """insert into raw.article_extractions (article_id, extractor_version, n_facts)
            select article_id, 'rules-plans', %s from raw.articles""", (MENTIONS_PER_ARTICLE,))
-    load_review_decisions(conn)
-    conn.execute("analyze raw.articles; analyze raw.indicator_mentions; analyze raw.article_extractions; "
-                 "analyze review.decisions")
+    conn.execute("analyze raw.articles; analyze raw.indicator_mentions; analyze raw.article_extractions")
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +94,11 @@ def large_nested_loops(plan: dict, path: str = "") -> list[str]:
     return found
 
 
-def test_the_generated_warehouse_has_the_size_the_guard_needs():
+def test_the_generated_warehouse_has_the_size_the_guard_needs(built_models):
     with db.connect() as conn:
-        mentions, decisions = conn.execute(
-            "select (select count(*) from raw.indicator_mentions), (select count(*) from review.decisions)").fetchone()
-    assert mentions >= 20_000
-    assert decisions >= mentions // 100 - 4  # ~1% reviewed: the review loop's joins are in the plans
+        articles, mentions = conn.execute(
+            "select (select count(*) from raw.articles), (select count(*) from raw.indicator_mentions)").fetchone()
+    assert articles > LARGE_INPUT and mentions >= 20_000
 
 
 def test_the_guard_finds_a_quadratic_join():
@@ -116,15 +113,28 @@ def test_the_guard_finds_a_quadratic_join():
     assert len(large_nested_loops({"Node Type": "Hash Join", "Plans": [quadratic, indexed]})) == 1
 
 
-def test_no_model_plan_has_a_nested_loop_over_two_large_inputs(built_models):
+def _offenders(conn, models: dict[str, str]) -> dict[str, list[str]]:
     offenders = {}
+    for name, sql in sorted(models.items()):
+        plan = conn.execute("explain (analyze, timing off, format json) " + sql).fetchone()[0][0]["Plan"]
+        if loops := large_nested_loops(plan):
+            offenders[name] = loops
+    return offenders
+
+
+def test_no_model_plan_has_a_nested_loop_over_two_large_inputs(built_models):
+    """Every model's plan, with no review decision (a fresh warehouse: issue 31's plan) and then
+    with 1% of the mentions reviewed (the review loop's joins), without rebuilding in between:
+    the models that read the decisions are planned on them either way."""
+    assert "int_indicator_mentions__enriched" in built_models
+    found = {}
     with db.connect(autocommit=True) as conn:
         conn.execute("set statement_timeout = '120s'")
-        for name, sql in sorted(built_models.items()):
-            plan = conn.execute("explain (analyze, timing off, format json) " + sql).fetchone()[0][0]["Plan"]
-            loops = large_nested_loops(plan)
-            if loops:
-                offenders[name] = loops
-    assert "int_indicator_mentions__enriched" in built_models
-    assert not offenders, "quadratic joins (nested loops over two inputs > 10,000 rows):\n" + "\n".join(
-        f"{name}: {loop}" for name, loops in offenders.items() for loop in loops)
+        found["no review decision"] = _offenders(conn, built_models)
+        reviewed = load_review_decisions(conn)
+        conn.execute("analyze review.decisions")
+        assert reviewed >= 200
+        found["1% of the mentions reviewed"] = _offenders(conn, built_models)
+    assert not any(found.values()), "quadratic joins (nested loops over two inputs > 10,000 rows):\n" + "\n".join(
+        f"{state}: {name}: {loop}" for state, offenders in found.items()
+        for name, loops in offenders.items() for loop in loops)
