@@ -245,10 +245,8 @@ def load_review_decisions(conn) -> int:
             old_indicator, old_value, old_unit_id, old_period, new_indicator, new_value, new_value_type, new_unit_id,
             new_period, decided_by)
         select
-            case when kind = 3
-                then left(md5(a.url || '|' || m.indicator || '|' || (m.span_start + 100000) || '|'
-                              || (m.span_end + 100000)), 16)
-                else left(md5(a.url || '|' || m.indicator || '|' || m.span_start || '|' || m.span_end), 16) end,
+            raw.review_key(a.url, m.indicator, m.span_start + case when kind = 3 then 100000 else 0 end,
+                           m.span_end + case when kind = 3 then 100000 else 0 end),
             a.url, m.indicator,
             m.span_start + case when kind = 3 then 100000 else 0 end,
             m.span_end + case when kind = 3 then 100000 else 0 end,

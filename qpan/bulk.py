@@ -101,7 +101,7 @@ _INSERT_STAGED_MENTIONS = (
     "insert into raw.indicator_mentions (" + ", ".join(MENTION_COLUMNS) + ", review_key) "
     "select s.article_id, s.extractor_version, s.indicator, s.value, s.value_type, s.comparator, s.unit_id, "
     "s.period, s.qualifiers::jsonb, s.evidence, s.span_start, s.span_end, s.confidence, "
-    "left(md5(a.url || '|' || s.indicator || '|' || s.span_start || '|' || s.span_end), 16) "
+    "raw.review_key(a.url, s.indicator, s.span_start, s.span_end) "
     "from qpan_stage_mentions as s left join raw.articles as a on a.article_id = s.article_id "
     "on conflict do nothing")
 

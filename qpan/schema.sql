@@ -69,6 +69,10 @@ create index if not exists mentions_article_idx on raw.indicator_mentions (artic
 -- at every build: the warehouse joins review decisions on it by index (issue 31). A loader may
 -- supply it; otherwise the trigger below looks the article's URL up (a URL never changes for an
 -- article_id: articles are upserted by URL). Rows written before the column existed are keyed once.
+create or replace function raw.review_key(url text, indicator text, span_start integer, span_end integer)
+    returns text language sql immutable parallel safe as $$
+    select left(md5(url || '|' || indicator || '|' || span_start || '|' || span_end), 16)
+$$;
 do $$
 begin
     if not exists (
@@ -77,7 +81,7 @@ begin
     ) then
         alter table raw.indicator_mentions add column review_key text;
         update raw.indicator_mentions as m
-        set review_key = left(md5(a.url || '|' || m.indicator || '|' || m.span_start || '|' || m.span_end), 16)
+        set review_key = raw.review_key(a.url, m.indicator, m.span_start, m.span_end)
         from raw.articles as a
         where a.article_id = m.article_id;
         alter table raw.indicator_mentions alter column review_key set not null;
@@ -88,7 +92,7 @@ create or replace function raw.set_mention_review_key() returns trigger
     language plpgsql as $$
 begin
     if new.review_key is null or tg_op = 'UPDATE' then
-        select left(md5(a.url || '|' || new.indicator || '|' || new.span_start || '|' || new.span_end), 16)
+        select raw.review_key(a.url, new.indicator, new.span_start, new.span_end)
         into new.review_key
         from raw.articles as a
         where a.article_id = new.article_id;
