@@ -410,8 +410,8 @@ def _model_times() -> dict:
 # The guard of `make bench-quick` (issue 31): a full build that goes quadratic fails the bench,
 # not a user's rebuild. No model may take more than MODEL_S_PER_1K_MENTIONS seconds of a full build
 # per 1,000 mentions: the nested loop of issue 31 took 2.7-3.7 s per 1,000 at the 10k tier (more
-# at every larger tier), the fixed model ~0.35 s with this 2-core machine at load ~25 (well under
-# 0.1 s on a quiet one), so the bound fails the regression and not a busy machine. At the quick
+# at every larger tier), the fixed model 0.055 s at load ~2 and ~0.35 s with this 2-core machine at
+# load ~25, so the bound fails the regression and not a busy machine. At the quick
 # tier (10k articles, where dbt's fixed cost is most of an incremental build) the full build may
 # take at most FULL_OVER_INCREMENTAL times the incremental one.
 MODEL_S_PER_1K_MENTIONS = 1.0
