@@ -4,6 +4,8 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from bench.bounds import FULL_OVER_INCREMENTAL, MODEL_S_PER_1K_MENTIONS, RATIO_TIER, check_transform_bounds
+
 GOALS = {"parse_ratio": 10.0, "extract_rate": 2000.0, "land_ratio": 0.5, "incremental_share": 0.10,
          "e2e_seconds": 60.0}
 
@@ -121,12 +123,32 @@ def render_markdown(results: dict, png: Path | None) -> str:
         out += ["`qpan.warehouse.build(full_refresh=True)` (seeds, all models and tests in one `dbt build`) on the bench database with "
                 "raw.articles + raw.indicator_mentions (the generator's known facts) loaded in bulk, synthetic articles let through "
                 "with `QPAN_INCLUDE_SYNTHETIC=true` (dbt var `include_synthetic`); then 1% new articles and their facts are added "
-                "and `qpan.warehouse.build()` runs incrementally (unchanged seeds skipped).", "",
-                "| articles | mentions | full build s | incremental s | **incremental / full** | load |", "|---:|---:|---:|---:|---:|---|"]
+                "and `qpan.warehouse.build()` runs incrementally (unchanged seeds skipped). Review decisions: 1% of the "
+                "mentions (confirm, correct, reject, and a fact added at another span, in turn) before the full build, and "
+                "1% of the new ones before the incremental build, so the review loop's joins are measured.", "",
+                "| articles | mentions | decisions | full build s | incremental s | **incremental / full** | load |",
+                "|---:|---:|---:|---:|---:|---:|---|"]
         for k in tk:
             rs = ent[k]
-            out.append(f"| {int(k.split('/')[1]):,} | {rs[0]['mentions']:,} | {fmt3(mmm([r['full_s'] for r in rs]), 1)} | "
+            out.append(f"| {int(k.split('/')[1]):,} | {rs[0]['mentions']:,} | {rs[0].get('decisions', 0):,} | "
+                       f"{fmt3(mmm([r['full_s'] for r in rs]), 1)} | "
                        f"{fmt3(mmm([r['incremental_s'] for r in rs]), 1)} | {fmt3(mmm([r['incremental_share'] for r in rs]), 2)} | {_l(rs)} |")
+        out += ["", f"**Bounds** (`bench.run.check_transform_bounds`; `make bench-quick` and `make bench` exit 1 past them): "
+                f"no model's full-build time above {MODEL_S_PER_1K_MENTIONS} s per 1,000 mentions (run_results.json), "
+                f"and at the {RATIO_TIER:,} tier a full build at most {FULL_OVER_INCREMENTAL:.0f}x the incremental one."]
+        for k in tk:
+            worst = [max(((m, t / (r["mentions"] / 1000)) for m, t in r["full_models"].items()), key=lambda x: x[1])
+                     for r in ent[k] if r.get("full_models")]
+            if worst:
+                model, per_1k = max(worst, key=lambda x: x[1])
+                ratio = statistics.median(r["full_s"] / r["incremental_s"] for r in ent[k])
+                out.append(f"- {int(k.split('/')[1]):,}: slowest model per 1,000 mentions {model} {per_1k:.3f} s "
+                           f"(worst run); full / incremental {ratio:.1f}x (median).")
+        failures = check_transform_bounds({k: ent[k] for k in tk})
+        out += [""] + [f"- **bound exceeded:** {f}" for f in failures] + ([""] if failures else [])
+        transform_notes = (ent.get("transform_notes") or [{}])[0].get("text")
+        if transform_notes:
+            out += ["", transform_notes]
         last = ent[tk[-1]][-1]
         with_detail = [(k, r) for k in tk for r in ent[k] if r.get("plans") or r.get("incremental_nodes")]
         if with_detail and not (last.get("plans") or last.get("incremental_nodes")):

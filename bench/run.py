@@ -30,6 +30,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from bench.bounds import check_transform_bounds  # the guard of make bench-quick (issue 31)
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -200,7 +201,8 @@ def _read_articles(path: Path):
 
 
 def _truncate(conn) -> None:
-    conn.execute("truncate raw.articles, raw.indicator_mentions, raw.article_extractions restart identity cascade")
+    conn.execute("truncate raw.articles, raw.indicator_mentions, raw.article_extractions, review.decisions "
+                 "restart identity cascade")
 
 
 def _load_mentions(conn, path: Path) -> int:
@@ -226,6 +228,43 @@ def _load_mentions(conn, path: Path) -> int:
                      "select article_id, %s, count(*) from raw.indicator_mentions group by article_id "
                      "on conflict (article_id) do nothing", (EXTRACTOR_VERSION,))
     return n
+
+
+REVIEWED_SHARE = 100  # one mention in REVIEWED_SHARE gets a review decision (1%)
+
+
+def load_review_decisions(conn) -> int:
+    """Review decisions on 1% of the mentions not yet decided, in one statement: in turn a confirm,
+    a correction (another value), a reject, and a fact a person added at another span of the same
+    article, so that the review loop's joins (int_indicator_mentions__reviewed) are measured. Also the
+    review decisions of the plan guard's generated warehouse (tests/warehouse/test_model_plans.py)."""
+    cur = conn.execute(f"""
+        insert into review.decisions (review_key, article_url, indicator, span_start, span_end, evidence, decision,
+            old_indicator, old_value, old_unit_id, old_period, new_indicator, new_value, new_value_type, new_unit_id,
+            new_period, decided_by)
+        select
+            raw.review_key(a.url, m.indicator, m.span_start + case when kind = 3 then 100000 else 0 end,
+                           m.span_end + case when kind = 3 then 100000 else 0 end),
+            a.url, m.indicator,
+            m.span_start + case when kind = 3 then 100000 else 0 end,
+            m.span_end + case when kind = 3 then 100000 else 0 end,
+            m.evidence,
+            (array['confirm', 'correct', 'reject', 'add'])[kind + 1],
+            m.indicator, m.value, m.unit_id, m.period,
+            case when kind <> 2 then m.indicator end,
+            case when kind = 1 and m.value_type = 'boolean' then 1 - m.value when kind = 1 then m.value + 1
+                 when kind <> 2 then m.value end,
+            case when kind <> 2 then m.value_type end,
+            case when kind <> 2 then m.unit_id end,
+            case when kind <> 2 then m.period end,
+            'bench'
+        from (
+            select *, (mention_id / {REVIEWED_SHARE}) % 4 as kind from raw.indicator_mentions
+            where mention_id % {REVIEWED_SHARE} = 0
+        ) as m
+        join raw.articles as a using (article_id)
+        where not exists (select 1 from review.decisions as d where d.article_url = a.url)""")
+    return cur.rowcount
 
 
 def stage_land(a) -> None:
@@ -356,6 +395,16 @@ def _slowest_nodes(top: int = 10) -> list:
     return [total] + sorted(nodes, key=lambda x: -x[1])[:top]
 
 
+def _model_times() -> dict:
+    """Seconds per model of the last dbt invocation (run_results.json): what the bounds check."""
+    try:
+        rr = json.loads((CACHE / "dbt-target" / "run_results.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {r["unique_id"].split(".")[-1]: round(r["execution_time"], 3)
+            for r in rr.get("results", []) if r["unique_id"].startswith("model.")}
+
+
 def stage_transform(a) -> None:
     """dbt full build (qpan.warehouse.build(full_refresh=True)) on n articles and their facts, then
     an incremental build after adding 1% new articles; the consolidation's plan."""
@@ -371,7 +420,8 @@ def stage_transform(a) -> None:
         _truncate(conn)
         bulk_load_articles(conn, _read_articles(CACHE / f"articles_0_{a.n}.csv"))
         out["mentions"] = _load_mentions(conn, CACHE / f"mentions_0_{a.n}.csv")
-        conn.execute("analyze raw.articles; analyze raw.indicator_mentions")
+        out["decisions"] = load_review_decisions(conn)
+        conn.execute("analyze raw.articles; analyze raw.indicator_mentions; analyze review.decisions")
     errors = []
     t0 = time.perf_counter()
     try:
@@ -382,9 +432,11 @@ def stage_transform(a) -> None:
         warehouse._record_layout()
     out["full_s"] = round(time.perf_counter() - t0, 2)
     out["full_nodes"] = _slowest_nodes()
+    out["full_models"] = _model_times()
     with db.connect(autocommit=True) as conn:
         bulk_load_articles(conn, _read_articles(CACHE / f"articles_{a.n}_{inc_n}.csv"))
         out["inc_mentions"] = _load_mentions(conn, CACHE / f"mentions_{a.n}_{inc_n}.csv")
+        out["inc_decisions"] = load_review_decisions(conn)
     t0 = time.perf_counter()
     try:
         warehouse.build()
@@ -393,6 +445,7 @@ def stage_transform(a) -> None:
     out["incremental_s"] = round(time.perf_counter() - t0, 2)
     out["incremental_share"] = round(out["incremental_s"] / out["full_s"], 3)
     out["incremental_nodes"] = _slowest_nodes()
+    out["incremental_models"] = _model_times()
     with db.connect(autocommit=True) as conn:
         out["rows"] = {t: conn.execute(f"select count(*) from {t}").fetchone()[0] for t in (
             "raw.articles", "raw.indicator_mentions", "intermediate.int_indicator_mentions__enriched",
@@ -564,7 +617,7 @@ def _corpus_cached(n: int) -> bool:
     return m.exists() and m.read_text() == _corpus_key() and all(f.exists() for f in files)
 
 
-def run_all(args) -> None:
+def run_all(args) -> list[str]:
     results = _load_results()
     ent = results.setdefault("entries", {})
     results["machine"] = machine()
@@ -615,6 +668,12 @@ def run_all(args) -> None:
         ent["airflow_last_run"] = [airflow_breakdown()]
     _save(results)
     render()
+    measured = {k: v for k, v in ent.items() if k.startswith("transform/") and "transform" in args.stages
+                and int(k.split("/")[1]) in tiers}
+    failures = check_transform_bounds(measured)
+    for failure in failures:
+        print(f"bench: BOUND EXCEEDED: {failure}", file=sys.stderr)
+    return failures
 
 
 # ============================================================================ report
@@ -700,8 +759,7 @@ def main(argv=None) -> int:
     args.sample = args.sample or (600 if args.quick else 3000)
     args.baseline_n = args.baseline_n or (100 if args.quick else 300)
     args.stages = args.stages.split(",")
-    run_all(args)
-    return 0
+    return 1 if run_all(args) else 0
 
 
 if __name__ == "__main__":

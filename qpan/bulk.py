@@ -95,6 +95,16 @@ def bulk_load_articles(conn: psycopg.Connection, rows: Iterable[Any], batch_size
 MENTION_COLUMNS = ("article_id", "extractor_version", "indicator", "value", "value_type", "comparator", "unit_id",
                    "period", "qualifiers", "evidence", "span_start", "span_end", "confidence")
 
+# The staged mentions into raw, with their review key computed in one set-based join (the
+# row trigger raw.set_mention_review_key would look each article's URL up one row at a time).
+_INSERT_STAGED_MENTIONS = (
+    "insert into raw.indicator_mentions (" + ", ".join(MENTION_COLUMNS) + ", review_key) "
+    "select s.article_id, s.extractor_version, s.indicator, s.value, s.value_type, s.comparator, s.unit_id, "
+    "s.period, s.qualifiers::jsonb, s.evidence, s.span_start, s.span_end, s.confidence, "
+    "raw.review_key(a.url, s.indicator, s.span_start, s.span_end) "
+    "from qpan_stage_mentions as s left join raw.articles as a on a.article_id = s.article_id "
+    "on conflict do nothing")
+
 _STAGE_MENTIONS = """
 create temp table if not exists qpan_stage_mentions (
     article_id bigint, extractor_version text, indicator text, value numeric, value_type text,
@@ -147,10 +157,7 @@ def replace_mentions(conn: psycopg.Connection, article_facts: list[tuple],
                               getattr(profile, "subject_unit_id", None), getattr(profile, "reviewed_year", None),
                               profile is not None))
         conn.execute(
-            "insert into raw.indicator_mentions (" + ", ".join(MENTION_COLUMNS) + ") "
-            "select article_id, extractor_version, indicator, value, value_type, comparator, unit_id, period, "
-            "qualifiers::jsonb, evidence, span_start, span_end, confidence from qpan_stage_mentions "
-            "on conflict do nothing")
+            _INSERT_STAGED_MENTIONS)
         conn.execute(
             """insert into raw.article_extractions (article_id, extractor_version, n_facts, subject_unit_id,
                    reviewed_year, profiled_at)

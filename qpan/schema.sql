@@ -64,6 +64,47 @@ create table if not exists raw.indicator_mentions (
     unique (article_id, extractor_version, indicator, unit_id, period, span_start, qualifiers)
 );
 create index if not exists mentions_article_idx on raw.indicator_mentions (article_id, extractor_version);
+-- The review key of a mention (qpan.review.catalog.review_key: article URL, the extractor's
+-- indicator, the evidence span), stored once when the mention lands instead of an md5 per mention
+-- at every build: the warehouse joins review decisions on it by index (issue 31). A loader may
+-- supply it; otherwise the trigger below looks the article's URL up (a URL never changes for an
+-- article_id: articles are upserted by URL). Rows written before the column existed are keyed once.
+create or replace function raw.review_key(url text, indicator text, span_start integer, span_end integer)
+    returns text language sql immutable parallel safe as $$
+    select left(md5(url || '|' || indicator || '|' || span_start || '|' || span_end), 16)
+$$;
+do $$
+begin
+    if not exists (
+        select 1 from information_schema.columns
+        where table_schema = 'raw' and table_name = 'indicator_mentions' and column_name = 'review_key'
+    ) then
+        alter table raw.indicator_mentions add column review_key text;
+        update raw.indicator_mentions as m
+        set review_key = raw.review_key(a.url, m.indicator, m.span_start, m.span_end)
+        from raw.articles as a
+        where a.article_id = m.article_id;
+        alter table raw.indicator_mentions alter column review_key set not null;
+    end if;
+end
+$$;
+create or replace function raw.set_mention_review_key() returns trigger
+    language plpgsql as $$
+begin
+    if new.review_key is null or tg_op = 'UPDATE' then
+        select raw.review_key(a.url, new.indicator, new.span_start, new.span_end)
+        into new.review_key
+        from raw.articles as a
+        where a.article_id = new.article_id;
+    end if;
+    return new;
+end
+$$;
+drop trigger if exists mentions_review_key on raw.indicator_mentions;
+create trigger mentions_review_key
+    before insert or update of article_id, indicator, span_start, span_end on raw.indicator_mentions
+    for each row execute function raw.set_mention_review_key();
+create index if not exists mentions_review_key_idx on raw.indicator_mentions (review_key);
 -- The mention format of the domain contract, enforced on every write instead of being re-tested
 -- over every row at every dbt build (millions of rows): a malformed mention fails its load, loudly.
 do $$

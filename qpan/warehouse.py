@@ -184,7 +184,7 @@ SEEDS_EVERY_FACT_JOINS = ("admin_units", "indicators")
 # then rebuilt in full once (an incremental run cannot read a high-water mark its old table
 # does not have). Recorded as a comment on the schemas that hold incremental models, so that it
 # travels with the marts through the publish swap (the previous marts come back as candidate).
-INCREMENTAL_LAYOUT = "qpan incremental layout 2026-11-29.award-body+reviews"
+INCREMENTAL_LAYOUT = "qpan incremental layout 2026-12-07.reviewed-table"
 
 
 def incremental_layout_is_current(marts_schema: str = CANDIDATE_SCHEMA) -> bool:

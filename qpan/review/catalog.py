@@ -25,7 +25,8 @@ class ReviewError(ValueError):
 
 def review_key(url: str, indicator: str, span_start: int, span_end: int) -> str:
     """The stable key of a fact under review: the article's URL, the extractor's indicator and the
-    evidence span. Must equal int_indicator_mentions__reviewed's SQL (left(md5(...), 16))."""
+    evidence span. Must equal raw.review_key (qpan/schema.sql), the key stored with each raw mention
+    when it lands: left(md5(...), 16)."""
     text = f"{url}|{indicator}|{int(span_start)}|{int(span_end)}"
     return hashlib.md5(text.encode("utf-8")).hexdigest()[:16]
 

@@ -19,9 +19,9 @@ COLUMNS = ("review_key", "article_url", "content_hash", "indicator", "span_start
            "new_value_type", "new_unit_id", "new_period", "note", "decided_by", "decided_at")
 
 # The extractor's current mentions (each article's latest extractor version, as the marts count
-# them) with their stable review key. Scans raw: a lookup works before any build.
+# them) with their stable review key (stored at landing, indexed). Reads raw: a lookup works before any build.
 CURRENT_MENTIONS = """
-select left(md5(a.url || '|' || m.indicator || '|' || m.span_start || '|' || m.span_end), 16) as review_key,
+select m.review_key,
        m.article_id, a.url as article_url, a.content_hash, a.title, a.published_at, m.indicator, m.value, m.value_type,
        m.unit_id, m.period, m.evidence, m.span_start, m.span_end, m.confidence
 from raw.indicator_mentions m

@@ -40,30 +40,33 @@ with
 
 -- not materialized: an incremental build reaches only the changed articles' rows, by index
 articles as not materialized (
-    select *
-    from {{ ref('stg_raw__articles') }}
+    select article.*
+    from {{ ref('stg_raw__articles') }} as article
     where
-        ({{ counts_synthetic }} or not is_synthetic)
-        and article_id not in (
-            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
-            where quarantined.row_kind = 'article'
+        ({{ counts_synthetic }} or not article.is_synthetic)
+        -- not exists, not `not in (subquery)`: an anti join, which no null in the subquery can empty
+        and not exists (
+            select 1 from {{ ref('int_quarantined_rows') }} as quarantined
+            where quarantined.row_kind = 'article' and quarantined.row_id = article.article_id
         )
         {% if is_incremental() %}
-            and article_id = any(array(select changed.article_id from changed_articles as changed))
+            and article.article_id = any(array(select changed.article_id from changed_articles as changed))
         {% endif %}
 ),
 
--- the extractor's mentions with people's review decisions applied (rejected ones left out)
+-- the extractor's mentions with people's review decisions applied (rejected ones left out): a
+-- table with statistics and an (article_id, extractor_version) index, so the joins below are
+-- planned on real counts (over the former stack of views the planner saw 1 row: issue 31)
 mentions as not materialized (
-    select *
-    from {{ ref('int_indicator_mentions__reviewed') }}
+    select reviewed.*
+    from {{ ref('int_indicator_mentions__reviewed') }} as reviewed
     where
-        mention_id not in (
-            select quarantined.row_id from {{ ref('int_quarantined_rows') }} as quarantined
-            where quarantined.row_kind = 'mention'
+        not exists (
+            select 1 from {{ ref('int_quarantined_rows') }} as quarantined
+            where quarantined.row_kind = 'mention' and quarantined.row_id = reviewed.mention_id
         )
         {% if is_incremental() %}
-            and article_id = any(array(select changed.article_id from changed_articles as changed))
+            and reviewed.article_id = any(array(select changed.article_id from changed_articles as changed))
         {% endif %}
 ),
 

@@ -1,6 +1,5 @@
 {#
-    The extractor's mentions with people's decisions applied (a view: the per-article models
-    read only the changed articles' rows through it, by index):
+    The extractor's mentions with people's decisions applied:
       - a rejected mention is left out, so it leaves every mart;
       - a corrected mention takes the reviewer's indicator, value, unit and period; the
         extractor's are kept in original_* for lineage;
@@ -8,16 +7,50 @@
         evidence, mention_id = -decision_id (raw mention ids are positive), unless the extractor
         now finds the same span itself (then that mention carries the decision).
     Decisions match by review_key (article URL, the extractor's indicator, evidence span),
-    which survives re-extraction and rebuilds; qpan/review/store.py computes the same key.
-#}
--- depends_on: {{ ref('stg_review__decisions') }}
-{{ config(materialized='view') }}
+    which survives re-extraction and rebuilds; it is stored with each raw mention when it lands
+    (raw.set_mention_review_key, the same key as qpan/review/catalog.py), not recomputed here.
 
-with articles as not materialized (
+    A table, incremental by article like int_indicator_mentions__enriched, not a view (issue 31):
+    over a stack of views (the decisions' ranking, the right join filtered on the decision, the
+    anti join of added facts) the planner estimated 1 row where there were 80,089 and joined
+    them to themselves in a nested loop. As a table with statistics (analyzed after every build
+    that writes many rows) and indexes, the enriched model's joins are planned on real counts.
+    An article in the change log (a decision recorded on it included) after this table's newest
+    processed_at loses its rows in a pre-hook and gets its current ones back.
+#}
+-- depends_on: {{ ref('int_articles__changed') }}
+-- depends_on: {{ ref('stg_review__decisions') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='article_id',
+        pre_hook=["{{ delete_changed_articles() }}"],
+        post_hook=["{{ analyze_after_full_refresh() }}"],
+        indexes=[
+            {'columns': ['article_id', 'extractor_version']},
+            {'columns': ['mention_id'], 'unique': True},
+            {'columns': ['review_key']},
+            {'columns': ['processed_at']},
+        ],
+    )
+}}
+
+with
+{% if is_incremental() %}
+    changed_articles as materialized (
+        {{ articles_changed_since_this() }}
+    ),
+{% endif %}
+
+articles as not materialized (
     select
         article_id,
         url
     from {{ ref('stg_raw__articles') }}
+    {% if is_incremental() %}
+        where article_id = any(array(select changed.article_id from changed_articles as changed))
+    {% endif %}
 ),
 
 decisions as not materialized (
@@ -25,17 +58,11 @@ decisions as not materialized (
 ),
 
 keyed as not materialized (
-    select
-        mentions.*,
-        left(
-            md5(
-                articles.url || '|' || mentions.indicator_code || '|' || mentions.span_start
-                || '|' || mentions.span_end
-            ),
-            16
-        ) as review_key
+    select mentions.*
     from {{ ref('stg_raw__indicator_mentions') }} as mentions
-    inner join articles on mentions.article_id = articles.article_id
+    {% if is_incremental() %}
+        where mentions.article_id = any(array(select changed.article_id from changed_articles as changed))
+    {% endif %}
 ),
 
 extracted as (
@@ -140,5 +167,6 @@ select
     original_indicator_code,
     original_value,
     original_unit_id,
-    original_period
+    original_period,
+    current_timestamp as processed_at
 from unioned

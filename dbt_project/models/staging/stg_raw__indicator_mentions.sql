@@ -28,5 +28,7 @@ select
     span_start,
     span_end,
     confidence,
-    extracted_at
+    extracted_at,
+    -- stored at landing (raw.set_mention_review_key): the key review decisions match on
+    review_key
 from source
