@@ -404,6 +404,14 @@ create table if not exists audit.alert_outbox (
 create index if not exists alert_outbox_pending_idx on audit.alert_outbox (next_attempt_at) where sent_at is null;
 comment on table audit.alert_outbox is
     'Alerts for the webhook (qpan.health.outbox), from when they were raised until the webhook accepted them: retried with back-off, each sent once, with its idempotency key in the payload.';
+comment on column audit.alert_outbox.outbox_id is 'Surrogate key: the order alerts are sent in.';
+comment on column audit.alert_outbox.idempotency_key is 'Unique key of the alert, sent in the payload and the Idempotency-Key header: a receiver that sees it twice can drop the second.';
+comment on column audit.alert_outbox.payload is 'The alert as posted (JSON: kind, key, status, text, idempotency_key).';
+comment on column audit.alert_outbox.created_at is 'When the alert was raised (UTC).';
+comment on column audit.alert_outbox.attempts is 'Posts tried so far.';
+comment on column audit.alert_outbox.next_attempt_at is 'When the next post is due (back-off after a failure; UTC).';
+comment on column audit.alert_outbox.last_error is 'Why the last post failed (the webhook named by scheme and host only); null once sent.';
+comment on column audit.alert_outbox.sent_at is 'When the webhook accepted it (UTC); null while pending.';
 comment on table audit.crawl_runs is
     'One row per crawl of one source (scrapers.crawl): what it fetched and landed, what failed and why, and the health status judged from it (qpan.health); read by marts.mart_source_health and qpan sources status.';
 comment on column audit.crawl_runs.crawl_id is 'Surrogate key.';

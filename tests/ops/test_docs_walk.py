@@ -24,7 +24,7 @@ def _all() -> str:
 @pytest.mark.parametrize("target", sorted(set(re.findall(r"`make ([a-z-]+)", _all()))
                                           | set(re.findall(r"^make ([a-z-]+)", _all(), re.M))))
 def test_every_documented_make_target_has_a_recipe(target):
-    res = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(["make", "-n", "-B", target], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "Nothing to be done" not in res.stdout, (target, res.stdout, res.stderr)
 
 

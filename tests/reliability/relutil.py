@@ -33,6 +33,10 @@ RAW_BUSINESS = {
     "raw.http_validators": "select url, etag, last_modified from raw.http_validators",
     # which rows were deleted is in article ids, which differ between databases: the count is compared
     "raw.article_deletions": "select 'deleted' from raw.article_deletions",
+    # the web archive's CDX answers and each capture's state (issue 30)
+    "raw.archive_captures": ("select original_url, timestamp14, archive_source, digest, state, reason, landed_as "
+                             "from raw.archive_captures"),
+    "raw.archive_listings": "select archive_source, prefix, from_day, to_day, captures from raw.archive_listings",
 }
 
 
