@@ -6,14 +6,15 @@ import re
 
 from . import periods
 from .anaphora import References, find_reference, resolve
-from .document import _SUBJECT_BLOCK_BEFORE_RE, _TOPIC_OPENING_RE, _Doc, _para_unit, _pick, _positions
+from .anaphora import SUBJECT_BLOCK_BEFORE_RE
+from .document import TOPIC_OPENING_RE, Doc, paragraph_unit, pick_unit, match_positions
 from .gazetteer import Unit
 from .normalize import Sentence
 
-def _period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+def fact_period(doc: Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
     """The period of a figure in clause [cs, ce) of sentence s; False means a plan.
-    (Memoised per clause: the paragraph's span and year it reads are set by _para_info,
-    which _is_plan runs for the paragraph before any of its figures gets here.)"""
+    (Memoised per clause: the paragraph's span and year it reads are set by para_info,
+    which is_plan runs for the paragraph before any of its figures gets here.)"""
     key = (s.start, cs, ce)
     try:
         return doc.period_of[key]
@@ -22,7 +23,7 @@ def _period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
         return p
 
 
-def _clause_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+def _clause_period(doc: Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
     low = doc.low
     sp = periods.find_span(low, s.start, s.end, doc.present_year)
     if sp:
@@ -59,7 +60,7 @@ _RECRUITMENT = frozenset({"recruitment_quota", "recruits_enlisted", "recruitment
 _EARLY_JANUARY_DAYS = 20
 
 
-def year_end_period(doc: _Doc, s: Sentence, cs: int, ce: int, indicator: str, period):
+def year_end_period(doc: Doc, s: Sentence, cs: int, ce: int, indicator: str, period):
     """The period of a figure that names no year in an article published in the first weeks of
     January (not a review, which names its year): the year just ended, which such articles
     report on ("Ngày 17-1, Công an tỉnh cho biết đã bố trí 542 ..."), except the recruitment
@@ -73,10 +74,10 @@ def year_end_period(doc: _Doc, s: Sentence, cs: int, ce: int, indicator: str, pe
 
 # Indicators assigned ahead of the year they are for: a quota announced in November is the
 # next intake's (the hand-over is in February), so a coming year is not a plan for them.
-_ASSIGNED_AHEAD = frozenset({"recruitment_quota"})
+ASSIGNED_AHEAD = frozenset({"recruitment_quota"})
 
 
-def _quota_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
+def quota_period(doc: Doc, s: Sentence, cs: int, ce: int) -> str | None | bool:
     """The intake year a quota is for: the year written (at most the one after publication),
     else, announced from October on, the next year."""
     low = doc.low
@@ -89,7 +90,7 @@ def _quota_period(doc: _Doc, s: Sentence, cs: int, ce: int) -> str | None | bool
     pub = doc.pub
     if pub is not None and pub.month is not None and pub.month >= 10 and doc.ref_year == pub.year:
         return str(pub.year + 1)
-    return _period(doc, s, cs, ce)
+    return fact_period(doc, s, cs, ce)
 
 
 # An awarding body written with a bare type word ("Giám đốc Công an tỉnh tặng Giấy khen cho 3
@@ -101,7 +102,7 @@ _AWARDING_BODY_BEFORE_RE = re.compile(
     r"hội đồng nvqs)[\s,]*$")
 
 
-def _sentence_mentions(doc: _Doc, s: Sentence) -> list[tuple[int, int, Unit, bool]]:
+def _sentence_mentions(doc: Doc, s: Sentence) -> list[tuple[int, int, Unit, bool]]:
     """The resolved place names of sentence s, once per sentence (shared by all its figures):
     (start, end, unit, blocked). Blocked: after "của", "tại"... a place or a body named in
     passing, not a subject, unless the sentence opens on it ("Tại Quảng Nam, 2.454 ...")."""
@@ -110,16 +111,16 @@ def _sentence_mentions(doc: _Doc, s: Sentence) -> list[tuple[int, int, Unit, boo
         low = doc.low
         ms = doc.sent_mentions[s.start] = []
         for m in doc.gaz.find_mentions(doc.text, low, s.start, s.end):
-            u = _pick(doc, m.units)
+            u = pick_unit(doc, m.units)
             if u is None:
                 continue
-            blocked = _SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 48 if m.start > 48 else 0, m.start) is not None \
-                and not _TOPIC_OPENING_RE.fullmatch(low, s.start, m.start)
+            blocked = SUBJECT_BLOCK_BEFORE_RE.search(low, m.start - 48 if m.start > 48 else 0, m.start) is not None \
+                and not TOPIC_OPENING_RE.fullmatch(low, s.start, m.start)
             ms.append((m.start, m.end, u, blocked))
     return ms
 
 
-def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Unit | None:
+def fact_unit(doc: Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Unit | None:
     """The unit a figure belongs to: the last place named as a subject before it in the
     clause, else the paragraph's unit, else the article's subject. For an award, a unit named
     as the awarding body is not the unit of those awarded."""
@@ -160,7 +161,7 @@ def _unit(doc: _Doc, s: Sentence, cs: int, pos: int, award: bool = False) -> Uni
             return u
     if named is not None:
         return named[1]
-    return _para_unit(doc, s.para) or doc.subject
+    return paragraph_unit(doc, s.para) or doc.subject
 
 
 # "10 tập thể, 5 cá nhân thuộc Công an huyện Núi Thành", "được UBND thành phố khen thưởng",
@@ -170,9 +171,9 @@ _BELONGS_WINDOW = 60
 _BELONGS_REACH = 40
 
 
-def _belongs_to(doc: _Doc, s: Sentence, head_end: int, ce: int) -> Unit | None:
+def belongs_to(doc: Doc, s: Sentence, head_end: int, ce: int) -> Unit | None:
     window_end = min(ce, head_end + _BELONGS_WINDOW)
-    at = next((e for a, e in _positions(doc, _BELONGS_RE, s) if a >= head_end and e <= window_end), None)
+    at = next((e for a, e in match_positions(doc, _BELONGS_RE, s) if a >= head_end and e <= window_end), None)
     if at is None:
         return None
     a, b = at, min(ce, at + _BELONGS_REACH)
@@ -183,7 +184,7 @@ def _belongs_to(doc: _Doc, s: Sentence, head_end: int, ce: int) -> Unit | None:
     return resolve(ref[1], doc.salient, doc.gaz, doc.on) if ref else None
 
 
-def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
+def _recent_units(doc: Doc, para: int, pos: int) -> list[Unit]:
     """Units named in the paragraph before `pos`, nearest first: "tỉnh" in "Tại Cao Bằng, ...
     Năm 2026, tỉnh được giao ..." is the province the paragraph is about."""
     ms = doc.para_mentions.get(para)
@@ -194,7 +195,7 @@ def _recent_units(doc: _Doc, para: int, pos: int) -> list[Unit]:
                 and doc.sents[i].para == para:
             end = doc.sents[i].end
         ms = doc.para_mentions[para] = [(m.start, u) for m in doc.gaz.find_mentions(doc.text, doc.low, start, end)
-                                        if (u := _pick(doc, m.units)) is not None]
+                                        if (u := pick_unit(doc, m.units)) is not None]
     out: list[Unit] = []
     for a, u in reversed(ms):
         if a < pos and u not in out:
@@ -211,7 +212,7 @@ _LISTED_GAP_RE = re.compile(r"[\s:,(–-]*(?:(?:có|là|được giao|giao|với
 _LISTED_REACH = 60
 
 
-def listed_unit(doc: _Doc, s: Sentence, lo: int, pos: int) -> Unit | None:
+def listed_unit(doc: Doc, s: Sentence, lo: int, pos: int) -> Unit | None:
     """The unit named right before the figure at `pos` (after `lo`, the figure before it):
     an item of a list of figures by unit ("..., trong đó: thị xã B 35 chỉ tiêu"). A group
     ("các huyện miền núi") or a receiving unit ("Sư đoàn 324") is no gazetteer unit: None."""
@@ -237,7 +238,7 @@ _GROUP_RE = re.compile(
 _NAMED_GROUP_RE = re.compile(rf"(?<!\w)(?:các|những|một số|nhiều|hai|ba|bốn|\d+)\s+{_GROUP_TYPES}(?!\w)")
 
 
-def group_subject(doc: _Doc, s: Sentence, lo: int, pos: int, named: bool = True) -> bool:
+def group_subject(doc: Doc, s: Sentence, lo: int, pos: int, named: bool = True) -> bool:
     """The figure at `pos` is said of a group of units (after `lo`, the clause start): no one
     unit's figure. `named`: also a group of units named one by one (not for the items of a
     list by unit, which name one each)."""

@@ -2,7 +2,7 @@
 subject and the units it is about, with per-article memos (engine.py reads figures in it).
 
 What a clause or a sentence says (its period, its place names, its clause-wide cues, its
-awarding bodies, its trimmed evidence) is worked out once per article and memoised in _Doc,
+awarding bodies, its trimmed evidence) is worked out once per article and memoised in Doc,
 not once per figure."""
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from . import periods
-from .anaphora import SUBJECT_BLOCK_BEFORE_RE
-from .gazetteer import _RUN_RE, Gazetteer, Mention, Unit, default_gazetteer
+from .gazetteer import RUN_RE, Gazetteer, Mention, Unit, default_gazetteer
 from .normalize import Normalized, Sentence, normalize, split_sentences
 from .rules import Rules, default_rules
 
@@ -22,7 +21,7 @@ _PARA_PLAN_HEAD = 100
 _NESTED_SUBJECT_SHARE = 0.6
 
 @dataclass(slots=True)
-class _Doc:
+class Doc:
     nz: Normalized
     text: str
     low: str
@@ -69,12 +68,11 @@ class _Doc:
 _YEAR_ANY_RE = re.compile(r"năm(?<!\wnăm)\s+((?:19|20)\d\d)(?!\d)")
 # A name after these is a place or a body named in passing, not the subject of the clause
 # ("của Chủ tịch UBND tỉnh An Giang", "tại xã X").
-_SUBJECT_BLOCK_BEFORE_RE = SUBJECT_BLOCK_BEFORE_RE
-_TOPIC_OPENING_RE = re.compile(r"\s*(?:tại|ở|riêng|còn|với)\s+(?:tỉnh|huyện|thành phố|thị xã|quận|xã|phường|thị trấn)?\s*")
+TOPIC_OPENING_RE = re.compile(r"\s*(?:tại|ở|riêng|còn|với)\s+(?:tỉnh|huyện|thành phố|thị xã|quận|xã|phường|thị trấn)?\s*")
 _PARA_LEAD_RE = re.compile(r"(?:tại|ở|riêng|đối với|với|trong đó,?)?\s*")
 
 
-def _clause_bounds(low: str, s: Sentence, pos: int) -> tuple[int, int]:
+def clause_bounds(low: str, s: Sentence, pos: int) -> tuple[int, int]:
     start = low.rfind(";", s.start, pos)
     start = s.start if start < 0 else start + 1
     end = low.find(";", pos, s.end)
@@ -150,7 +148,7 @@ def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: 
              picked: dict[tuple[int, ...], Unit | None] | None = None) -> list[Unit]:
     """The units the article is about, most salient first (the first is its subject): weighted mentions (title and lead count more,
     typed names more than bare ones), the source's unit as a prior; ties go to the
-    more specific unit. `picked` memoises gaz.pick(ids, on, context) (see _pick)."""
+    more specific unit. `picked` memoises gaz.pick(ids, on, context) (see pick_unit)."""
     score: Counter = Counter()
     picked = {} if picked is None else picked
     found: list[tuple[Mention, Unit]] = []
@@ -186,7 +184,7 @@ def _subject(gaz: Gazetteer, mentions: list[Mention], on: date | None, context: 
     return [u for u in (gaz.unit(uid, on) or gaz.unit(uid) for uid, _ in ranked) if u is not None]
 
 
-def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None:
+def prepare_document(title: str, body: str, published_at, source_unit_id) -> Doc | None:
     rules = default_rules()
     text = f"{title}\n{body}"
     nz = normalize(text)
@@ -216,7 +214,7 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
     para_first: dict[int, Sentence] = {}
     for s in sents:
         para_first.setdefault(s.para, s)
-    doc = _Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
+    doc = Doc(nz, t, low, sents, [s.start for s in sents], para_first, pub, ref_year, plan_after,
                present, on, gaz, context, subject, {}, set(), {}, {}, picked=picked, salient=salient)
     span = periods.reviewed_span(low[:lead_end], pub.year if pub else None)
     doc.ref_period = periods.format_period(*span) if span else (str(ref_year) if ref_year else None)
@@ -226,7 +224,7 @@ def _prepare(title: str, body: str, published_at, source_unit_id) -> _Doc | None
     return doc
 
 
-def _positions(doc: _Doc, rx: re.Pattern, s: Sentence) -> list[int]:
+def match_positions(doc: Doc, rx: re.Pattern, s: Sentence) -> list[int]:
     """Where rx matches in sentence s (start, end), once per sentence and regex."""
     key = (rx, s.start, s.end)
     ps = doc.cue_at.get(key)
@@ -235,7 +233,7 @@ def _positions(doc: _Doc, rx: re.Pattern, s: Sentence) -> list[int]:
     return ps
 
 
-def _first_at(doc: _Doc, rx: re.Pattern, a: int, b: int) -> int:
+def first_at(doc: Doc, rx: re.Pattern, a: int, b: int) -> int:
     """Where rx first matches in low[a:b] (b = -1: matched at a only), or -1; once per span."""
     key = (rx, a, b)
     at = doc.cue_at.get(key)
@@ -245,7 +243,7 @@ def _first_at(doc: _Doc, rx: re.Pattern, a: int, b: int) -> int:
     return at
 
 
-def _para_info(doc: _Doc, rules: Rules, p: int) -> None:
+def para_info(doc: Doc, rules: Rules, p: int) -> None:
     """Plan mode, span and leading year of paragraph p, from its first sentence (lazily:
     only paragraphs that hold a candidate fact are looked at)."""
     if p in doc.para_seen:
@@ -267,8 +265,8 @@ def _para_info(doc: _Doc, rules: Rules, p: int) -> None:
             doc.para_year[p] = ly
 
 
-def _pick(doc: _Doc, ids: tuple[int, ...]) -> Unit | None:
-    """gaz.pick with the article's date and context (both fixed once _prepare is done)."""
+def pick_unit(doc: Doc, ids: tuple[int, ...]) -> Unit | None:
+    """gaz.pick with the article's date and context (both fixed once prepare_document is done)."""
     try:
         return doc.picked[ids]
     except KeyError:
@@ -276,7 +274,7 @@ def _pick(doc: _Doc, ids: tuple[int, ...]) -> Unit | None:
         return u
 
 
-def _para_unit(doc: _Doc, para: int) -> Unit | None:
+def paragraph_unit(doc: Doc, para: int) -> Unit | None:
     """A paragraph that opens on a named unit ("Tại huyện Nga Sơn, ...") is about it."""
     if para not in doc.para_unit:
         s = doc.para_first[para]
@@ -285,19 +283,19 @@ def _para_unit(doc: _Doc, para: int) -> Unit | None:
         end = min(s.end, lead + 60)
         # A name can only open the paragraph if a capitalised word does, give or take the type
         # word before it (at most 18 characters, see gazetteer._type_before): else skip the look-up.
-        run = _RUN_RE.search(doc.text, lead, end)
+        run = RUN_RE.search(doc.text, lead, end)
         if run is None or run.start() - lead > 2 + 18:
             end = lead
         for m in doc.gaz.find_mentions(doc.text, doc.low, lead, end):
             if m.start - lead <= 2 and m.typed:
-                u = _pick(doc, m.units)
+                u = pick_unit(doc, m.units)
             break
         doc.para_unit[para] = u
     return doc.para_unit[para]
 
 
 
-def _sentence_at(doc: _Doc, pos: int) -> Sentence | None:
+def sentence_at(doc: Doc, pos: int) -> Sentence | None:
     i = bisect.bisect_right(doc.sent_starts, pos) - 1
     if i < 0:
         return None
@@ -305,8 +303,8 @@ def _sentence_at(doc: _Doc, pos: int) -> Sentence | None:
     return s if pos < s.end else None
 
 
-def _is_plan(doc: _Doc, rules: Rules, s: Sentence, pos: int) -> bool:
-    _para_info(doc, rules, s.para)
+def is_plan(doc: Doc, rules: Rules, s: Sentence, pos: int) -> bool:
+    para_info(doc, rules, s.para)
     if s.para in doc.para_plan or s.para in doc.para_future:
         return True
     return rules.plan_re.search(doc.low, s.start, pos) is not None

@@ -12,7 +12,7 @@ engine can skip to the characters they open on (rules.literal_first, numbers._WO
 figures that cannot count (years, glued tokens) are turned down inside the number regex,
 and what a clause or a sentence says (its period, its place names, its clause-wide cues,
 its awarding bodies, its trimmed evidence) is worked out once per article and memoised
-in _Doc, not once per figure. tests/extract/test_fast_paths.py holds each shortcut to the
+in Doc, not once per figure. tests/extract/test_fast_paths.py holds each shortcut to the
 plain version.
 """
 from __future__ import annotations
@@ -26,11 +26,11 @@ from functools import lru_cache
 
 from . import periods
 from .attribution import (
-    _ASSIGNED_AHEAD, _belongs_to, _period, _quota_period, _unit, group_subject, listed_unit, year_end_period,
+    ASSIGNED_AHEAD, belongs_to, fact_period, quota_period, fact_unit, group_subject, listed_unit, year_end_period,
 )
-from .document import _clause_bounds, _Doc, _first_at, _is_plan, _para_info, _positions, _prepare, _sentence_at
+from .document import clause_bounds, Doc, first_at, is_plan, para_info, match_positions, prepare_document, sentence_at
 from .gazetteer import Unit, default_gazetteer
-from .matching import _BREAKDOWN_RE, _award_qualifiers, _match_number, _trainee_qualifiers
+from .matching import BREAKDOWN_RE, award_qualifiers, match_number, trainee_qualifiers
 from .numbers import find_numbers
 from .rules import any_anchor, default_rules
 from .features import figure_features, flag_features
@@ -59,7 +59,7 @@ _NEXT_ITEM_RE = re.compile(r"\s*(?:,|;|và(?!\w))")
 _MAX_LIST_ITEMS = 60
 
 
-def _list_sibling(doc: _Doc, rules, nums: list, k: int, s, cs: int, ce: int, sib: tuple | None):
+def _list_sibling(doc: Doc, rules, nums: list, k: int, s, cs: int, ce: int, sib: tuple | None):
     """The rule of figure k read as an item of a list of figures by unit, when no rule fits it
     alone: it has the same head as the figure before it in the sentence ("thị xã B 35 chỉ tiêu"
     after "thành phố A 155 chỉ tiêu"), or no head, and the list goes on to an item that has one
@@ -81,7 +81,7 @@ def _list_sibling(doc: _Doc, rules, nums: list, k: int, s, cs: int, ce: int, sib
             return None
         if _NEXT_ITEM_RE.match(low, m.end) is None:
             nxt = nums[j + 1].start if j + 1 < len(nums) else len(low)
-            hit = _match_number(doc, rules, m, nums[j - 1].end, nxt, cs, ce)
+            hit = match_number(doc, rules, m, nums[j - 1].end, nxt, cs, ce)
             if hit is None or hit[0].indicator is None or hit[1] == m.end:
                 return None
             return hit[0], n.end
@@ -145,7 +145,7 @@ def _plain(v):
 
 
 
-def _make_fact(doc: _Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
+def _make_fact(doc: Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
                period: str | None, qualifiers: dict, confidence: float, features: dict | None = None) -> Fact:
     ev = doc.evidence.get(span)
     if ev is None:  # the clause, trimmed, in the original text (once per clause)
@@ -173,7 +173,7 @@ MAX_FIGURES_PER_SENTENCE = 60
 _NEIGHBOUR_RE = re.compile(r",|;|(?<!\w)và(?!\w)")
 
 
-def _neighbour_year(doc: _Doc, s, cs: int, start: int, end: int) -> str | None | bool:
+def _neighbour_year(doc: Doc, s, cs: int, start: int, end: int) -> str | None | bool:
     """The period of a figure whose sentence names a coming year only after it, past a comma or
     "và" (a neighbouring clause's year: "giao 250 thanh niên, đạt 100% chỉ tiêu và đăng ký NVQS
     năm 2025"): the year named before it, else the paragraph's or the article's. False when the
@@ -199,7 +199,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     (start, end, value, what happened) in the normalised text (qpan eval --explain); with
     `prepared` (a list), the prepared article is appended to it (analyse_article)."""
     rules = default_rules()
-    doc = _prepare(title, body, published_at, source_unit_id)
+    doc = prepare_document(title, body, published_at, source_unit_id)
     if prepared is not None:
         prepared.append(doc)
     if doc is None:
@@ -225,7 +225,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     sentence_plan_re = rules.sentence_plan_re
     for k, n in enumerate(nums):
         start = n.start
-        i = bisect.bisect_right(starts, start) - 1  # the sentence (see _sentence_at)
+        i = bisect.bisect_right(starts, start) - 1  # the sentence (see sentence_at)
         if i < 0:
             continue
         s = sents[i]
@@ -244,15 +244,15 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, "not read: a decimal count is an average"))
             continue  # "5,5 cán bộ/địa phương" is an average, not a count
-        cs = low.rfind(";", ss, start)  # the clause (see _clause_bounds)
+        cs = low.rfind(";", ss, start)  # the clause (see clause_bounds)
         cs = ss if cs < 0 else cs + 1
         ce = low.find(";", start, s.end)
         if ce < 0:
             ce = s.end
         prev_end = nums[k - 1].end if k > 0 else 0
-        # the right context may run over one more figure (see _match_number)
+        # the right context may run over one more figure (see match_number)
         next_start = nums[k + 2].start if k + 2 < n_nums else len_low
-        hit = _match_number(doc, rules, n, prev_end, next_start, cs, ce)
+        hit = match_number(doc, rules, n, prev_end, next_start, cs, ce)
         # a unit named right before the figure (an item of a list by unit: "..., thị xã B 35 chỉ tiêu");
         # looked for in a sentence's later figures and where no rule fits (or a part is dropped, below)
         listed = listed_unit(doc, s, max(prev_end, cs), start) if hit is None or seen > 1 else None
@@ -271,12 +271,12 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"suppressed by number_rules[{r.index}]"))
             continue
-        if national_re is not None and -1 < _first_at(doc, national_re, cs, ce) < start and \
-                not (has_belongs and _belongs_to(doc, s, head_end, ce)):  # "cả nước, 1.000 thanh niên của tỉnh"
+        if national_re is not None and -1 < first_at(doc, national_re, cs, ce) < start and \
+                not (has_belongs and belongs_to(doc, s, head_end, ce)):  # "cả nước, 1.000 thanh niên của tỉnh"
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a national figure"))
             continue
-        if indicator in rules.part_year_indicators and part_year_re is not None and _first_at(doc, part_year_re, ss, ce) >= 0:
+        if indicator in rules.part_year_indicators and part_year_re is not None and first_at(doc, part_year_re, ss, ce) >= 0:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: part of a year"))
             continue
@@ -284,12 +284,12 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a share of a total"))
             continue
-        para = s.para  # _is_plan, inlined
+        para = s.para  # is_plan, inlined
         if para not in para_seen:
-            _para_info(doc, rules, para)
+            para_info(doc, rules, para)
         # plan cues bind to their clause ("đạt yêu cầu; ... hoàn thành 100% chỉ tiêu" is a result);
         # a few ("phấn đấu", "sẽ", "kế hoạch") govern the whole sentence
-        assigned = indicator in _ASSIGNED_AHEAD
+        assigned = indicator in ASSIGNED_AHEAD
         p_re, sp_re = (rules.assigned_plan_re, rules.assigned_sentence_plan_re) if assigned else (plan_re, sentence_plan_re)
         if para in para_plan or (para in doc.para_future and not assigned) or \
                 (p_re is not None and p_re.search(low, cs, start) is not None) or \
@@ -302,11 +302,11 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         first = first_in.get(ss)
         prev_same = last_of.get((ss, indicator))
         part = None
-        if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in _positions(doc, _PARTS_AFTER_RE, s))) or \
-                (has_lists and -1 < _first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
-                (has_part_openings and _first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
+        if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in match_positions(doc, _PARTS_AFTER_RE, s))) or \
+                (has_lists and -1 < first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
+                (has_part_openings and first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
             part = "a part of a total (breakdown)"
-        elif prev_same is not None and _BREAKDOWN_RE.search(low, prev_same, start):
+        elif prev_same is not None and BREAKDOWN_RE.search(low, prev_same, start):
             part = "a part of an earlier figure"
         if part is not None:
             if listed is None:
@@ -316,7 +316,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
                     trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: {part}"))
                 continue
         last_of[(ss, indicator)] = n.end
-        period = _quota_period(doc, s, cs, ce) if indicator in _ASSIGNED_AHEAD else _period(doc, s, cs, ce)
+        period = quota_period(doc, s, cs, ce) if indicator in ASSIGNED_AHEAD else fact_period(doc, s, cs, ce)
         if period is False:
             period = _neighbour_year(doc, s, cs, start, n.end)
         elif doc.defaulted:
@@ -327,14 +327,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             continue
         q: dict = {}
         if r.qualifiers == "award":
-            q = _award_qualifiers(doc, rules, cs, ce, start)
+            q = award_qualifiers(doc, rules, cs, ce, start)
         elif r.qualifiers == "trainees":
-            q = _trainee_qualifiers(doc, rules, n.end, ce)
+            q = trainee_qualifiers(doc, rules, n.end, ce)
         unit, unit_from = listed, "list"
         if unit is None:
-            unit, unit_from = (has_belongs and _belongs_to(doc, s, head_end, ce)) or None, "belongs"
+            unit, unit_from = (has_belongs and belongs_to(doc, s, head_end, ce)) or None, "belongs"
         if unit is None:
-            unit, unit_from = _unit(doc, s, cs, start, r.qualifiers == "award"), "context"
+            unit, unit_from = fact_unit(doc, s, cs, start, r.qualifiers == "award"), "context"
         if unit is not None and unit_from != "belongs" and group_subject(doc, s, cs, start, unit_from == "context"):
             unit = None  # "các huyện miền núi giao 410 thanh niên": a group of units is no unit
         if unit is None:  # a figure of no known unit answers no analyst's question
@@ -380,14 +380,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         if fr.needs and not all(any(has(w) for w in group) for group in fr.needs):
             continue
         for m in fr.pattern.finditer(low, 0, limit):
-            s = _sentence_at(doc, m.start())
-            if s is None or _is_plan(doc, rules, s, m.end()):  # a plan cue inside the statement counts too
+            s = sentence_at(doc, m.start())
+            if s is None or is_plan(doc, rules, s, m.end()):  # a plan cue inside the statement counts too
                 continue
-            cs, ce = _clause_bounds(low, s, m.start())
-            period = _period(doc, s, cs, ce)
+            cs, ce = clause_bounds(low, s, m.start())
+            period = fact_period(doc, s, cs, ce)
             if period is False:
                 continue
-            unit = _unit(doc, s, cs, m.start())
+            unit = fact_unit(doc, s, cs, m.start())
             if unit is None:
                 continue
             if trace is not None:
@@ -442,13 +442,13 @@ def describe_article(title: str, body: str, published_at: datetime | date | None
         if not isinstance(title, str) or not isinstance(body, str):
             return ArticleProfile(None, None, None)
         source_unit_id = _source_prior(source_unit_id, url, published_at)
-        return _profile(_prepare(title, body, published_at, source_unit_id), source_unit_id)
+        return _profile(prepare_document(title, body, published_at, source_unit_id), source_unit_id)
     except Exception:  # noqa: BLE001 - one bad article must not stop a batch
         log.exception("describe_article failed")
         return ArticleProfile(None, None, None)
 
 
-def _profile(doc: _Doc | None, source_unit_id: str | None) -> ArticleProfile:
+def _profile(doc: Doc | None, source_unit_id: str | None) -> ArticleProfile:
     if doc is None:
         return ArticleProfile(source_unit_id, None, None)
     ry = periods.reviewed_year(doc.low[:2500], doc.pub)

@@ -36,7 +36,7 @@ def _unit_features(doc, s, cs: int, pos: int, unit, unit_from: str) -> tuple[str
     article's subject."""
     subject = doc.subject
     uid = unit.unit_id
-    if not unit_from or unit_from == "context":  # found by _unit: where, exactly
+    if not unit_from or unit_from == "context":  # found by fact_unit: where, exactly
         unit_from = "context"
         for a, b, u in doc.sent_subjects.get(s.start) or ():
             if a >= cs and b <= pos and u.unit_id == uid:

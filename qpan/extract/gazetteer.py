@@ -71,7 +71,7 @@ _TOKEN_RE = re.compile(r"\w+")
 _UPPER = "".join(c for c in map(chr, range(0x41, 0x1EFA)) if c.isalpha() and c.isupper())
 # A run of capitalised words (digits allowed after the first: "Quận 1"), "TP." style dots.
 # A dash joins the parts of a name ("Phan Rang - Tháp Chàm", "Bà Rịa-Vũng Tàu").
-_RUN_RE = re.compile(rf"[{_UPPER}][\w]*(?:(?:\.?[ ]+|[ ]?[-–][ ]?)(?:[{_UPPER}][\w]*|\d+(?!\w)))*")
+RUN_RE = re.compile(rf"[{_UPPER}][\w]*(?:(?:\.?[ ]+|[ ]?[-–][ ]?)(?:[{_UPPER}][\w]*|\d+(?!\w)))*")
 # Lower-case type words just before a run: "huyện Thọ Xuân", "đảng ủy xã Xuân Lai".
 _TYPE_WORDS = frozenset("""huyện ủy|thành ủy|tỉnh ủy|thị ủy|quận ủy|đảng ủy xã|đảng ủy phường|thành phố|
 thị xã|thị trấn|đặc khu|huyện|tỉnh|xã|phường|quận|tp|tp.|tx|tx.|tt|tt.|h.|q.|p.|huyen|tinh|xa|phuong|
@@ -165,7 +165,7 @@ class Gazetteer:
         runs = self._run_cache
         type_len = _type_len_before
         new = tuple.__new__  # Mention(...) without the named tuple's Python-level __new__
-        for rm in _RUN_RE.finditer(text, start, end):
+        for rm in RUN_RE.finditer(text, start, end):
             rs, re_ = rm.span()
             if rs and low[rs - 1] == " ":  # _type_before, inlined: a type word ends in a space
                 rs -= type_len(low[rs - 18 if rs > 18 else 0:rs])

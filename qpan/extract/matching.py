@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .document import _Doc
+from .document import Doc
 from .numbers import NumberMention
 from .rules import NumberRule, Rules, may_match
 
@@ -11,10 +11,10 @@ _LEFT_WINDOW = 140
 _RIGHT_WINDOW = 90
 _NEAR = 40
 # A breakdown of the figure before ("312 tân binh, trong đó có 42 đảng viên").
-_BREAKDOWN_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:|\(")
+BREAKDOWN_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:|\(")
 
 
-def _award_qualifiers(doc: _Doc, rules: Rules, cs: int, ce: int, pos: int) -> dict:
+def award_qualifiers(doc: Doc, rules: Rules, cs: int, ce: int, pos: int) -> dict:
     low, t = doc.low, doc.text
     q: dict = {}
     found = doc.award_found.get((cs, ce))
@@ -50,12 +50,12 @@ def _award_qualifiers(doc: _Doc, rules: Rules, cs: int, ce: int, pos: int) -> di
     return q
 
 
-def _trainee_qualifiers(doc: _Doc, rules: Rules, head_start: int, ce: int) -> dict:
+def trainee_qualifiers(doc: Doc, rules: Rules, head_start: int, ce: int) -> dict:
     m = rules.trainee_groups.search(doc.low, head_start, min(ce, head_start + _RIGHT_WINDOW))
     return {"target_group": doc.text[m.start():m.end()]} if m else {}
 
 
-def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next_start: int,
+def match_number(doc: Doc, rules: Rules, n: NumberMention, prev_end: int, next_start: int,
                   cs: int, ce: int) -> tuple[NumberRule, int] | None:
     """The first rule that fits figure n. The left context runs from the previous figure
     (or the clause start); the right context from the head over at most one more figure
@@ -131,7 +131,7 @@ def _match_number(doc: _Doc, rules: Rules, n: NumberMention, prev_end: int, next
         if r.right is not None or r.not_right is not None:
             if right_end < 0:
                 right_end = min(ce, next_start, head_end + _RIGHT_WINDOW)
-                bm = _BREAKDOWN_RE.search(low, head_end, right_end)
+                bm = BREAKDOWN_RE.search(low, head_end, right_end)
                 if bm:
                     right_end = bm.start()
             if r.right is not None and r.right.search(low, head_end, right_end) is None:
