@@ -42,7 +42,10 @@ from qpan import settings
 
 from scrapers.archive_registry import ArchiveSource, attribute
 from scrapers.crawl import CrawlStats
-from scrapers.fetch import FetchError, HostGate, decode_body, retry_after_seconds
+from scrapers.downloader.base import FetchError
+from scrapers.downloader.host_gate import HostGate
+from scrapers.downloader.retry import retry_after_seconds
+from scrapers.encoding import decode_body
 from scrapers.registry import Registry, host_of
 from scrapers.templates import ParseError, parse_article, template_config
 from scrapers.templates.common import VN_TZ, date_from_url

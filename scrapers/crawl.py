@@ -26,7 +26,9 @@ from urllib.parse import urlsplit
 
 
 from scrapers.discovery import Candidate, discovery_urls, parse_list_page, parse_rss
-from scrapers.fetch import Fetcher, FetchError, Skipped, decode_body, error_class
+from scrapers.downloader.base import FetchError, Skipped, error_class
+from scrapers.encoding import decode_body
+from scrapers.fetch import Fetcher
 from scrapers.registry import Registry, Source, host_of
 from scrapers.templates import ParseError, parse_article, template_config
 from scrapers.templates.common import VN_TZ, as_list, date_from_url

@@ -5,7 +5,7 @@ import re
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from scrapers.fetch import decode_body
+from scrapers.encoding import decode_body
 from scrapers.registry import Registry
 from scrapers.templates import ParseError, parse_article, template_config
 from scrapers.templates.common import date_from_url
