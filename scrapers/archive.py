@@ -5,7 +5,7 @@ Why not the `wayback` package (0.5.1): its CDX and memento URLs are module const
 (`https://web.archive.org/...`), so a mirror, a proxy or the test archive cannot be used without
 patching its private module; its rate limits are per endpoint (CDX and mementos apart, 0.4/s and
 8/s), not one budget of requests a minute on one connection; and it retries 503 but not with our
-own back-off and logging. The client below is ~150 lines on httpx (already a dependency).
+own back-off and logging. The client (scrapers/archive_client.py) is ~150 lines on httpx (already a dependency).
 
 Politeness (the archive's own rules, see docs/archive.md):
 - one connection (httpx pool of 1), requests spaced by 60 / rate seconds (24 a minute by default;
@@ -27,7 +27,6 @@ killed backfill resumes where it stopped with nothing landed twice.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -35,262 +34,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-import httpx
-from psycopg.types.json import Jsonb
-
-from qpan import settings
-
+from scrapers.archive_cache import cache_listing, digest_done, mark_done, pending, save_capture, unlisted_ranges
+from scrapers.archive_client import (
+    RETRYABLE, ArchiveBlocked, ArchiveClient, ArchiveSettings, Capture, settings_from_env, ts_to_utc,
+)
 from scrapers.archive_registry import ArchiveSource, attribute
-from scrapers.crawl import CrawlStats
+from scrapers.crawl_stats import CrawlStats
 from scrapers.downloader.base import FetchError
-from scrapers.downloader.host_gate import HostGate
-from scrapers.downloader.retry import retry_after_seconds
 from scrapers.encoding import decode_body
-from scrapers.registry import Registry, host_of
+from scrapers.registry_model import Registry
 from scrapers.templates import ParseError, parse_article, template_config
 from scrapers.templates.common import VN_TZ, date_from_url
 
 log = logging.getLogger("scrapers.archive")
 
-DEFAULT_ARCHIVE_URL = "https://web.archive.org"
-ARCHIVE_RATE_LIMIT = 24.0   # requests a minute: the Wayback Machine's hard limit since 2025
-RETRYABLE = {500, 502, 503, 504}
-
-
-class ArchiveBlocked(RuntimeError):
-    """The archive answered 429 `max_429` times in a row: the run stops (it would be blocked)."""
-
-
-@dataclass
-class ArchiveSettings:
-    base_url: str = DEFAULT_ARCHIVE_URL
-    rate_per_minute: float = ARCHIVE_RATE_LIMIT
-    backoff_429: float = 60.0      # seconds to wait after a 429 without Retry-After (doubled in a row)
-    backoff: float = 5.0           # first back-off after a 5xx / connection error (doubled each retry)
-    retries: int = 3
-    max_429: int = 3
-    timeout: float = 60.0
-
-    @property
-    def interval(self) -> float:
-        return 60.0 / self.rate_per_minute
-
-
-def settings_from_env(env=None, *, allow_faster: bool = False) -> ArchiveSettings:
-    """QPAN_ARCHIVE_URL, QPAN_ARCHIVE_RATE (requests/minute), QPAN_ARCHIVE_ALLOW_FASTER,
-    QPAN_ARCHIVE_BACKOFF (seconds after a 429), QPAN_ARCHIVE_RETRY_BACKOFF (after a 5xx):
-    registered in qpan.settings, read from `env` (default the environment)."""
-    s = ArchiveSettings(base_url=settings.get("QPAN_ARCHIVE_URL", environ=env).rstrip("/"),
-                        rate_per_minute=settings.get("QPAN_ARCHIVE_RATE", environ=env),
-                        backoff_429=settings.get("QPAN_ARCHIVE_BACKOFF", environ=env),
-                        backoff=settings.get("QPAN_ARCHIVE_RETRY_BACKOFF", environ=env))
-    allow_faster = allow_faster or settings.get("QPAN_ARCHIVE_ALLOW_FASTER", environ=env)
-    if s.rate_per_minute > ARCHIVE_RATE_LIMIT and not allow_faster:
-        raise ValueError(f"QPAN_ARCHIVE_RATE={s.rate_per_minute:g} is above the archive's limit of "
-                         f"{ARCHIVE_RATE_LIMIT:g} requests a minute: set QPAN_ARCHIVE_ALLOW_FASTER=1 "
-                         "(or --allow-faster) only for a mirror or a local archive")
-    return s
-
-
-def ts_to_utc(ts14: str) -> datetime:
-    """The archive's 14-digit timestamp (UTC) as an aware datetime; shorter forms are padded."""
-    ts14 = (ts14 + "01010000000000"[len(ts14) - 4:])[:14] if len(ts14) < 14 else ts14
-    return datetime.strptime(ts14, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
-
-
-@dataclass
-class Capture:
-    original: str
-    timestamp: str
-    mimetype: str | None
-    statuscode: str | None
-    digest: str
-    length: int | None
-
-    @property
-    def captured_at(self) -> datetime:
-        return ts_to_utc(self.timestamp)
-
-
-# -- the client ------------------------------------------------------------------------------
-class ArchiveClient:
-    """CDX listing and capture replay on one connection, spaced and backing off as the archive asks."""
-
-    def __init__(self, settings: ArchiveSettings, user_agent: str, *, sleep=time.sleep):
-        self.settings = settings
-        self.sleep = sleep
-        self.gate = HostGate(settings.interval, 1)
-        loopback = host_of(settings.base_url) in ("127.0.0.1", "localhost", "::1")
-        self.client = httpx.Client(
-            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            follow_redirects=False, timeout=settings.timeout, trust_env=not loopback)
-        self.requests = 0
-        self.in_a_row_429 = 0
-        self.total_429 = 0
-
-    def close(self) -> None:
-        self.client.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _send(self, url: str, params: dict | None = None) -> httpx.Response:
-        """One GET, retried on 5xx/network errors; a 429 pauses everything before any next request."""
-        s = self.settings
-        attempt = 0
-        while True:
-            with self.gate.slot(self.sleep):
-                self.requests += 1
-                try:
-                    resp = self.client.get(url, params=params)
-                    resp.read()
-                except httpx.RemoteProtocolError as exc:
-                    raise FetchError("truncated body", str(exc)) from exc
-                except httpx.TransportError as exc:
-                    resp, error = None, exc
-                else:
-                    error = None
-                finally:
-                    # spaced from the end of this exchange, not its start: however late a request
-                    # leaves or slowly it is answered, the archive never sees two closer than 60/rate s
-                    self.gate.sent()
-            if resp is not None and resp.status_code == 429:
-                self.in_a_row_429 += 1
-                self.total_429 += 1
-                if self.in_a_row_429 >= s.max_429:
-                    raise ArchiveBlocked(f"{self.in_a_row_429} answers 429 in a row from {host_of(url)}: stopped "
-                                         "(resume later; the archive blocks addresses that keep sending)")
-                wait = retry_after_seconds(resp.headers.get("retry-after"))
-                wait = max(wait or 0.0, s.backoff_429 * 2 ** (self.in_a_row_429 - 1))
-                log.warning("archive 429: sending nothing for %.1fs", wait)
-                self.gate.defer(wait)  # the next request of any kind waits too
-                self.sleep(wait)
-                continue
-            self.in_a_row_429 = 0
-            if error is None and resp.status_code not in RETRYABLE:
-                return resp
-            if attempt >= s.retries:
-                if error is not None:
-                    raise FetchError("connection error", f"{type(error).__name__}: {error}") from error
-                return resp
-            wait = s.backoff * 2 ** attempt
-            attempt += 1
-            log.info("archive %s: retry %d/%d in %.1fs", error or resp.status_code, attempt, s.retries, wait)
-            self.gate.defer(wait)
-            self.sleep(wait)
-
-    def cdx(self, prefix: str, start: date, end: date, *, page_size: int = 5000) -> list[Capture]:
-        """HTML captures of `prefix` captured between the two days (inclusive), adjacent equal
-        digests collapsed, following the CDX resume key through large answers."""
-        params = {"url": prefix, "matchType": "prefix", "from": start.strftime("%Y%m%d"),
-                  "to": end.strftime("%Y%m%d"), "collapse": "digest", "output": "json",
-                  "fl": "timestamp,original,mimetype,statuscode,digest,length",
-                  "filter": "mimetype:text/html", "limit": str(page_size), "showResumeKey": "true"}
-        out: list[Capture] = []
-        while True:
-            resp = self._send(f"{self.settings.base_url}/cdx/search/cdx", params)
-            if resp.status_code != 200:
-                raise FetchError(f"http {resp.status_code}", "CDX listing")
-            rows = json.loads(resp.text or "[]")
-            resume = None
-            if len(rows) >= 2 and rows[-2] == [] and len(rows[-1]) == 1:  # [..., [], [resumeKey]]
-                resume = rows[-1][0]
-                rows = rows[:-2]
-            head, body = (rows[0], rows[1:]) if rows else ([], [])
-            for r in body:
-                d = dict(zip(head, r))
-                length = d.get("length")
-                out.append(Capture(d["original"], d["timestamp"], d.get("mimetype"), d.get("statuscode"),
-                                   d.get("digest") or "", int(length) if length and length.isdigit() else None))
-            if not resume:
-                return out
-            params = {**params, "resumeKey": resume}
-
-    def capture(self, c: Capture) -> httpx.Response:
-        """The capture's original bytes (the `id_` form: no rewritten links, no toolbar)."""
-        return self._send(f"{self.settings.base_url}/web/{c.timestamp}id_/{c.original}")
-
-
-# -- the CDX cache ----------------------------------------------------------------------------
-def unlisted_ranges(conn, src: ArchiveSource, start: date, end: date) -> list[tuple[date, date]]:
-    """The parts of [start, end] not listed yet for the source's prefix."""
-    rows = conn.execute("select from_day, to_day from raw.archive_listings where archive_source = %s "
-                        "and prefix = %s order by from_day", (src.name, src.prefix)).fetchall()
-    gaps, cursor = [], start
-    for a, b in rows:
-        if b < cursor or a > end:
-            continue
-        if a > cursor:
-            gaps.append((cursor, min(end, a - timedelta(days=1))))
-        cursor = max(cursor, b + timedelta(days=1))
-        if cursor > end:
-            break
-    if cursor <= end:
-        gaps.append((cursor, end))
-    return gaps
-
-
-def cache_listing(conn, src: ArchiveSource, start: date, end: date, caps: list[Capture]) -> int:
-    """Store a CDX answer (new captures only) and the range it covers, in one transaction."""
-    new = 0
-    with conn.transaction():
-        for c in caps:
-            cur = conn.execute(
-                """insert into raw.archive_captures (original_url, timestamp14, captured_at, archive_source,
-                       mimetype, statuscode, digest, length) values (%s, %s, %s, %s, %s, %s, %s, %s)
-                   on conflict (original_url, timestamp14) do nothing""",
-                (c.original, c.timestamp, c.captured_at, src.name, c.mimetype, c.statuscode, c.digest, c.length))
-            new += cur.rowcount
-        conn.execute("""insert into raw.archive_listings (archive_source, prefix, from_day, to_day, captures)
-                        values (%s, %s, %s, %s, %s) on conflict do nothing""",
-                     (src.name, src.prefix, start, end, len(caps)))
-    return new
-
-
-def pending(conn, src: ArchiveSource, start: date, end: date) -> list[Capture]:
-    """Captures listed and not done (listed, or failed on an earlier run), oldest first."""
-    lo = datetime.combine(start, datetime.min.time(), timezone.utc)
-    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), timezone.utc)
-    rows = conn.execute(
-        """select original_url, timestamp14, mimetype, statuscode, digest, length from raw.archive_captures
-           where archive_source = %s and state in ('listed', 'failed') and captured_at >= %s and captured_at < %s
-           order by timestamp14, original_url""", (src.name, lo, hi)).fetchall()
-    return [Capture(*r) for r in rows]
-
-
-def _done(conn, c: Capture, state: str, reason: str | None = None, landed_as: str | None = None) -> None:
-    conn.execute("update raw.archive_captures set state = %s, reason = %s, landed_as = %s, done_at = now() "
-                 "where original_url = %s and timestamp14 = %s", (state, reason, landed_as, c.original, c.timestamp))
-
-
-def _digest_done(conn, c: Capture) -> bool:
-    """Another capture of the URL with this payload is done (a truncated transfer is not: the same
-    payload captured again may arrive whole)."""
-    return conn.execute(
-        "select 1 from raw.archive_captures where original_url = %s and digest = %s and timestamp14 <> %s "
-        "and (state in ('landed', 'irrelevant') or state = 'quarantined' and reason <> 'truncated body') limit 1",
-        (c.original, c.digest, c.timestamp)
-    ).fetchone() is not None
-
-
-def _save_capture(conn, source: str, c: Capture, status: int, headers: dict, body: bytes) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(body).hexdigest()
-    now = datetime.now(timezone.utc)
-    conn.execute(
-        """insert into raw.pages (source, url, status, headers, body, sha256, fetched_at, last_seen_at,
-                                  captured_at, archive_digest)
-           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-           on conflict (url, sha256) do update set last_seen_at = excluded.last_seen_at,
-               captured_at = coalesce(raw.pages.captured_at, excluded.captured_at),
-               archive_digest = coalesce(raw.pages.archive_digest, excluded.archive_digest)""",
-        (source, c.original, status, Jsonb(headers), body, digest, now, now, c.captured_at, c.digest))
-    return digest
+# the client and the CDX cache live in scrapers/archive_client.py and scrapers/archive_cache.py;
+# the CLI and the tests read these from here
+__all__ = ["ArchiveSettings", "BackfillStats", "backfill", "settings_from_env", "ts_to_utc", "unlisted_ranges"]
 
 
 # -- the backfill -------------------------------------------------------------------------------
@@ -361,9 +121,9 @@ def backfill(src: ArchiveSource, entries: list[ArchiveSource], store, registry: 
 
 def _land_one(c: Capture, src: ArchiveSource, siblings, store, client: ArchiveClient, stats: BackfillStats) -> None:
     conn, crawl = store.conn, stats.crawl
-    if _digest_done(conn, c):
+    if digest_done(conn, c):
         stats.duplicates += 1
-        _done(conn, c, "duplicate", "digest already landed")
+        mark_done(conn, c, "duplicate", "digest already landed")
         return
     code = c.statuscode if c.statuscode and c.statuscode.isdigit() else None
     if code and code.startswith("3"):  # the archive holds the redirect, not a page: nothing to fetch
@@ -377,7 +137,7 @@ def _land_one(c: Capture, src: ArchiveSource, siblings, store, client: ArchiveCl
         if exc.reason == "truncated body":
             return _quarantine(store, stats, c, src.name, "fetch", exc.reason, exc.detail)
         stats.failed += 1
-        _done(conn, c, "failed", exc.reason)  # retried on the next run
+        mark_done(conn, c, "failed", exc.reason)  # retried on the next run
         return
     stats.fetched += 1
     headers = {k.lower(): v for k, v in resp.headers.items()
@@ -389,14 +149,14 @@ def _land_one(c: Capture, src: ArchiveSource, siblings, store, client: ArchiveCl
     day = c.captured_at.date()
     pub_day = (date_from_url(c.original) or c.captured_at).astimezone(VN_TZ).date()
     owner = attribute(siblings, src.host, pub_day) or src
-    sha = _save_capture(conn, owner.name, c, resp.status_code, headers, resp.content)
+    sha = save_capture(conn, owner.name, c, resp.status_code, headers, resp.content)
     if resp.status_code in (301, 302, 303, 307, 308):
         return _quarantine(store, stats, c, owner.name, "fetch", "redirect capture",
                            f"-> {resp.headers.get('location', '?')}")
     if resp.status_code in RETRYABLE:
         stats.failed += 1
         crawl.errors += 1
-        _done(conn, c, "failed", f"http {resp.status_code}")
+        mark_done(conn, c, "failed", f"http {resp.status_code}")
         return
     if resp.status_code != 200:
         return _quarantine(store, stats, c, owner.name, "fetch", f"http {resp.status_code}")
@@ -408,7 +168,7 @@ def _land_one(c: Capture, src: ArchiveSource, siblings, store, client: ArchiveCl
     if not pattern.search(urlsplit(c.original).path):  # a list page (or any other page): landed as a page
         stats.landed += 1
         crawl.discovery_ok += 1
-        _done(conn, c, "landed", landed_as="page")
+        mark_done(conn, c, "landed", landed_as="page")
         return
     crawl.article_pages += 1
     crawl.parse_attempts += 1
@@ -423,7 +183,7 @@ def _land_one(c: Capture, src: ArchiveSource, siblings, store, client: ArchiveCl
     relevant, why = src.relevance.decide(art.title, art.lead)
     if not relevant:
         stats.irrelevant += 1
-        _done(conn, c, "irrelevant", why)
+        mark_done(conn, c, "irrelevant", why)
         return
     # attribution by the date the article is about: its publication date, else the capture's
     pub = art.published_at or date_from_url(c.original) or c.captured_at
@@ -438,7 +198,7 @@ def _land_one(c: Capture, src: ArchiveSource, siblings, store, client: ArchiveCl
             crawl.articles_new += 1
     store.resolve_quarantine("parse", c.original)
     stats.landed += 1
-    _done(conn, c, "landed", landed_as="article")
+    mark_done(conn, c, "landed", landed_as="article")
 
 
 def _quarantine(store, stats: BackfillStats, c: Capture, source: str, stage: str, reason: str,
@@ -450,7 +210,7 @@ def _quarantine(store, stats: BackfillStats, c: Capture, source: str, stage: str
         stats.crawl.http_errors[cls] = stats.crawl.http_errors.get(cls, 0) + 1
     store.quarantine(stage, source, c.original, reason, f"capture {c.timestamp}: {detail or ''}".strip(": "),
                      payload or {"timestamp": c.timestamp, "digest": c.digest})
-    _done(store.conn, c, "quarantined", reason)
+    mark_done(store.conn, c, "quarantined", reason)
 
 
 def _record(store, stats: BackfillStats, started_at: datetime) -> None:

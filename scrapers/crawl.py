@@ -20,56 +20,21 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 
 from scrapers.discovery import Candidate, discovery_urls, parse_list_page, parse_rss
-from scrapers.downloader.base import FetchError, Skipped, error_class
+from scrapers.crawl_stats import CrawlStats, quarantine, record_parse_failure, record_skip
+from scrapers.downloader.base import FetchError, Skipped
 from scrapers.encoding import decode_body
 from scrapers.fetch import Fetcher
-from scrapers.registry import Registry, Source, host_of
+from scrapers.hosts import host_of
+from scrapers.registry_model import Registry, Source
 from scrapers.templates import ParseError, parse_article, template_config
 from scrapers.templates.common import VN_TZ, as_list, date_from_url
 
 log = logging.getLogger("scrapers.crawl")
-
-
-@dataclass
-class CrawlStats:
-    source: str = ""
-    fetched: int = 0            # 200 responses landed (feeds, list pages, articles)
-    not_modified: int = 0       # 304 answers to conditional GETs
-    retried: int = 0            # retries after timeouts, connection errors, 5xx, 429
-    skipped_irrelevant: int = 0
-    skipped_robots: int = 0
-    skipped_offsite: int = 0    # distinct links/redirects to hosts outside the allow-list
-    skipped_known: int = 0      # already landed, not refetched
-    skipped_window: int = 0     # outside the backfill window
-    quarantined: int = 0
-    articles_new: int = 0
-    articles_updated: int = 0
-    removed: int = 0
-    errors: int = 0             # fetches that failed (also quarantined)
-    discovery_ok: int = 0       # feeds/list pages answered 200 or 304
-    discovery_failed: int = 0
-    failed: bool = False        # the source failed entirely (no discovery page could be fetched)
-    seconds: float = 0.0
-    offsite_links: set = field(default_factory=set, repr=False)
-    # source health (qpan.health): what the run saw, recorded in audit.crawl_runs
-    article_pages: int = 0      # article pages answered 200 or 304
-    parse_attempts: int = 0     # article pages handed to the template parser
-    parse_failures: dict = field(default_factory=dict)     # reason -> count (list pages included)
-    failing_selectors: dict = field(default_factory=dict)  # reason -> the selectors that failed
-    http_errors: dict = field(default_factory=dict)        # class (5xx, 4xx, 403, 429, timeout, network) -> count
-    response_ms: list = field(default_factory=list, repr=False)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("offsite_links", None)
-        d.pop("response_ms", None)
-        return d
 
 
 # -- the crawl ------------------------------------------------------------------------------
@@ -128,13 +93,13 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
             try:
                 resp = fetcher.fetch(url, source, stats=stats)
             except Skipped as exc:
-                _skip(stats, exc, url)
+                record_skip(stats, exc, url)
                 stats.discovery_failed += 1
                 return None
             except FetchError as exc:
                 stats.errors += 1
                 stats.discovery_failed += 1
-                _quarantine(store, stats, "fetch", source, url, exc.reason, exc.detail)
+                quarantine(store, stats, "fetch", source, url, exc.reason, exc.detail)
                 return None
             if resp.status == 304:
                 stats.not_modified += 1
@@ -146,7 +111,7 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                 if not (later_page and resp.status in (404, 410)):
                     stats.discovery_failed += 1
                     stats.errors += 1
-                    _quarantine(store, stats, "fetch", source, url, f"http {resp.status}", "discovery page")
+                    quarantine(store, stats, "fetch", source, url, f"http {resp.status}", "discovery page")
                 return None
             stats.fetched += 1
             stats.discovery_ok += 1
@@ -160,7 +125,7 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
             try:
                 items = parse_rss(got[0], feed)
             except Exception as exc:  # noqa: BLE001 - malformed or hostile XML
-                _quarantine(store, stats, "parse", source, feed, "rss not parseable", str(exc)[:500])
+                quarantine(store, stats, "parse", source, feed, "rss not parseable", str(exc)[:500])
                 continue
             for c in items:
                 rss_items[c.url] = c.rss_item or {}
@@ -178,7 +143,7 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
                     break
                 items, others, _ = parse_list_page(decode_body(got[0], (got[1] or {}).get("content-type")), page_url, conf)
                 if not items and n == lp.first_page:  # a list page without one article link: its template changed
-                    _parse_failure(stats, "list selector matched nothing",
+                    record_parse_failure(stats, "list selector matched nothing",
                                    ", ".join(as_list(conf.get("list_item"))) or "article links")
                 for u in others:
                     if not registry.host_allowed(host_of(u)) or urlsplit(u).scheme not in ("http", "https"):
@@ -241,30 +206,6 @@ def crawl_source(source: Source, store, *, registry: Registry, since=None, until
     return stats
 
 
-def _parse_failure(stats: CrawlStats, reason: str, detail: str | None) -> None:
-    stats.parse_failures[reason] = stats.parse_failures.get(reason, 0) + 1
-    if detail and reason not in stats.failing_selectors:
-        stats.failing_selectors[reason] = detail[:300]
-
-
-def _skip(stats: CrawlStats, exc: Skipped, url: str) -> None:
-    if exc.kind == "robots":
-        stats.skipped_robots += 1
-    else:
-        stats.offsite_links.add(url)
-    log.info("%s skipped (%s): %s", stats.source, exc.kind, exc.reason)
-
-
-def _quarantine(store, stats, stage, source: Source, url, reason, detail=None, payload=None):
-    stats.quarantined += 1
-    if stage == "fetch":
-        cls = error_class(reason)
-        stats.http_errors[cls] = stats.http_errors.get(cls, 0) + 1
-    elif stage == "parse":
-        _parse_failure(stats, reason, detail)
-    store.quarantine(stage, source.name, url, reason, detail, payload)
-
-
 def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, stats: CrawlStats, known,
             backfill, since, until, rss_items, conf):
     name = source.name
@@ -286,11 +227,11 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
     try:
         resp = fetcher.fetch(c.url, source, stats=stats)
     except Skipped as exc:
-        _skip(stats, exc, c.url)
+        record_skip(stats, exc, c.url)
         return f"skipped {exc.kind}"
     except FetchError as exc:
         stats.errors += 1
-        _quarantine(store, stats, "fetch", source, c.url, exc.reason, exc.detail)
+        quarantine(store, stats, "fetch", source, c.url, exc.reason, exc.detail)
         return f"quarantined: {exc.reason}"
     log.info("%s %s %s", name, resp.status, c.url)
     refetched = True
@@ -311,11 +252,11 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
             stats.removed += 1
             return "removed"
         stats.errors += 1
-        _quarantine(store, stats, "fetch", source, c.url, f"http {resp.status}")
+        quarantine(store, stats, "fetch", source, c.url, f"http {resp.status}")
         return f"http {resp.status}"
     if resp.status != 200:
         stats.errors += 1
-        _quarantine(store, stats, "fetch", source, c.url, f"http {resp.status}",
+        quarantine(store, stats, "fetch", source, c.url, f"http {resp.status}",
                     f"after {resp.attempts} attempts")
         return f"http {resp.status}"
     stats.fetched += refetched
@@ -326,7 +267,7 @@ def _handle(c: Candidate, source: Source, store, registry, fetcher: Fetcher, sta
         art = parse_article(source.template, html, c.url, source=name, unit_id=source.unit_id,
                             selectors=source.selectors, rss_item=c.rss_item or rss_items.get(c.url))
     except ParseError as exc:
-        _quarantine(store, stats, "parse", source, c.url, exc.reason, exc.detail,
+        quarantine(store, stats, "parse", source, c.url, exc.reason, exc.detail,
                     {"template": source.template, "page_sha256": resp.page_sha256})
         return f"quarantined: {exc.reason}"
     if not c.title:

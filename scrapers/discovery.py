@@ -11,7 +11,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from defusedxml import ElementTree as DefusedET
 
-from scrapers.registry import Source, host_of
+from scrapers.hosts import host_of
+from scrapers.registry_model import Source
 from scrapers.templates.common import VN_TZ, as_list, date_from_url, first, node_text, parse_html, parse_vn_datetime
 from scrapers.text import clean
 

@@ -31,7 +31,7 @@ from scrapers.downloader.retry import Retry
 from scrapers.downloader.robots import RobotsTxt
 from scrapers.downloader.transport import Transport
 from scrapers.encoding import decode_body
-from scrapers.registry import Registry, Source
+from scrapers.registry_model import Registry, Source
 
 # what callers import from here (the crawl, the archive, the tests)
 __all__ = ["Fetcher", "FetchError", "Response", "Skipped", "decode_body", "error_class"]

@@ -7,18 +7,19 @@ private host without `allow_private: true`, and malformed values.
 """
 from __future__ import annotations
 
-import fnmatch
-import ipaddress
-import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import yaml
+from scrapers.hosts import host_matches, host_of, is_private_host, is_public_address
+from scrapers.registry_model import ListPage, Politeness, Registry, Relevance, Source
+from scrapers.registry_yaml import RegistryError, read_yaml, substitute_env
 
-from scrapers.text import keyword_pattern, match_key
+# the model and the host checks live in scrapers/registry_model.py and scrapers/hosts.py; many
+# callers (the CLI, the tests, qpan) read them from here
+__all__ = ["DEFAULT_KEYWORDS", "DEFAULT_SOURCES", "SAMPLE_SOURCES", "TEMPLATES", "ListPage", "Politeness",
+           "Registry", "RegistryError", "Relevance", "Source", "host_matches", "host_of", "is_private_host",
+           "is_public_address", "load_registry"]
 
 TEMPLATES = ("thanhhoa_portal", "baothanhhoa", "dangcongsan", "generic")
 DEFAULT_SOURCES = Path(__file__).resolve().parent / "sources.yml"
@@ -32,217 +33,10 @@ DEFAULT_KEYWORDS = [
 ]
 
 
-class RegistryError(ValueError):
-    """A registry that cannot be used: message is 'file:line: reason'."""
-
-    def __init__(self, path: str | Path, line: int | None, reason: str):
-        self.path, self.line, self.reason = str(path), line, reason
-        super().__init__(f"{path}:{line if line is not None else '?'}: {reason}")
-
-
-# -- YAML with line numbers ----------------------------------------------------------------
-class LDict(dict):
-    line: int = 0
-    key_lines: dict
-
-
-class LList(list):
-    line: int = 0
-    item_lines: list
-
-
-class LStr(str):
-    line: int = 0
-
-
-def _loader(path: Path):
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def mapping(loader, node):
-        out = LDict()
-        out.line = node.start_mark.line + 1
-        out.key_lines = {}
-        for knode, vnode in node.value:
-            key = loader.construct_object(knode, deep=True)
-            if key in out:
-                raise RegistryError(path, knode.start_mark.line + 1, f"duplicate key {key!r}")
-            out[key] = loader.construct_object(vnode, deep=True)
-            out.key_lines[key] = vnode.start_mark.line + 1
-        return out
-
-    def sequence(loader, node):
-        out = LList(loader.construct_object(n, deep=True) for n in node.value)
-        out.line = node.start_mark.line + 1
-        out.item_lines = [n.start_mark.line + 1 for n in node.value]
-        return out
-
-    def string(loader, node):
-        s = LStr(loader.construct_scalar(node))
-        s.line = node.start_mark.line + 1
-        return s
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
-    Loader.add_constructor("tag:yaml.org,2002:str", string)
-    return Loader
-
-
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-# -- model ---------------------------------------------------------------------------------
-@dataclass
-class Politeness:
-    delay: float = 1.0
-    concurrency: int = 1
-    timeout: float = 20.0  # per connect / read
-    deadline: float = 120.0  # for a whole response, headers and body (a drip-fed one is cut here)
-    retries: int = 3
-    backoff: float = 1.0
-    retry_after_cap: float = 60.0
-    max_body_bytes: int = 5_000_000
-    max_redirects: int = 5
-
-
-@dataclass
-class ListPage:
-    url: str
-    pagination: str | None = None  # pattern with {page}, absolute or relative to url
-    first_page: int = 1
-    max_pages: int = 10
-
-    def page_url(self, n: int) -> str:
-        if n <= self.first_page or not self.pagination:
-            return self.url
-        return urljoin(self.url, self.pagination.replace("{url}", self.url).replace("{page}", str(n)))
-
-
-@dataclass
-class Relevance:
-    keywords: list[str]
-    exclude: list[str] = field(default_factory=list)
-    fields: list[str] = field(default_factory=lambda: ["title", "lead"])
-
-    def __post_init__(self):
-        self._kw = keyword_pattern(self.keywords)
-        self._ex = keyword_pattern(self.exclude)
-
-    def decide(self, title: str | None, lead: str | None = None) -> tuple[bool, str]:
-        """(relevant, reason). Word boundaries and diacritics are kept: 'báo' is not 'bão'."""
-        parts = {"title": title or "", "lead": lead or ""}
-        text = match_key(" \n ".join(parts[f] for f in self.fields if f in parts))
-        ex = self._ex.search(text)
-        if ex:
-            return False, f"excluded by {ex.group(0)!r}"
-        m = self._kw.search(text)
-        if m:
-            return True, f"keyword {m.group(0)!r}"
-        return False, "no QP-AN keyword in " + "/".join(self.fields)
-
-
-@dataclass
-class Source:
-    name: str
-    template: str
-    base_url: str
-    unit_id: str | None
-    list_pages: list[ListPage]
-    rss: list[str]
-    relevance: Relevance
-    politeness: Politeness
-    selectors: dict[str, Any]
-    allow_private: bool = False
-    enabled: bool = True
-    line: int = 0
-
-    @property
-    def host(self) -> str:
-        return host_of(self.base_url)
-
-
-@dataclass
-class Registry:
-    path: str
-    user_agent: str
-    sources: list[Source]
-    allowed_hosts: list[str]
-    templates: dict[str, dict]
-    # the `archives:` entries as read (with their lines): scrapers.archive_registry validates them
-    archive_entries: list = field(default_factory=list)
-
-    def get(self, name: str) -> Source:
-        for s in self.sources:
-            if s.name == name:
-                return s
-        raise KeyError(name)
-
-    def host_allowed(self, host: str) -> bool:
-        return host_matches(host, self.allowed_hosts)
-
-    def private_allowed(self, host: str) -> bool:
-        return any(s.allow_private and s.host == host for s in self.sources)
-
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
-def host_matches(host: str, patterns) -> bool:
-    host = (host or "").lower().rstrip(".")
-    return any(host == p or fnmatch.fnmatchcase(host, p) for p in patterns)
-
-
-# IPv6 prefixes that carry an IPv4 address in their last 32 bits (RFC 6052 NAT64, well-known
-# and local-use): judged by that IPv4 address, like the mapped, 6to4 and Teredo forms
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-# special-purpose IPv4 ranges that `is_global` of the Python in use may still call global (3.11
-# does so for most of 192.0.0.0/24): IETF protocol assignments, the deprecated 6to4 relay anycast,
-# carrier-grade NAT
-_NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24", "100.64.0.0/10"))
-
-
-def is_public_address(address: str) -> bool:
-    """A globally routable unicast address: the standard library's `is_global` (every IANA
-    special-purpose range out: private, loopback, link-local and the cloud metadata service,
-    carrier-grade NAT 100.64.0.0/10, benchmarking, documentation, reserved), 192.0.0.0/24 and
-    192.88.99.0/24 whatever the Python version says, no multicast, and an IPv4 address inside an IPv6 one judged as the IPv4 address."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # a scope id (fe80::1%eth0) is not part of it
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped or ip.sixtofour or ip.teredo:
-            ip = ip.ipv4_mapped or ip.sixtofour or ip.teredo[1]
-        elif any(ip in net for net in _NAT64):
-            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip.is_global and not ip.is_multicast and not any(ip in net for net in _NOT_PUBLIC if net.version == ip.version)
-
-
-def is_private_host(host: str) -> bool:
-    """A host the crawler may not reach without `allow_private`: a local name, or an address
-    literal that is not public. A name is judged at connection time, by the address actually
-    connected to (scrapers.fetch), never by a lookup done beforehand."""
-    if host in ("localhost",) or host.endswith(".localhost"):
-        return True
-    try:
-        return not is_public_address(host.strip("[]"))
-    except ValueError:
-        return False
-
-
 # -- loading -------------------------------------------------------------------------------
 def load_registry(path: str | Path = DEFAULT_SOURCES) -> Registry:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RegistryError(path, None, f"cannot read: {exc}") from exc
-    try:
-        doc = yaml.load(text, Loader=_loader(path))  # noqa: S506 - SafeLoader subclass
-    except RegistryError:
-        raise
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise RegistryError(path, mark.line + 1 if mark else None, f"invalid YAML: {exc}") from exc
-    return _build(path, doc)
+    return _build(path, read_yaml(path))
 
 
 def _build(path: Path, doc) -> Registry:
@@ -251,7 +45,7 @@ def _build(path: Path, doc) -> Registry:
 
     if not isinstance(doc, dict):
         raise err(1, "top level must be a mapping")
-    doc = _subst(path, doc)
+    doc = substitute_env(path, doc)
     kl = getattr(doc, "key_lines", {})
     known_top = {"user_agent", "allowed_hosts", "defaults", "relevance", "templates", "sources", "archives"}
     for k in doc:
@@ -439,40 +233,3 @@ def _relevance(err, conf, base: Relevance, line) -> Relevance:
             raise err(kl.get("fields", line), f"relevance field {f!r} must be title or lead")
     kws = list(conf.get("keywords") or base.keywords) + list(conf.get("extra_keywords") or [])
     return Relevance(kws, list(conf.get("exclude") or base.exclude), list(fields))
-
-
-def _env_value(name: str) -> str | None:
-    """A `${NAME}` of the registry. The sample portal's port is checked and, unset, derived:
-    QPAN_PG_PORT + 10 everywhere (`make run`, `python -m scrapers.portal_server`, this registry),
-    because the port is part of every sample article's URL, its key."""
-    if name == "QPAN_SAMPLE_PORT":
-        from qpan.config import sample_port
-
-        return str(sample_port())
-    return os.environ.get(name)
-
-
-def _subst(path, obj):
-    if isinstance(obj, LStr) or isinstance(obj, str):
-        line = getattr(obj, "line", None)
-
-        def rep(m):
-            val = _env_value(m.group(1))
-            if val is None or val == "":
-                if m.group(2) is not None:
-                    return m.group(2)
-                raise RegistryError(path, line, f"environment variable {m.group(1)} is not set")
-            return val
-
-        new = LStr(_ENV.sub(rep, obj))
-        new.line = line or 0
-        return new
-    if isinstance(obj, LDict):
-        out = LDict((k, _subst(path, v)) for k, v in obj.items())
-        out.line, out.key_lines = obj.line, obj.key_lines
-        return out
-    if isinstance(obj, LList):
-        out = LList(_subst(path, v) for v in obj)
-        out.line, out.item_lines = obj.line, obj.item_lines
-        return out
-    return obj

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from scrapers.encoding import decode_body
-from scrapers.registry import Registry
+from scrapers.registry_model import Registry
 from scrapers.templates import ParseError, parse_article, template_config
 from scrapers.templates.common import date_from_url
 

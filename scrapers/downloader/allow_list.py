@@ -6,7 +6,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from scrapers.downloader.base import Handler, Request, Response, Skipped
-from scrapers.registry import Registry, Source, is_private_host
+from scrapers.hosts import is_private_host
+from scrapers.registry_model import Registry, Source
 
 
 class AllowList:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from scrapers.encoding import decode_body
-from scrapers.registry import Politeness, Source
+from scrapers.registry_model import Politeness, Source
 
 
 class FetchError(Exception):

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 from scrapers.downloader.base import Handler, Request, Response
 from scrapers.downloader.retry import RETRYABLE_STATUS, retry_after_seconds
-from scrapers.registry import Politeness, host_of
+from scrapers.hosts import host_of
+from scrapers.registry_model import Politeness
 
 
 class HostGate:

@@ -12,7 +12,7 @@ from urllib.robotparser import RobotFileParser
 from scrapers.downloader.base import FetchError, Handler, Request, Response, Skipped, count_error
 from scrapers.downloader.host_gate import HostGates
 from scrapers.encoding import decode_body
-from scrapers.registry import host_of
+from scrapers.hosts import host_of
 
 log = logging.getLogger("scrapers.fetch")
 

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from scrapers.downloader.base import FetchError, Request, Response
-from scrapers.registry import Politeness, host_of, is_public_address
+from scrapers.hosts import host_of, is_public_address
+from scrapers.registry_model import Politeness
 
 ACCEPT = "text/html,application/xhtml+xml,application/rss+xml,application/xml;q=0.9,*/*;q=0.8"
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from scrapers.crawl import CrawlStats
+from scrapers.crawl_stats import CrawlStats
 from scrapers.downloader.allow_list import AllowList
 from scrapers.downloader.base import FetchError, Request, Skipped, chain
 from scrapers.downloader.conditional import ConditionalGet
