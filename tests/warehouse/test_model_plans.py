@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from bench.run import load_review_decisions
+from bench.loaders import load_review_decisions
 from qpan import db, warehouse
 
 pytestmark = pytest.mark.slow
