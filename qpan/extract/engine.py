@@ -45,7 +45,8 @@ RULES_VERSION = "rules-3.0"  # 3.0: lists by unit, quota and force wordings, rul
 EXTRACTOR_VERSION = f"{RULES_VERSION}+{model_tag()}"
 
 # After a total, what follows these is its parts, whatever they count.
-_PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:")
+# ("54 đơn vị hành chính cấp xã, gồm 22 xã, 30 phường": "gồm" with or without a colon)
+_PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|(?<!\w)gồm(?!\w)|cụ thể\s*:")
 # A sentence that opens on "Trong đó" breaks down the figure of the sentence before it.
 _PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
 # A list of parts: "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh; ..."
@@ -81,12 +82,26 @@ def _list_sibling(doc: Doc, rules, nums: list, k: int, s, cs: int, ce: int, sib:
             return None
         if _NEXT_ITEM_RE.match(low, m.end) is None:
             nxt = nums[j + 1].start if j + 1 < len(nums) else len(low)
-            hit = match_number(doc, rules, m, nums[j - 1].end, nxt, cs, ce)
+            hit = match_number(doc, rules, m, nums[j - 1].end, nxt, cs, ce, s.start)
             if hit is None or hit[0].indicator is None or hit[1] == m.end:
                 return None
             return hit[0], n.end
         j += 1
     return None
+
+# Where an item of a list starts: after the last ",", ";" or ":" before its figure.
+_ITEM_START_RE = re.compile(r"[,;:]")
+
+
+def _names_itself(low: str, r, cs: int, start: int) -> bool:
+    """An item of a list after "gồm:" that names its own indicator before its figure ("lực lượng
+    ... gồm: bảo vệ dân phố 58 người; dân phòng 214 người") is a figure of its own, not a part of a
+    total (as "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh" is)."""
+    a = cs
+    for m in _ITEM_START_RE.finditer(low, cs, start):
+        a = m.end()
+    return any(rx is not None and rx.search(low, a, start) is not None for rx in (r.left_near, r.left))
+
 
 @dataclass(slots=True)
 class Fact:
@@ -252,7 +267,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         prev_end = nums[k - 1].end if k > 0 else 0
         # the right context may run over one more figure (see match_number)
         next_start = nums[k + 2].start if k + 2 < n_nums else len_low
-        hit = match_number(doc, rules, n, prev_end, next_start, cs, ce)
+        hit = match_number(doc, rules, n, prev_end, next_start, cs, ce, ss)
         # a unit named right before the figure (an item of a list by unit: "..., thị xã B 35 chỉ tiêu");
         # looked for in a sentence's later figures and where no rule fits (or a part is dropped, below)
         listed = listed_unit(doc, s, max(prev_end, cs), start) if hit is None or seen > 1 else None
@@ -261,6 +276,10 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if sib is None and i > 0 and _ITEMS_OPENING_RE.match(low, ss):  # "Cụ thể: huyện A 50 thanh niên, ..."
                 sib = siblings.get(sents[i - 1].start)
             hit = _list_sibling(doc, rules, nums, k, s, cs, ce, sib)
+            if hit is None and cs > ss and _ITEMS_OPENING_RE.match(low, cs):
+                # an item of a list that opens its own clause ("giao chỉ tiêu ... 3.600 công dân; cụ
+                # thể: TP Vinh 260 chỉ tiêu, ..."): the sentence's cues are the list's
+                hit = match_number(doc, rules, n, prev_end, next_start, ss, ce)
         if hit is None:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"no rule fits ({n.kind}; words after it: {low[n.end:n.end + 30]!r})"))
@@ -303,7 +322,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         prev_same = last_of.get((ss, indicator))
         part = None
         if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in match_positions(doc, _PARTS_AFTER_RE, s))) or \
-                (has_lists and -1 < first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
+                (has_lists and -1 < first_at(doc, _LIST_OPENING_RE, ss, s.end) < start and not _names_itself(low, r, cs, start)) or \
                 (has_part_openings and first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
             part = "a part of a total (breakdown)"
         elif prev_same is not None and BREAKDOWN_RE.search(low, prev_same, start):

@@ -149,6 +149,7 @@ class NumberRule:
     confidence: float = 0.85
     not_before: re.Pattern | None = None  # a cue anywhere from the clause start to the figure
     document: re.Pattern | None = None    # a cue anywhere in the article (its topic)
+    earlier_clause: re.Pattern | None = None  # a cue in the sentence before the figure's clause ("TNGT ...; cả năm xảy ra 25 vụ")
     take: str = "numerator"             # which part of a ratio is the value
     denominator_of: str | None = None   # the indicator a ratio's denominator gives too
 
@@ -245,6 +246,7 @@ def _rule(i: int, d: dict) -> NumberRule:
         confidence=float(d.get("confidence", 0.85)),
         not_before=any_re(d.get("not_before")),
         document=any_re(d.get("document")),
+        earlier_clause=any_re(d.get("earlier_clause")),
         take=d.get("take") or "numerator",
         denominator_of=d.get("denominator_of"),
     )
