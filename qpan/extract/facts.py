@@ -8,7 +8,8 @@ from .document import Doc
 from .gazetteer import Unit
 from .scoring import model_tag
 
-RULES_VERSION = "rules-3.0"  # 3.0: lists by unit, quota and force wordings, rules and rates, neighbouring years (issue #25)
+RULES_VERSION = "rules-3.1"  # 3.0: lists by unit, quota and force wordings, rules and rates, neighbouring years (issue #25);
+# 3.1: the classes held-out paraphrases found (tests/extract/heldout)
 # The rules and the learned scorer that rates and keeps their facts (qpan/extract/scoring.py): a
 # retrained model is another extractor ("rules-3.0+m1a2b3c4").
 EXTRACTOR_VERSION = f"{RULES_VERSION}+{model_tag()}"
