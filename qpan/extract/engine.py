@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -53,6 +54,19 @@ __all__ = ["EXTRACTOR_VERSION", "RULES_VERSION", "ArticleProfile", "Fact", "anal
            "explain_article", "extract_article", "load_tables"]
 
 MAX_FIGURES_PER_SENTENCE = 60
+# A capitalised word right after a capitalised number word: a place name ("thị xã Ba Đồn", "quận Hai
+# Bà Trưng", "huyện Ba Vì"), not a figure.
+_WORD_AFTER_RE = re.compile(r"[ \t]+(\w)")
+
+
+def _in_a_name(text: str, n, trace: list | None) -> bool:
+    """A number word written with a capital and followed by a capitalised word is part of a name."""
+    w = _WORD_AFTER_RE.match(text, n.end)
+    if text[n.start].isupper() and w is not None and w.group(1).isupper():
+        if trace is not None:
+            trace.append((n.start, n.end, n.value, "not read: a number word in a name (thị xã Ba Đồn, quận Hai Bà Trưng)"))
+        return True
+    return False
 
 
 def _extract(title: str, body: str, published_at, source_unit_id, trace: list | None = None,
@@ -71,6 +85,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     sents, starts = doc.sents, doc.sent_starts
     limit = sents[-1].end
     nums = find_numbers(low, 0, limit)
+    if any(n.words for n in nums):
+        nums = [n for n in nums if not (n.words and _in_a_name(doc.text, n, trace))]
     n_nums, len_low = len(nums), len(low)
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
     first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
@@ -85,6 +101,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     has_belongs = "thuộc" in low or "của" in low
     para_seen, para_plan, plan_re = doc.para_seen, doc.para_plan, rules.plan_re
     sentence_plan_re = rules.sentence_plan_re
+    never_parts = rules.never_parts
     for k, n in enumerate(nums):
         start = n.start
         i = bisect.bisect_right(starts, start) - 1  # the sentence (see sentence_at)
@@ -168,7 +185,9 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         first = first_in.get(ss)
         prev_same = last_of.get((ss, indicator))
         part = None
-        if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in match_positions(doc, PARTS_AFTER_RE, s))) or \
+        if indicator in never_parts:
+            pass
+        elif (has_parts_after and first is not None and any(first <= a and b <= start for a, b in match_positions(doc, PARTS_AFTER_RE, s))) or \
                 (has_lists and -1 < first_at(doc, LIST_OPENING_RE, ss, s.end) < start and not names_itself(low, r, cs, start)) or \
                 (has_part_openings and first_at(doc, PART_OPENING_RE, ss, -1) == ss):
             part = "a part of a total (breakdown)"

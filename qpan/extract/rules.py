@@ -199,6 +199,7 @@ class Rules:
     national_re: re.Pattern | None = None      # a figure for the whole country, not a unit's
     part_year_re: re.Pattern | None = None     # a part of a year ("6 tháng đầu năm")
     part_year_indicators: frozenset = frozenset()
+    never_parts: frozenset = frozenset()       # indicators whose figures are never a breakdown's parts
     # the plan cues without those an assignment is announced with ("dự kiến chỉ tiêu ... là
     # 3.550": a quota is a plan by nature), for the indicators assigned ahead (quotas)
     assigned_plan_re: re.Pattern | None = None
@@ -319,6 +320,7 @@ def compile_rules(data: dict) -> Rules:
         sentence_plan_re=any_re(data.get("sentence_plan_cues")),
         part_year_re=any_re(data.get("part_year_cues")),
         part_year_indicators=frozenset(data.get("part_year_indicators") or ()),
+        never_parts=frozenset(data.get("never_parts") or ()),
         stop_re=re.compile(r"\n[ \t]*(?:" + "|".join(phrase_re(s) for s in data["stop_lines"]) + r")(?:[ \t.]*$|[ \t]*:)", re.M),
         award_bodies=bodies,
         award_body_needs=[required_literals(rx.pattern) for rx in bodies],
