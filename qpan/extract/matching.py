@@ -15,6 +15,7 @@ BREAKDOWN_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ 
 # Where the right context of a figure ends besides a breakdown: a new predicate of the same
 # subject ("giao 132 tân binh, đạt 100% chỉ tiêu, đồng thời hoàn thành khám tuyển ..."): what
 # the next clause does ("khám", "đăng ký") is not said of this figure's head.
+_DIGIT_RE = re.compile(r"\d")
 _RIGHT_STOP_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:|\(|đồng thời|,\s*(?:đạt|hoàn thành|vượt)(?!\w)")
 
 
@@ -149,9 +150,14 @@ def match_number(doc: Doc, rules: Rules, n: NumberMention, prev_end: int, next_s
                 bm = _RIGHT_STOP_RE.search(low, head_end, right_end)
                 if bm:
                     right_end = bm.start()
-            if r.right is not None and r.right.search(low, head_end, right_end) is None:
+            end = right_end
+            if r.right_own:  # up to the next figure: "1.250 đồng chí dân quân và 2.100 quân nhân dự bị"
+                dm = _DIGIT_RE.search(low, head_end, right_end)
+                if dm is not None:
+                    end = dm.start()
+            if r.right is not None and r.right.search(low, head_end, end) is None:
                 continue
-            if r.not_right is not None and r.not_right.search(low, head_end, right_end) is not None:
+            if r.not_right is not None and r.not_right.search(low, head_end, end) is not None:
                 continue
         return r, head_end
     return None

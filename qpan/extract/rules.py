@@ -152,6 +152,7 @@ class NumberRule:
     earlier_clause: re.Pattern | None = None  # a cue in the sentence before the figure's clause ("TNGT ...; cả năm xảy ra 25 vụ")
     take: str = "numerator"             # which part of a ratio is the value
     denominator_of: str | None = None   # the indicator a ratio's denominator gives too
+    right_own: bool = False             # right cues only up to the next figure (not the next figure's own head)
 
 
 @dataclass
@@ -250,6 +251,7 @@ def _rule(i: int, d: dict) -> NumberRule:
         earlier_clause=any_re(d.get("earlier_clause")),
         take=d.get("take") or "numerator",
         denominator_of=d.get("denominator_of"),
+        right_own=bool(d.get("right_own")),
     )
 
 
