@@ -252,3 +252,27 @@ def group_subject(doc: Doc, s: Sentence, lo: int, pos: int, named: bool = True) 
     if m is None:
         return False
     return sum(1 for a, b, _u, _ in _sentence_mentions(doc, s) if m.start() <= a and b <= pos) >= 2
+
+
+# What parts a figure's clause from the next one in a sentence: "..., đạt 100% và đăng ký NVQS năm 2025".
+_NEIGHBOUR_RE = re.compile(r",|;|(?<!\w)và(?!\w)")
+
+
+def neighbour_year(doc: Doc, s, cs: int, start: int, end: int) -> str | None | bool:
+    """The period of a figure whose sentence names a coming year only after it, past a comma or
+    "và" (a neighbouring clause's year: "giao 250 thanh niên, đạt 100% chỉ tiêu và đăng ký NVQS
+    năm 2025"): the year named before it, else the paragraph's or the article's. False when the
+    coming year is the figure's own."""
+    low, after = doc.low, doc.plan_after
+    if after is None:
+        return False
+    ys = periods.years_in(low, s.start, s.end)
+    future = [p for y, p in ys if y > after]
+    if not future or min(future) < end or _NEIGHBOUR_RE.search(low, end, min(future)) is None:
+        return False
+    if periods.find_span(low, s.start, start, doc.present_year):
+        return False
+    before = [y for y, p in ys if p < start]
+    if before:
+        return str(before[-1])
+    return doc.para_span.get(s.para) or (str(doc.para_year[s.para]) if s.para in doc.para_year else doc.ref_period)

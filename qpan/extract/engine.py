@@ -7,6 +7,11 @@ number rules of patterns.yml and every qualitative statement with the flag rules
 Each fact gets the unit its clause or paragraph is about, the period its clause
 describes, and is dropped when the clause is a plan or a directive.
 
+The engine reads the figures and flags in order; the roles it leans on are modules of their own:
+document.py (the prepared article), matching.py (which rule fits a figure), lists.py (parts of a
+total, items of a list by unit), attribution.py (unit and period), facts.py (the Fact, its version,
+headline and duplicate clean-up), features.py and scoring.py (the evidence and the learned score).
+
 Speed (pure Python, the same output as the plain reading): the regexes are written so the
 engine can skip to the characters they open on (rules.literal_first, numbers._WORDS_RE),
 figures that cannot count (years, glued tokens) are turned down inside the number regex,
@@ -20,177 +25,48 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
 from . import periods
 from .attribution import (
-    ASSIGNED_AHEAD, belongs_to, fact_period, quota_period, fact_unit, group_subject, listed_unit, year_end_period,
+    ASSIGNED_AHEAD, belongs_to, fact_period, quota_period, fact_unit, group_subject, listed_unit, neighbour_year,
+    year_end_period,
 )
 from .document import clause_bounds, Doc, first_at, is_plan, para_info, match_positions, prepare_document, sentence_at
-from .gazetteer import Unit, default_gazetteer
+from .facts import EXTRACTOR_VERSION, RULES_VERSION, Fact, dedupe, headline_once, make_fact
+from .features import figure_features, flag_features
+from .gazetteer import default_gazetteer
+from .lists import (
+    ITEMS_OPENING_RE, LIST_OPENING_RE, PART_OPENING_RE, PARTS_AFTER_RE, SHARE_AFTER_RE, list_sibling, names_itself,
+)
 from .matching import BREAKDOWN_RE, award_qualifiers, match_number, trainee_qualifiers
 from .numbers import find_numbers
 from .rules import any_anchor, default_rules
-from .features import figure_features, flag_features
-from .scoring import model_tag, score_facts
+from .scoring import score_facts
 from .sources import default_index, unit_for_url
 
 log = logging.getLogger(__name__)
 
-RULES_VERSION = "rules-3.0"  # 3.0: lists by unit, quota and force wordings, rules and rates, neighbouring years (issue #25)
-# The rules and the learned scorer that rates and keeps their facts (qpan/extract/scoring.py): a
-# retrained model is another extractor ("rules-3.0+m1a2b3c4").
-EXTRACTOR_VERSION = f"{RULES_VERSION}+{model_tag()}"
-
-# After a total, what follows these is its parts, whatever they count.
-_PARTS_AFTER_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:")
-# A sentence that opens on "Trong đó" breaks down the figure of the sentence before it.
-_PART_OPENING_RE = re.compile(r"\W*(?:trong đó|trong số đó)(?!\w)")
-# A list of parts: "các đơn vị nhận quân gồm: Sư đoàn 324 là 86 tân binh; ..."
-_LIST_OPENING_RE = re.compile(r"gồm\s*:")
-# A figure with its share of the total after it is a part: "thành thị 1.172 vụ (52,2%)".
-_SHARE_AFTER_RE = re.compile(r"\s*\(\s*(?:chiếm\s+)?\d+(?:,\d+)?\s?%\s*\)")
-# A sentence that details the one before it: "Cụ thể: huyện A 50 thanh niên, huyện B 40 thanh niên".
-_ITEMS_OPENING_RE = re.compile(r"\W*(?:cụ thể|trong đó|trong số đó|bao gồm|gồm)(?!\w)")
-# After a figure of a list by unit, what leads to the next item: "132, huyện B 26", "132 và B 26".
-_NEXT_ITEM_RE = re.compile(r"\s*(?:,|;|và(?!\w))")
-_MAX_LIST_ITEMS = 60
-
-
-def _list_sibling(doc: Doc, rules, nums: list, k: int, s, cs: int, ce: int, sib: tuple | None):
-    """The rule of figure k read as an item of a list of figures by unit, when no rule fits it
-    alone: it has the same head as the figure before it in the sentence ("thị xã B 35 chỉ tiêu"
-    after "thành phố A 155 chỉ tiêu"), or no head, and the list goes on to an item that has one
-    ("huyện A 132, huyện B 26, huyện C 40 thanh niên"). `sib`: (rule, head) of the sentence's last
-    fact (or of the sentence before, which this one details). None otherwise."""
-    n = nums[k]
-    low = doc.low
-    if sib is not None:
-        r, head = sib
-        e = n.end + 1 + len(head)
-        if low.startswith(head, n.end + 1) and (e >= len(low) or not low[e].isalnum()):
-            return r, e
-    if _NEXT_ITEM_RE.match(low, n.end) is None:
-        return None
-    j = k + 1
-    while j < len(nums) and j - k < _MAX_LIST_ITEMS:
-        m = nums[j]
-        if m.start >= ce or listed_unit(doc, s, nums[j - 1].end, m.start) is None:
-            return None
-        if _NEXT_ITEM_RE.match(low, m.end) is None:
-            nxt = nums[j + 1].start if j + 1 < len(nums) else len(low)
-            hit = match_number(doc, rules, m, nums[j - 1].end, nxt, cs, ce)
-            if hit is None or hit[0].indicator is None or hit[1] == m.end:
-                return None
-            return hit[0], n.end
-        j += 1
-    return None
-
-@dataclass(slots=True)
-class Fact:
-    indicator: str
-    value: int | float | bool
-    comparator: str
-    unit_id: str | None
-    period: str | None
-    qualifiers: dict = field(default_factory=dict)
-    evidence: str = ""
-    span_start: int = 0
-    span_end: int = 0
-    confidence: float = 0.0
-    extractor_version: str = EXTRACTOR_VERSION
-    # What the rules saw, for a scorer (not part of to_json): "rule" (number_rules[i], its
-    # "derived" companions, or flag:<indicator>), "head" (the words read after the figure),
-    # "unit_from" (list: named right before the figure in a list by unit; belongs: "thuộc/của X"
-    # after it; context: the clause, paragraph or article), "unit_is_prior" (the unit is the
-    # source's own), "unit_is_subject", "figure_index" (its rank among the sentence's figures),
-    # "cue_distance" (characters from the clause start to the figure), "in_title".
-    features: dict = field(default_factory=dict)
-
-    def key(self) -> tuple:
-        return (self.indicator, self.value, self.unit_id, self.period)
-
-    def to_json(self, doc: str | None = None) -> dict:
-        """The gold-format dict (plus span, confidence and version). The same dict as built
-        from dataclasses.asdict (containers copied), without asdict's generic deep copy,
-        which cost more than extracting the fact."""
-        v, q = self.value, self.qualifiers
-        out = {
-            "indicator": self.indicator, "value": v if type(v) in _ATOMS else _plain(v), "unit_id": self.unit_id,
-            "period": self.period, "comparator": self.comparator, "qualifiers": {} if type(q) is dict and not q else _plain(q),
-            "evidence": self.evidence, "span_start": self.span_start, "span_end": self.span_end,
-            "confidence": self.confidence, "extractor_version": self.extractor_version,
-        }
-        return out if doc is None else {"doc": doc, **out}
-
-
-_ATOMS = (str, int, float, bool, type(None))
-
-
-def _plain(v):
-    """A copy of v as dataclasses.asdict makes it: containers rebuilt, atoms as they are."""
-    t = type(v)
-    if t in _ATOMS:
-        return v
-    if t is dict:
-        return {_plain(k): _plain(x) for k, x in v.items()}
-    if t is list:
-        return [_plain(x) for x in v]
-    if t is tuple:
-        return tuple(_plain(x) for x in v)
-    return asdict(Fact(None, v, "", None, None))["value"]  # anything else: exactly as asdict copies it
-
-
-
-
-def _make_fact(doc: Doc, span: tuple[int, int], indicator: str, value, comparator: str, unit: Unit | None,
-               period: str | None, qualifiers: dict, confidence: float, features: dict | None = None) -> Fact:
-    ev = doc.evidence.get(span)
-    if ev is None:  # the clause, trimmed, in the original text (once per clause)
-        a, b = span
-        t = doc.text
-        while a < b and t[a] in " ;,":
-            a += 1
-        while b > a and t[b - 1] in " ;,":
-            b -= 1
-        os_, oe = doc.nz.orig_span(a, b)
-        ev = doc.evidence[span] = (doc.nz.original[os_:oe], os_, oe)
-    if unit is None:
-        confidence *= 0.5
-    uid = unit.unit_id if unit else None
-    f = {} if features is None else dict(features)
-    f["unit_is_prior"] = uid is not None and uid == doc.source_unit_id
-    f["unit_is_subject"] = unit is not None and unit is doc.subject
-    f["in_title"] = span[0] < doc.title_end
-    return Fact(indicator, value, comparator, uid, period, qualifiers,
-                ev[0], ev[1], ev[2], round(confidence, 3), EXTRACTOR_VERSION, f)
-
+# The version and the fact type are defined in facts.py; the engine is where callers take them from.
+__all__ = ["EXTRACTOR_VERSION", "RULES_VERSION", "ArticleProfile", "Fact", "analyse_article", "describe_article",
+           "explain_article", "extract_article", "load_tables"]
 
 MAX_FIGURES_PER_SENTENCE = 60
-# What parts a figure's clause from the next one in a sentence: "..., đạt 100% và đăng ký NVQS năm 2025".
-_NEIGHBOUR_RE = re.compile(r",|;|(?<!\w)và(?!\w)")
+# A capitalised word right after a capitalised number word: a place name ("thị xã Ba Đồn", "quận Hai
+# Bà Trưng", "huyện Ba Vì"), not a figure.
+_WORD_AFTER_RE = re.compile(r"[ \t]+(\w)")
 
 
-def _neighbour_year(doc: Doc, s, cs: int, start: int, end: int) -> str | None | bool:
-    """The period of a figure whose sentence names a coming year only after it, past a comma or
-    "và" (a neighbouring clause's year: "giao 250 thanh niên, đạt 100% chỉ tiêu và đăng ký NVQS
-    năm 2025"): the year named before it, else the paragraph's or the article's. False when the
-    coming year is the figure's own."""
-    low, after = doc.low, doc.plan_after
-    if after is None:
-        return False
-    ys = periods.years_in(low, s.start, s.end)
-    future = [p for y, p in ys if y > after]
-    if not future or min(future) < end or _NEIGHBOUR_RE.search(low, end, min(future)) is None:
-        return False
-    if periods.find_span(low, s.start, start, doc.present_year):
-        return False
-    before = [y for y, p in ys if p < start]
-    if before:
-        return str(before[-1])
-    return doc.para_span.get(s.para) or (str(doc.para_year[s.para]) if s.para in doc.para_year else doc.ref_period)
+def _in_a_name(text: str, n, trace: list | None) -> bool:
+    """A number word written with a capital and followed by a capitalised word is part of a name."""
+    w = _WORD_AFTER_RE.match(text, n.end)
+    if text[n.start].isupper() and w is not None and w.group(1).isupper():
+        if trace is not None:
+            trace.append((n.start, n.end, n.value, "not read: a number word in a name (thị xã Ba Đồn, quận Hai Bà Trưng)"))
+        return True
+    return False
 
 
 def _extract(title: str, body: str, published_at, source_unit_id, trace: list | None = None,
@@ -209,6 +85,8 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     sents, starts = doc.sents, doc.sent_starts
     limit = sents[-1].end
     nums = find_numbers(low, 0, limit)
+    if any(n.words for n in nums):
+        nums = [n for n in nums if not (n.words and _in_a_name(doc.text, n, trace))]
     n_nums, len_low = len(nums), len(low)
     last_of: dict[tuple[int, str], int] = {}  # (sentence start, indicator) -> last figure end
     first_in: dict[int, int] = {}  # sentence start -> end of its first figure read as a fact
@@ -223,6 +101,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
     has_belongs = "thuộc" in low or "của" in low
     para_seen, para_plan, plan_re = doc.para_seen, doc.para_plan, rules.plan_re
     sentence_plan_re = rules.sentence_plan_re
+    never_parts = rules.never_parts
     for k, n in enumerate(nums):
         start = n.start
         i = bisect.bisect_right(starts, start) - 1  # the sentence (see sentence_at)
@@ -252,15 +131,19 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         prev_end = nums[k - 1].end if k > 0 else 0
         # the right context may run over one more figure (see match_number)
         next_start = nums[k + 2].start if k + 2 < n_nums else len_low
-        hit = match_number(doc, rules, n, prev_end, next_start, cs, ce)
+        hit = match_number(doc, rules, n, prev_end, next_start, cs, ce, ss)
         # a unit named right before the figure (an item of a list by unit: "..., thị xã B 35 chỉ tiêu");
         # looked for in a sentence's later figures and where no rule fits (or a part is dropped, below)
         listed = listed_unit(doc, s, max(prev_end, cs), start) if hit is None or seen > 1 else None
         if hit is None and listed is not None:
             sib = siblings.get(ss)
-            if sib is None and i > 0 and _ITEMS_OPENING_RE.match(low, ss):  # "Cụ thể: huyện A 50 thanh niên, ..."
+            if sib is None and i > 0 and ITEMS_OPENING_RE.match(low, ss):  # "Cụ thể: huyện A 50 thanh niên, ..."
                 sib = siblings.get(sents[i - 1].start)
-            hit = _list_sibling(doc, rules, nums, k, s, cs, ce, sib)
+            hit = list_sibling(doc, rules, nums, k, s, cs, ce, sib)
+            if hit is None and cs > ss and ITEMS_OPENING_RE.match(low, cs):
+                # an item of a list that opens its own clause ("giao chỉ tiêu ... 3.600 công dân; cụ
+                # thể: TP Vinh 260 chỉ tiêu, ..."): the sentence's cues are the list's
+                hit = match_number(doc, rules, n, prev_end, next_start, ss, ce)
         if hit is None:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"no rule fits ({n.kind}; words after it: {low[n.end:n.end + 30]!r})"))
@@ -280,7 +163,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: part of a year"))
             continue
-        if head_end > n.end and _SHARE_AFTER_RE.match(low, head_end) is not None:
+        if head_end > n.end and SHARE_AFTER_RE.match(low, head_end) is not None:
             if trace is not None:
                 trace.append((start, n.end, n.value, f"number_rules[{r.index}] {indicator}, dropped: a share of a total"))
             continue
@@ -302,9 +185,11 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         first = first_in.get(ss)
         prev_same = last_of.get((ss, indicator))
         part = None
-        if (has_parts_after and first is not None and any(first <= a and b <= start for a, b in match_positions(doc, _PARTS_AFTER_RE, s))) or \
-                (has_lists and -1 < first_at(doc, _LIST_OPENING_RE, ss, s.end) < start) or \
-                (has_part_openings and first_at(doc, _PART_OPENING_RE, ss, -1) == ss):
+        if indicator in never_parts:
+            pass
+        elif (has_parts_after and first is not None and any(first <= a and b <= start for a, b in match_positions(doc, PARTS_AFTER_RE, s))) or \
+                (has_lists and -1 < first_at(doc, LIST_OPENING_RE, ss, s.end) < start and not names_itself(low, r, cs, start)) or \
+                (has_part_openings and first_at(doc, PART_OPENING_RE, ss, -1) == ss):
             part = "a part of a total (breakdown)"
         elif prev_same is not None and BREAKDOWN_RE.search(low, prev_same, start):
             part = "a part of an earlier figure"
@@ -318,7 +203,7 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
         last_of[(ss, indicator)] = n.end
         period = quota_period(doc, s, cs, ce) if indicator in ASSIGNED_AHEAD else fact_period(doc, s, cs, ce)
         if period is False:
-            period = _neighbour_year(doc, s, cs, start, n.end)
+            period = neighbour_year(doc, s, cs, start, n.end)
         elif doc.defaulted:
             period = year_end_period(doc, s, cs, ce, indicator, period)
         if period is False:
@@ -352,18 +237,18 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
                  "unit_from": unit_from,
                  "figure_index": seen - 1, "cue_distance": start - cs,
                  **figure_features(doc, r, n, s, cs, ce, head_end, seen, unit, unit_from, period)}
-        facts.append(_make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence, feats))
+        facts.append(make_fact(doc, (cs, ce), indicator, value, n.comparator, unit, period, q, r.confidence, feats))
         derived = {**feats, "rule": f"number_rules[{r.index}]:derived"}
         if n.kind == "ratio" and r.denominator_of and n.denominator:
             # "giao quân 07/07 thanh niên": 7 recruits of a quota of 7, so the quota was met
-            facts.append(_make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence, derived))
+            facts.append(make_fact(doc, (cs, ce), r.denominator_of, n.denominator, "=", unit, period, {}, r.confidence, derived))
             if r.denominator_of == "recruitment_quota" and n.value >= n.denominator:  # "6/5 công dân": 120%
                 pct = round(100 * n.value / n.denominator)
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_pct", pct, "=", unit, period, {}, 0.8, derived))
-                facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
+                facts.append(make_fact(doc, (cs, ce), "recruitment_quota_pct", pct, "=", unit, period, {}, 0.8, derived))
+                facts.append(make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
         # 100% of the recruitment quota means the quota was met.
         if indicator == "recruitment_quota_pct" and n.value >= 100 and n.comparator in ("=", ">"):
-            facts.append(_make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
+            facts.append(make_fact(doc, (cs, ce), "recruitment_quota_met", True, "=", unit, period, {}, 0.8, derived))
     present: dict[str, bool] = {}  # word -> occurs in the text (the flag rules share many)
 
     def has(word: str) -> bool:
@@ -393,36 +278,14 @@ def _extract(title: str, body: str, published_at, source_unit_id, trace: list | 
             if trace is not None:
                 trace.append((m.start(), m.end(), fr.value, f"flag rule {fr.indicator} -> {fr.value} "
                                                             f"unit {unit.unit_id if unit else None} period {period}"))
-            facts.append(_make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence,
+            facts.append(make_fact(doc, (cs, ce), fr.indicator, fr.value, "=", unit, period, {}, fr.confidence,
                                     {"cue_distance": m.start() - cs, **flag_features(doc, fr, s, cs, ce, m.start(), unit, period)}))
     if trace is not None:  # offsets back into the caller's text, plus what the article is about
         trace[:] = [(*doc.nz.orig_span(a, b), v, m) for a, b, v, m in trace]
         trace.insert(0, (0, 0, None, f"article: subject {doc.subject.unit_id if doc.subject else None}, "
                                      f"source prior {source_unit_id}, published {doc.pub}, default period {doc.ref_year}, "
                                      f"context {sorted(doc.context)}"))
-    return score_facts(_dedupe(_headline_once(facts, doc.title_end)))
-
-
-def _headline_once(facts: list[Fact], title_end: int) -> list[Fact]:
-    """A figure of the title that the body gives too is the body's fact (with the body's
-    unit and period): the headline only repeats it."""
-    if not title_end or not any(f.span_start < title_end for f in facts):
-        return facts
-    body = {(f.indicator, f.value) for f in facts if f.span_start >= title_end}
-    return [f for f in facts if f.span_start >= title_end or (f.indicator, f.value) not in body]
-
-
-def _dedupe(facts: list[Fact]) -> list[Fact]:
-    seen: set = set()
-    out = []
-    for f in facts:
-        v = f.value  # (f.key(), qualifiers, type of the value), inlined
-        k = ((f.indicator, v, f.unit_id, f.period), tuple(sorted(f.qualifiers.items())) if f.qualifiers else (), type(v))
-        if k in seen:
-            continue
-        seen.add(k)
-        out.append(f)
-    return out
+    return score_facts(dedupe(headline_once(facts, doc.title_end)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,11 @@ _RIGHT_WINDOW = 90
 _NEAR = 40
 # A breakdown of the figure before ("312 tân binh, trong đó có 42 đảng viên").
 BREAKDOWN_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:|\(")
+# Where the right context of a figure ends besides a breakdown: a new predicate of the same
+# subject ("giao 132 tân binh, đạt 100% chỉ tiêu, đồng thời hoàn thành khám tuyển ..."): what
+# the next clause does ("khám", "đăng ký") is not said of this figure's head.
+_DIGIT_RE = re.compile(r"\d")
+_RIGHT_STOP_RE = re.compile(r"trong đó|trong số đó|bao gồm|gồm\s*:|cụ thể\s*:|\(|đồng thời|,\s*(?:đạt|hoàn thành|vượt)(?!\w)")
 
 
 def award_qualifiers(doc: Doc, rules: Rules, cs: int, ce: int, pos: int) -> dict:
@@ -56,10 +61,11 @@ def trainee_qualifiers(doc: Doc, rules: Rules, head_start: int, ce: int) -> dict
 
 
 def match_number(doc: Doc, rules: Rules, n: NumberMention, prev_end: int, next_start: int,
-                  cs: int, ce: int) -> tuple[NumberRule, int] | None:
+                  cs: int, ce: int, ss: int = -1) -> tuple[NumberRule, int] | None:
     """The first rule that fits figure n. The left context runs from the previous figure
     (or the clause start); the right context from the head over at most one more figure
-    ("38 vụ, 52 đối tượng phạm tội về ma túy") and stops at a breakdown ("trong đó")."""
+    ("38 vụ, 52 đối tượng phạm tội về ma túy") and stops at a breakdown ("trong đó").
+    `ss`: the sentence's start (for the cues of its earlier clauses; default: none)."""
     low = doc.low
     pos = n.end
     while pos < ce and low[pos] == " ":
@@ -104,6 +110,16 @@ def match_number(doc: Doc, rules: Rules, n: NumberMention, prev_end: int, next_s
                 hit = cue[key] = rx.search(low, cs, ce) is not None
             if not hit:
                 continue
+        rx = r.earlier_clause
+        if rx is not None:  # the same answer for every figure of the clause (memoised)
+            if ss < 0 or ss >= cs:
+                continue
+            key = (rx, ss, cs)
+            hit = cue.get(key)
+            if hit is None:
+                hit = cue[key] = rx.search(low, ss, cs) is not None
+            if not hit:
+                continue
         rx = r.not_clause
         if rx is not None:
             key = (rx, cs, ce)
@@ -131,12 +147,17 @@ def match_number(doc: Doc, rules: Rules, n: NumberMention, prev_end: int, next_s
         if r.right is not None or r.not_right is not None:
             if right_end < 0:
                 right_end = min(ce, next_start, head_end + _RIGHT_WINDOW)
-                bm = BREAKDOWN_RE.search(low, head_end, right_end)
+                bm = _RIGHT_STOP_RE.search(low, head_end, right_end)
                 if bm:
                     right_end = bm.start()
-            if r.right is not None and r.right.search(low, head_end, right_end) is None:
+            end = right_end
+            if r.right_own:  # up to the next figure: "1.250 đồng chí dân quân và 2.100 quân nhân dự bị"
+                dm = _DIGIT_RE.search(low, head_end, right_end)
+                if dm is not None:
+                    end = dm.start()
+            if r.right is not None and r.right.search(low, head_end, end) is None:
                 continue
-            if r.not_right is not None and r.not_right.search(low, head_end, right_end) is not None:
+            if r.not_right is not None and r.not_right.search(low, head_end, end) is not None:
                 continue
         return r, head_end
     return None

@@ -149,8 +149,10 @@ class NumberRule:
     confidence: float = 0.85
     not_before: re.Pattern | None = None  # a cue anywhere from the clause start to the figure
     document: re.Pattern | None = None    # a cue anywhere in the article (its topic)
+    earlier_clause: re.Pattern | None = None  # a cue in the sentence before the figure's clause ("TNGT ...; cả năm xảy ra 25 vụ")
     take: str = "numerator"             # which part of a ratio is the value
     denominator_of: str | None = None   # the indicator a ratio's denominator gives too
+    right_own: bool = False             # right cues only up to the next figure (not the next figure's own head)
 
 
 @dataclass
@@ -198,6 +200,7 @@ class Rules:
     national_re: re.Pattern | None = None      # a figure for the whole country, not a unit's
     part_year_re: re.Pattern | None = None     # a part of a year ("6 tháng đầu năm")
     part_year_indicators: frozenset = frozenset()
+    never_parts: frozenset = frozenset()       # indicators whose figures are never a breakdown's parts
     # the plan cues without those an assignment is announced with ("dự kiến chỉ tiêu ... là
     # 3.550": a quota is a plan by nature), for the indicators assigned ahead (quotas)
     assigned_plan_re: re.Pattern | None = None
@@ -245,8 +248,10 @@ def _rule(i: int, d: dict) -> NumberRule:
         confidence=float(d.get("confidence", 0.85)),
         not_before=any_re(d.get("not_before")),
         document=any_re(d.get("document")),
+        earlier_clause=any_re(d.get("earlier_clause")),
         take=d.get("take") or "numerator",
         denominator_of=d.get("denominator_of"),
+        right_own=bool(d.get("right_own")),
     )
 
 
@@ -317,6 +322,7 @@ def compile_rules(data: dict) -> Rules:
         sentence_plan_re=any_re(data.get("sentence_plan_cues")),
         part_year_re=any_re(data.get("part_year_cues")),
         part_year_indicators=frozenset(data.get("part_year_indicators") or ()),
+        never_parts=frozenset(data.get("never_parts") or ()),
         stop_re=re.compile(r"\n[ \t]*(?:" + "|".join(phrase_re(s) for s in data["stop_lines"]) + r")(?:[ \t.]*$|[ \t]*:)", re.M),
         award_bodies=bodies,
         award_body_needs=[required_literals(rx.pattern) for rx in bodies],
