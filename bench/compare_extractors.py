@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_revision(rev: str, into: Path, name: str = "baseline_extract"):
-    """`qpan/extract` at `rev` as the package `name` (its absolute imports of `qpan.config`
+    """`qpan/extract` at `rev` as the package `name` (its absolute imports of `qpan.core.config`
     resolve to this checkout's, which only gives the repository root)."""
     blob = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "qpan/extract"], check=True,
                           capture_output=True).stdout
@@ -45,7 +45,7 @@ def load_revision(rev: str, into: Path, name: str = "baseline_extract"):
 
 def shared_articles() -> list[tuple]:
     """(title, body, published, url) of the real articles of ../shared/corpus."""
-    from qpan.config import SHARED_DIR
+    from qpan.core.config import SHARED_DIR
     from qpan.extract.evaluate import load_sources, read_article
 
     corpus = SHARED_DIR / "corpus"
@@ -58,7 +58,7 @@ def shared_articles() -> list[tuple]:
 
 
 def corpus_f1(extract, with_url: bool) -> float:
-    from qpan.config import SHARED_DIR
+    from qpan.core.config import SHARED_DIR
     from qpan.extract.evaluate import load_jsonl, load_sources, read_article, score
 
     corpus = SHARED_DIR / "corpus"

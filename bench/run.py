@@ -63,7 +63,7 @@ def _emit(d: dict) -> None:
 
 def _bench_env() -> None:
     """Point this process (and its dbt subprocesses) at the benchmark database."""
-    from qpan import config
+    from qpan.core import config
 
     os.environ["QPAN_DATABASE_URL"] = config.database_url(config.ADMIN_ROLE, dbname=BENCH_DB)
 
@@ -80,7 +80,7 @@ def stage_prepare(a) -> None:
     """Generate + parse the corpus streaming and write the landing rows as CSV (articles, and the
     known facts as mentions): the input of the land and transform stages."""
     from bench.corpus import iter_corpus, parse_page
-    from qpan.bulk import ARTICLE_COLUMNS, article_row
+    from qpan.landing.bulk import ARTICLE_COLUMNS, article_row
 
     CACHE.mkdir(parents=True, exist_ok=True)
     art_path, men_path = CACHE / f"articles_{a.start}_{a.n}.csv", CACHE / f"mentions_{a.start}_{a.n}.csv"
@@ -268,11 +268,11 @@ def load_review_decisions(conn) -> int:
 
 
 def stage_land(a) -> None:
-    """rows/s into raw.articles: qpan.bulk (COPY + merge) vs psql \\copy of the same CSV vs the
+    """rows/s into raw.articles: qpan.landing.bulk (COPY + merge) vs psql \\copy of the same CSV vs the
     row-by-row PostgresStore (sample), and mentions: COPY (replace_mentions) vs executemany."""
-    from qpan import config, db
-    from qpan.bulk import bulk_load_articles
-    from qpan.landing import ParsedArticle, PostgresStore
+    from qpan.core import config, db
+    from qpan.landing.bulk import bulk_load_articles
+    from qpan.landing.store import ParsedArticle, PostgresStore
 
     _bench_env()
     path = CACHE / f"articles_{a.start}_{a.n}.csv"
@@ -317,8 +317,8 @@ def stage_land(a) -> None:
                 store.save_article(art)
             dt = time.perf_counter() - t0
         out.update(rowwise_n=len(arts), rowwise_rps=round(len(arts) / dt, 1))
-        # mentions of the sample: COPY through qpan.bulk.replace_mentions vs the old executemany path
-        from qpan.bulk import replace_mentions
+        # mentions of the sample: COPY through qpan.landing.bulk.replace_mentions vs the old executemany path
+        from qpan.landing.bulk import replace_mentions
         from qpan.extract import EXTRACTOR_VERSION, extract_article
         ids = conn.execute("select article_id, title, body_text, published_at, source_unit_id from raw.articles "
                            "order by article_id").fetchall()
@@ -406,10 +406,11 @@ def _model_times() -> dict:
 
 
 def stage_transform(a) -> None:
-    """dbt full build (qpan.warehouse.build(full_refresh=True)) on n articles and their facts, then
+    """dbt full build (qpan.transform.warehouse.build(full_refresh=True)) on n articles and their facts, then
     an incremental build after adding 1% new articles; the consolidation's plan."""
-    from qpan import db, warehouse
-    from qpan.bulk import bulk_load_articles
+    from qpan.core import db
+    from qpan.transform import warehouse
+    from qpan.landing.bulk import bulk_load_articles
 
     _bench_env()
     os.environ["QPAN_INCLUDE_SYNTHETIC"] = "true"
@@ -521,7 +522,7 @@ def machine() -> dict:
     except Exception:
         pass
     try:
-        from qpan import config, db
+        from qpan.core import config, db
         with db.connect(config.ADMIN_ROLE, dbname="postgres") as c:
             vers["postgres"] = c.execute("show server_version").fetchone()[0]
     except Exception:
@@ -530,7 +531,7 @@ def machine() -> dict:
 
 
 def _with_db(fn):
-    from qpan import config, db, pgserver
+    from qpan.core import config, db, pgserver
 
     os.environ.pop("QPAN_DATABASE_URL", None)
     pgserver.start()
@@ -684,7 +685,7 @@ def plot(ent: dict) -> Path | None:
             continue
         stage, n = key.split("/")
         n = int(n)
-        for field, label in (("wall_s", "generate+parse (streaming)"), ("bulk_s", "land: qpan.bulk COPY+merge"),
+        for field, label in (("wall_s", "generate+parse (streaming)"), ("bulk_s", "land: qpan.landing.bulk COPY+merge"),
                              ("psql_s", "land: psql \\copy"), ("full_s", "dbt full build"),
                              ("incremental_s", "dbt incremental (+1%)")):
             vals = [r[field] for r in rs if r.get(field) is not None]

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 from psycopg.types.json import Jsonb
 
-from qpan import settings
+from qpan.core import settings
 
 from scrapers.archive_registry import ArchiveSource, attribute
 from scrapers.crawl import CrawlStats
@@ -76,7 +76,7 @@ class ArchiveSettings:
 def settings_from_env(env=None, *, allow_faster: bool = False) -> ArchiveSettings:
     """QPAN_ARCHIVE_URL, QPAN_ARCHIVE_RATE (requests/minute), QPAN_ARCHIVE_ALLOW_FASTER,
     QPAN_ARCHIVE_BACKOFF (seconds after a 429), QPAN_ARCHIVE_RETRY_BACKOFF (after a 5xx):
-    registered in qpan.settings, read from `env` (default the environment)."""
+    registered in qpan.core.settings, read from `env` (default the environment)."""
     s = ArchiveSettings(base_url=settings.get("QPAN_ARCHIVE_URL", environ=env).rstrip("/"),
                         rate_per_minute=settings.get("QPAN_ARCHIVE_RATE", environ=env),
                         backoff_429=settings.get("QPAN_ARCHIVE_BACKOFF", environ=env),

@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from qpan import config, db, gate, pipeline, settings, warehouse
+from qpan.core import config, db, settings
+from qpan.gate import validate as gate
+from qpan.ingest import extraction as pipeline
+from qpan.transform import warehouse
 from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
 from helpers.net import free_port

@@ -18,16 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from qpan import backup, config, db, pipeline, warehouse
+from qpan.orchestration import backup
+from qpan.core import config, db
+from qpan.ingest import extraction as pipeline
+from qpan.transform import warehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.upgrade]
 PREVIOUS = ("v0.3.0", "cf1b613")
 
 OLD_SIDE = r'''
-from qpan import db
+from qpan.core import db
 from qpan.cli import main
-from qpan.pipeline import extract_pending
-from qpan.warehouse import run_dbt
+from qpan.ingest.extraction import extract_pending
+from qpan.transform.warehouse import run_dbt
 
 assert main(["db", "migrate"]) == 0
 assert main(["scrape", "--sources", "scrapers/sample_sources.yml"]) == 0

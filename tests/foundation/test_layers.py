@@ -56,7 +56,7 @@ def test_no_module_imports_another_modules_private_name():
 def test_the_postgres_store_implements_the_scrapers_store_protocol():
     import inspect
 
-    from qpan.landing import PostgresStore
+    from qpan.landing.store import PostgresStore
     from scrapers.store import Store
 
     wanted = {name for name in vars(Store) if not name.startswith("_") and callable(getattr(Store, name))}

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import yaml
 
-from qpan import config, pipeline
+from qpan.core import config
+from qpan.ingest import extraction as pipeline
 
 COMPOSE = config.REPO_ROOT / "docker-compose.yml"
 ROLE_SECRETS = {"QPAN_ADMIN_PASSWORD": "qpan_admin", "QPAN_LOADER_PASSWORD": "qpan_loader",

@@ -7,8 +7,11 @@ import uuid
 
 import pytest
 
-from qpan import config, db, gate, pipeline, warehouse
-from qpan.landing import PostgresStore
+from qpan.core import config, db
+from qpan.gate import validate as gate
+from qpan.ingest import extraction as pipeline
+from qpan.transform import warehouse
+from qpan.landing.store import PostgresStore
 from scrapers import fixtures_build as fb
 from scrapers.archive import backfill, settings_from_env
 from scrapers.archive_registry import load_archives
