@@ -98,7 +98,7 @@ def publish_grants_after_swap(run_id: str) -> None:
 
 def publish_once(run_id: str, swap_only: bool, alternative: bool = False) -> dict:
     from qpan.gate import validate as gate
-    from qpan.ingest import extraction as pipeline
+    from qpan.gate import publish
     from qpan.transform import warehouse
 
     started = time.monotonic()
@@ -106,7 +106,7 @@ def publish_once(run_id: str, swap_only: bool, alternative: bool = False) -> dic
         warehouse.build()
         gate.run_candidate_gate(run_id)
     swap_started = time.monotonic()
-    (publish_grants_after_swap if alternative else pipeline.publish)(run_id)
+    (publish_grants_after_swap if alternative else publish.publish)(run_id)
     return {"seconds": round(time.monotonic() - started, 2), "swap_seconds": round(time.monotonic() - swap_started, 3)}
 
 
@@ -129,7 +129,7 @@ def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float |
     with Readers(url, queries, readers) as quiet:
         time.sleep(baseline_seconds or seconds)
     return {"readers": readers, "publishes": publishes, "swap_only": swap_only, "queries_per_loop": len(queries),
-            "publish": "v0.3.0 (grants after the swap)" if alternative else "qpan.ingest.extraction.publish",
+            "publish": "v0.3.0 (grants after the swap)" if alternative else "qpan.gate.publish.publish",
             "during_publishes": during.summary(), "without_publishes": quiet.summary(),
             "publish_seconds": [r["seconds"] for r in runs], "swap_seconds": [r["swap_seconds"] for r in runs],
             "seconds": round(seconds, 1)}

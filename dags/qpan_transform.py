@@ -136,7 +136,7 @@ def qpan_transform():
 
     @task(outlets=[MARTS])
     def publish(run_id=None) -> None:
-        from qpan.ingest.extraction import publish as publish_marts
+        from qpan.gate.publish import publish as publish_marts
 
         publish_marts(run_id)
 

@@ -301,7 +301,7 @@ def run_landing_gate(run_id: str | None = None) -> dict:
 
 
 def run_candidate_gate(run_id: str | None = None) -> dict:
-    from qpan.ingest.extraction import record_refusal
+    from qpan.gate.publish import record_refusal
 
     try:
         result = run_checkpoint("candidate", run_id)

@@ -21,6 +21,7 @@ import pytest
 from qpan.orchestration import backup
 from qpan.core import config, db
 from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
 from qpan.transform import warehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.upgrade]
@@ -79,7 +80,7 @@ def test_a_warehouse_of_the_previous_release_is_upgraded_with_nothing_lost(wareh
     db.migrate()
     pipeline.extract_pending()
     warehouse.build()
-    pipeline.publish("upgrade")
+    publish.publish("upgrade")
     with db.connect() as conn:
         after = backup.table_facts(conn)
         assert after["raw.pages"] == before["raw.pages"]  # every raw page kept, byte for byte

@@ -10,7 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from qpan.gate import validate as gate
-from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
 from qpan.transform import warehouse
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def run_pipeline(run_id: str) -> None:
     gate.run_landing_gate(run_id)
     warehouse.build()
     gate.run_candidate_gate(run_id)
-    pipeline.publish(run_id)
+    publish.publish(run_id)
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_readers_never_see_an_error_during_publishes(published, admin_conn):
     with Readers(config.database_url("qpan_analyst"), readme_queries(), 4) as readers:
         time.sleep(0.3)
         for i in range(6):
-            pipeline.publish(f"readers-{i}")  # back and forth: the candidate is the previous marts
+            publish.publish(f"readers-{i}")  # back and forth: the candidate is the previous marts
             time.sleep(0.1)
     summary = readers.summary()
     assert summary["errors"] == 0, summary["error_kinds"]
@@ -215,8 +215,8 @@ def test_a_publish_waits_for_its_locks_only_so_long(published, admin_conn, monke
     with psycopg.connect(config.database_url(), autocommit=True) as other:
         other.execute("select pg_advisory_lock(hashtext('qpan.publish'))")  # another publish, stuck
         started = time.monotonic()
-        with pytest.raises(pipeline.PublishLockTimeout, match="2 attempts of 0.2s"):
-            pipeline.publish("blocked")
+        with pytest.raises(publish.PublishLockTimeout, match="2 attempts of 0.2s"):
+            publish.publish("blocked")
         assert time.monotonic() - started < 5
     assert marts_checksums(admin_conn) == before
 
@@ -234,7 +234,7 @@ def test_a_long_reader_does_not_hold_up_the_swap(published, admin_conn, monkeypa
     with psycopg.connect(config.database_url("qpan_analyst")) as reader:  # not autocommit: locks stay held
         n = reader.execute("select count(*) from marts.fct_indicator_facts").fetchone()[0]
         started = time.monotonic()
-        pipeline.publish("long-reader")
+        publish.publish("long-reader")
         assert time.monotonic() - started < 5
         assert reader.execute("select count(*) from marts.fct_indicator_facts").fetchone()[0] >= 0
         reader.rollback()

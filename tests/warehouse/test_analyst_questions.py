@@ -22,6 +22,7 @@ import pytest
 from qpan.core import config, db
 from qpan.gate import validate as gate
 from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
 from qpan.report import page as report
 from qpan.transform import warehouse
 from qpan.extract import EXTRACTOR_VERSION
@@ -150,7 +151,7 @@ def published(warehouse_url):
     gate.run_landing_gate("issue16")
     warehouse.build()
     gate.run_candidate_gate("issue16")
-    pipeline.publish("issue16")
+    publish.publish("issue16")
     return warehouse_url
 
 

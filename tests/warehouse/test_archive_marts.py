@@ -10,6 +10,7 @@ import pytest
 from qpan.core import config, db
 from qpan.gate import validate as gate
 from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
 from qpan.transform import warehouse
 from qpan.landing.store import PostgresStore
 from scrapers import fixtures_build as fb
@@ -77,7 +78,7 @@ def published(warehouse_url, tmp_path_factory):
     gate.run_landing_gate("issue30")
     warehouse.build()
     gate.run_candidate_gate("issue30")
-    pipeline.publish("issue30")
+    publish.publish("issue30")
     return warehouse_url
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from qpan.core import config, db
 from qpan.gate import validate as gate
-from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
 from qpan.transform import warehouse
 from qpan.extract import EXTRACTOR_VERSION
 from qpan.extract.engine import describe_article
@@ -74,7 +74,7 @@ def published(warehouse_url):
     gate.run_landing_gate("issue29")
     warehouse.build()
     results = gate.run_candidate_gate("issue29")
-    pipeline.publish("issue29")
+    publish.publish("issue29")
     return results
 
 
