@@ -1,1 +1,1 @@
-"""Core: the settings, the configuration, the warehouse's database and its embedded Postgres; imports nothing else of qpan."""
+"""Core: settings, configuration, the database and its embedded Postgres; imports nothing else of qpan."""

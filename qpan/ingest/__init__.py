@@ -1,1 +1,1 @@
-"""Ingest: the steps that fill raw: crawl a source (the ingest DAG), extract facts from the articles (the transform DAG's first step)."""
+"""Ingest: the steps that fill raw: crawl a source (ingest DAG), extract facts from articles (transform DAG)."""
