@@ -77,7 +77,7 @@ def test_every_package_of_qpan_says_its_role_in_one_line():
 
 
 # Modules above the size limit today, each with where it is being cut down (this round's branches).
-KNOWN_LONG = {"qpan/orchestration/airflow_local.py"}  # branch procs: 455 -> 396 lines (qpan.supervisor)
+KNOWN_LONG = {"qpan/orchestration/airflow_local.py"}  # branch procs: 455 -> 396 lines (its process supervisor)
 
 
 def test_no_module_of_qpan_is_over_about_400_lines():
