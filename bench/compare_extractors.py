@@ -39,6 +39,9 @@ def load_revision(rev: str, into: Path, name: str = "baseline_extract"):
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         tar.extractall(into / name, filter="data")
     (into / name / "qpan" / "extract").rename(into / name / name)
+    # a revision before the package layout (issue 26) imports qpan's core modules by their flat names
+    for flat in ("config", "settings", "db", "compiled_cache"):
+        sys.modules.setdefault(f"qpan.{flat}", importlib.import_module(f"qpan.core.{flat}"))
     sys.path.insert(0, str(into / name))
     return importlib.import_module(name)
 
