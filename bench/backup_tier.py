@@ -29,16 +29,16 @@ SOURCE_DB, RESTORE_DB = "qpan_bench_backup", "qpan_bench_restore"
 
 
 def _use(dbname: str) -> None:
-    from qpan import config
+    from qpan.core import config
 
     os.environ["QPAN_DATABASE_URL"] = config.database_url(config.ADMIN_ROLE, dbname=dbname)
 
 
 def _land(n: int) -> dict:
-    """N generated pages into raw.pages, their parsed articles (qpan.bulk) and facts (COPY)."""
+    """N generated pages into raw.pages, their parsed articles (qpan.landing.bulk) and facts (COPY)."""
     from bench.corpus import iter_corpus, parse_page
-    from qpan import db
-    from qpan.bulk import article_row, bulk_load_articles
+    from qpan.core import db
+    from qpan.landing.bulk import article_row, bulk_load_articles
 
     started = time.monotonic()
     now = datetime.now(timezone.utc)
@@ -82,7 +82,8 @@ def _flush(conn, pages, articles, facts, bulk_load_articles) -> None:
 
 
 def run(n: int) -> dict:
-    from qpan import backup, config, db, pgserver
+    from qpan.orchestration import backup
+    from qpan.core import config, db, pgserver
 
     os.environ.pop("QPAN_DATABASE_URL", None)
     pgserver.start()

@@ -111,8 +111,8 @@ def main(argv=None) -> int:
             p.write_text(text, encoding="utf-8")
             registry = load_registry(p)
         if args.postgres:
-            from qpan import config, db, pgserver
-            from qpan.landing import PostgresStore
+            from qpan.core import config, db, pgserver
+            from qpan.landing.store import PostgresStore
 
             os.environ.pop("QPAN_DATABASE_URL", None)
             pgserver.start()

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from qpan import config, db, pgserver  # noqa: E402
+from qpan.core import config, db, pgserver  # noqa: E402
 from qpan.cluster.api import Airflow  # noqa: E402
 from scrapers.portal_server import PortalServer  # noqa: E402
 

@@ -32,20 +32,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_revision(rev: str, into: Path, name: str = "baseline_extract"):
-    """`qpan/extract` at `rev` as the package `name` (its absolute imports of `qpan.config`
+    """`qpan/extract` at `rev` as the package `name` (its absolute imports of `qpan.core.config`
     resolve to this checkout's, which only gives the repository root)."""
     blob = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "qpan/extract"], check=True,
                           capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         tar.extractall(into / name, filter="data")
     (into / name / "qpan" / "extract").rename(into / name / name)
+    # a revision before the package layout (issue 26) imports qpan's core modules by their flat names
+    for flat in ("config", "settings", "db", "compiled_cache"):
+        sys.modules.setdefault(f"qpan.{flat}", importlib.import_module(f"qpan.core.{flat}"))
     sys.path.insert(0, str(into / name))
     return importlib.import_module(name)
 
 
 def shared_articles() -> list[tuple]:
     """(title, body, published, url) of the real articles of ../shared/corpus."""
-    from qpan.config import SHARED_DIR
+    from qpan.core.config import SHARED_DIR
     from qpan.extract.evaluate import load_sources, read_article
 
     corpus = SHARED_DIR / "corpus"
@@ -58,7 +61,7 @@ def shared_articles() -> list[tuple]:
 
 
 def corpus_f1(extract, with_url: bool) -> float:
-    from qpan.config import SHARED_DIR
+    from qpan.core.config import SHARED_DIR
     from qpan.extract.evaluate import load_jsonl, load_sources, read_article, score
 
     corpus = SHARED_DIR / "corpus"

@@ -16,7 +16,7 @@ def stage_prepare(a) -> None:
     """Generate + parse the corpus streaming and write the landing rows as CSV (articles, and the
     known facts as mentions): the input of the land and transform stages."""
     from bench.corpus import iter_corpus, parse_page
-    from qpan.bulk import ARTICLE_COLUMNS, article_row
+    from qpan.landing.bulk import ARTICLE_COLUMNS, article_row
 
     CACHE.mkdir(parents=True, exist_ok=True)
     art_path, men_path = CACHE / f"articles_{a.start}_{a.n}.csv", CACHE / f"mentions_{a.start}_{a.n}.csv"

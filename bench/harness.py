@@ -31,6 +31,6 @@ def emit(d: dict) -> None:
 
 def use_bench_database() -> None:
     """Point this process (and its dbt subprocesses) at the benchmark database."""
-    from qpan import config
+    from qpan.core import config
 
     os.environ["QPAN_DATABASE_URL"] = config.database_url(config.ADMIN_ROLE, dbname=BENCH_DB)

@@ -40,7 +40,7 @@ def machine() -> dict:
     except Exception:
         pass
     try:
-        from qpan import config, db
+        from qpan.core import config, db
         with db.connect(config.ADMIN_ROLE, dbname="postgres") as c:
             vers["postgres"] = c.execute("show server_version").fetchone()[0]
     except Exception:

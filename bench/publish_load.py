@@ -83,7 +83,7 @@ class Readers:
 def publish_grants_after_swap(run_id: str) -> None:
     """The named alternative: the publish of v0.3.0 (grants by the owner in a second transaction,
     after the swap committed), to measure what readers saw before issue 32."""
-    from qpan import db
+    from qpan.core import db
 
     with db.connect("qpan_transformer") as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('qpan.publish'))")
@@ -97,25 +97,27 @@ def publish_grants_after_swap(run_id: str) -> None:
 
 
 def publish_once(run_id: str, swap_only: bool, alternative: bool = False) -> dict:
-    from qpan import gate, pipeline, warehouse
+    from qpan.gate import validate as gate
+    from qpan.gate import publish
+    from qpan.transform import warehouse
 
     started = time.monotonic()
     if not swap_only:
         warehouse.build()
         gate.run_candidate_gate(run_id)
     swap_started = time.monotonic()
-    (publish_grants_after_swap if alternative else pipeline.publish)(run_id)
+    (publish_grants_after_swap if alternative else publish.publish)(run_id)
     return {"seconds": round(time.monotonic() - started, 2), "swap_seconds": round(time.monotonic() - swap_started, 3)}
 
 
 def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float | None,
         alternative: bool = False) -> dict:
-    from qpan import config
+    from qpan.core import config
 
     url = config.database_url("qpan_analyst")
     queries = readme_queries()
     if swap_only:  # the candidate must be a full build to swap back and forth (after one run it is empty)
-        from qpan import warehouse
+        from qpan.transform import warehouse
 
         warehouse.build()
     runs = []
@@ -127,7 +129,7 @@ def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float |
     with Readers(url, queries, readers) as quiet:
         time.sleep(baseline_seconds or seconds)
     return {"readers": readers, "publishes": publishes, "swap_only": swap_only, "queries_per_loop": len(queries),
-            "publish": "v0.3.0 (grants after the swap)" if alternative else "qpan.pipeline.publish",
+            "publish": "v0.3.0 (grants after the swap)" if alternative else "qpan.gate.publish.publish",
             "during_publishes": during.summary(), "without_publishes": quiet.summary(),
             "publish_seconds": [r["seconds"] for r in runs], "swap_seconds": [r["swap_seconds"] for r in runs],
             "seconds": round(seconds, 1)}

@@ -97,10 +97,10 @@ def render_markdown(results: dict, png: Path | None) -> str:
     out += ["## c. Land: rows/s into raw.* vs psql \\copy", ""]
     land_keys = sorted((k for k in ent if k.startswith("land/")), key=lambda k: int(k.split("/")[1]))
     if land_keys:
-        out += ["Same rows (the parsed corpus as CSV), into an empty `raw.articles` of the bench database. `qpan.bulk` = "
+        out += ["Same rows (the parsed corpus as CSV), into an empty `raw.articles` of the bench database. `qpan.landing.bulk` = "
                 "COPY into a temp staging table + one `insert ... on conflict (url) do update` per 5,000-row batch, one "
                 "transaction each (idempotent; reads the CSV in Python). `psql \\copy` = plain COPY of the CSV (no upsert).",
-                "", "| articles | qpan.bulk rows/s | psql \\copy rows/s | **ratio** | rerun (all updates) rows/s | PostgresStore row-by-row rows/s | load |",
+                "", "| articles | qpan.landing.bulk rows/s | psql \\copy rows/s | **ratio** | rerun (all updates) rows/s | PostgresStore row-by-row rows/s | load |",
                 "|---:|---:|---:|---:|---:|---:|---|"]
         for k in land_keys:
             rs = ent[k]
@@ -109,7 +109,7 @@ def render_markdown(results: dict, png: Path | None) -> str:
                        f"{fmt3(mmm([r['rowwise_rps'] for r in rs]))} (first {rs[0]['rowwise_n']}) | {_l(rs)} |")
         rs = ent[land_keys[-1]]
         out += ["", f"Mentions (extract_pending's write path, {rs[0]['mentions_n']:,} extracted facts of the sample): COPY via "
-                f"`qpan.bulk.replace_mentions` (500 articles per transaction) {fmt3(mmm([r['mentions_copy_rps'] for r in rs]))} rows/s vs "
+                f"`qpan.landing.bulk.replace_mentions` (500 articles per transaction) {fmt3(mmm([r['mentions_copy_rps'] for r in rs]))} rows/s vs "
                 f"the previous executemany, one transaction per article, {fmt3(mmm([r['mentions_executemany_rps'] for r in rs]))} rows/s "
                 f"({fmt3(mmm([r['mentions_ratio'] for r in rs]), 1)} x).", ""]
         ratio = statistics.median([r["ratio"] for r in ent[land_keys[-1]]])
@@ -120,10 +120,10 @@ def render_markdown(results: dict, png: Path | None) -> str:
     out += ["## d. Transform: dbt full build and incremental (+1% articles)", ""]
     tk = sorted((k for k in ent if k.startswith("transform/")), key=lambda k: int(k.split("/")[1]))
     if tk:
-        out += ["`qpan.warehouse.build(full_refresh=True)` (seeds, all models and tests in one `dbt build`) on the bench database with "
+        out += ["`qpan.transform.warehouse.build(full_refresh=True)` (seeds, all models and tests in one `dbt build`) on the bench database with "
                 "raw.articles + raw.indicator_mentions (the generator's known facts) loaded in bulk, synthetic articles let through "
                 "with `QPAN_INCLUDE_SYNTHETIC=true` (dbt var `include_synthetic`); then 1% new articles and their facts are added "
-                "and `qpan.warehouse.build()` runs incrementally (unchanged seeds skipped). Review decisions: 1% of the "
+                "and `qpan.transform.warehouse.build()` runs incrementally (unchanged seeds skipped). Review decisions: 1% of the "
                 "mentions (confirm, correct, reject, and a fact added at another span, in turn) before the full build, and "
                 "1% of the new ones before the incremental build, so the review loop's joins are measured.", "",
                 "| articles | mentions | decisions | full build s | incremental s | **incremental / full** | load |",
@@ -182,7 +182,7 @@ def render_markdown(results: dict, png: Path | None) -> str:
     for k in sorted((k for k in ent if "/" in k), key=lambda k: (k.split("/")[0], int(k.split("/")[1]))):
         stage, n = k.split("/")
         rs = ent[k]
-        for field, label in (("wall_s", "generate + parse + write CSV (streaming)"), ("bulk_s", "land qpan.bulk"),
+        for field, label in (("wall_s", "generate + parse + write CSV (streaming)"), ("bulk_s", "land qpan.landing.bulk"),
                              ("psql_s", "land psql \\copy"), ("full_s", "dbt full build"), ("incremental_s", "dbt incremental (+1%)")):
             vals = [r[field] for r in rs if r.get(field) is not None]
             if vals:

@@ -74,7 +74,7 @@ def _save(results: dict) -> None:
 
 
 def _with_db(fn):
-    from qpan import config, db, pgserver
+    from qpan.core import config, db, pgserver
 
     os.environ.pop("QPAN_DATABASE_URL", None)
     pgserver.start()
@@ -96,7 +96,7 @@ def corpus_key() -> str:
     import inspect
 
     from bench import corpus
-    from qpan.bulk import article_row
+    from qpan.landing.bulk import article_row
     from scrapers import fixtures_build, fixtures_pages, templates, text
 
     files = [Path(corpus.__file__), Path(fixtures_build.__file__), Path(fixtures_pages.__file__), Path(text.__file__),
@@ -186,7 +186,7 @@ def plot(ent: dict) -> Path | None:
             continue
         stage, n = key.split("/")
         n = int(n)
-        for field, label in (("wall_s", "generate+parse (streaming)"), ("bulk_s", "land: qpan.bulk COPY+merge"),
+        for field, label in (("wall_s", "generate+parse (streaming)"), ("bulk_s", "land: qpan.landing.bulk COPY+merge"),
                              ("psql_s", "land: psql \\copy"), ("full_s", "dbt full build"),
                              ("incremental_s", "dbt incremental (+1%)")):
             vals = [r[field] for r in rs if r.get(field) is not None]

@@ -1,4 +1,4 @@
-"""The benchmark stages in the benchmark database: land (qpan.bulk vs psql \\copy vs the row-by-row
+"""The benchmark stages in the benchmark database: land (qpan.landing.bulk vs psql \\copy vs the row-by-row
 store; mentions by COPY vs executemany) and transform (dbt full build, then incremental after 1% more
 articles, with the slowest nodes and the consolidation's plans)."""
 from __future__ import annotations
@@ -23,11 +23,11 @@ def _psql() -> str:
 
 
 def stage_land(a) -> None:
-    """rows/s into raw.articles: qpan.bulk (COPY + merge) vs psql \\copy of the same CSV vs the
+    """rows/s into raw.articles: qpan.landing.bulk (COPY + merge) vs psql \\copy of the same CSV vs the
     row-by-row PostgresStore (sample), and mentions: COPY (replace_mentions) vs executemany."""
-    from qpan import config, db
-    from qpan.bulk import bulk_load_articles
-    from qpan.landing import ParsedArticle, PostgresStore
+    from qpan.core import config, db
+    from qpan.landing.bulk import bulk_load_articles
+    from qpan.landing.store import ParsedArticle, PostgresStore
 
     use_bench_database()
     path = CACHE / f"articles_{a.start}_{a.n}.csv"
@@ -72,8 +72,8 @@ def stage_land(a) -> None:
                 store.save_article(art)
             dt = time.perf_counter() - t0
         out.update(rowwise_n=len(arts), rowwise_rps=round(len(arts) / dt, 1))
-        # mentions of the sample: COPY through qpan.bulk.replace_mentions vs the old executemany path
-        from qpan.bulk import replace_mentions
+        # mentions of the sample: COPY through qpan.landing.bulk.replace_mentions vs the old executemany path
+        from qpan.landing.bulk import replace_mentions
         from qpan.extract import EXTRACTOR_VERSION, extract_article
         ids = conn.execute("select article_id, title, body_text, published_at, source_unit_id from raw.articles "
                            "order by article_id").fetchall()
@@ -161,10 +161,11 @@ def _model_times() -> dict:
 
 
 def stage_transform(a) -> None:
-    """dbt full build (qpan.warehouse.build(full_refresh=True)) on n articles and their facts, then
+    """dbt full build (qpan.transform.warehouse.build(full_refresh=True)) on n articles and their facts, then
     an incremental build after adding 1% new articles; the consolidation's plan."""
-    from qpan import db, warehouse
-    from qpan.bulk import bulk_load_articles
+    from qpan.core import db
+    from qpan.transform import warehouse
+    from qpan.landing.bulk import bulk_load_articles
 
     use_bench_database()
     os.environ["QPAN_INCLUDE_SYNTHETIC"] = "true"

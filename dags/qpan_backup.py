@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from qpan import settings
+from qpan.core import settings
 from qpan.health.alerts import QpanAlertNotifier
 
 SCHEDULE = settings.get("QPAN_BACKUP_SCHEDULE")
@@ -33,7 +33,7 @@ SCHEDULE = settings.get("QPAN_BACKUP_SCHEDULE")
 def qpan_backup():
     @task
     def backup() -> str:
-        from qpan.backup import backup as write_backup
+        from qpan.orchestration.backup import backup as write_backup
 
         return str(write_backup())
 
@@ -41,7 +41,7 @@ def qpan_backup():
     def verify(path: str) -> dict:
         from pathlib import Path
 
-        from qpan.backup import verify as verify_backup
+        from qpan.orchestration.backup import verify as verify_backup
 
         result = verify_backup(Path(path))
         if not result["ok"]:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Param, dag, task
 
-from qpan import settings
+from qpan.core import settings
 from qpan.health.alerts import QpanAlertNotifier
 
 RAW_ARTICLES = Asset("qpan://raw/articles")
@@ -56,7 +56,7 @@ def qpan_ingest():
     def list_sources(params=None) -> list[str]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from qpan.ingest import ConfigError, source_names
+        from qpan.ingest.crawl import ConfigError, source_names
 
         if params.get("archive"):  # an archive backfill (issue 30): `only` names an archive source
             from scrapers.archive_cli import archive_source_names
@@ -73,7 +73,7 @@ def qpan_ingest():
 
     @task(retries=1, retry_delay=timedelta(seconds=30), map_index_template="{{ task.op_kwargs['source'] }}")
     def crawl(source: str, params=None) -> dict:
-        from qpan.ingest import crawl_one
+        from qpan.ingest.crawl import crawl_one
 
         if params.get("archive"):
             from scrapers.archive_cli import backfill_task
@@ -83,7 +83,7 @@ def qpan_ingest():
 
     @task(trigger_rule="all_done")
     def summarize(stats: list[dict]) -> dict:
-        from qpan.ingest import summarize_stats
+        from qpan.ingest.crawl import summarize_stats
 
         return summarize_stats(list(stats))
 
@@ -92,7 +92,7 @@ def qpan_ingest():
         """Emit the Asset (and so start qpan_transform) only when articles changed."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from qpan.ingest import articles_changed
+        from qpan.ingest.crawl import articles_changed
 
         if not articles_changed(total):
             raise AirflowSkipException("no article new, updated or removed: qpan://raw/articles not emitted, "

@@ -8,7 +8,7 @@ Scheduled on the `qpan://raw/articles` Asset that `qpan_ingest` emits.
   (17-25 s for the sample against 5-7 minutes for cosmos' one task per node: BENCHMARKS.md);
 - dbt (`QPAN_TRANSFORM_MODE=cosmos`): the dbt project rendered by astronomer-cosmos, one task
   per model (`dbt build` of the model: run, then its tests), loaded from the manifest built at
-  set-up (`qpan.warehouse.parse_manifest`) so that parsing this file stays fast; marts land in
+  set-up (`qpan.transform.warehouse.parse_manifest`) so that parsing this file stays fast; marts land in
   `marts_candidate`;
 - dbt_started / dbt_tests_passed: around the cosmos group, record a build whose every model and
   test passed (audit.tested_builds), which scopes the next run's row-level tests;
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from airflow.sdk import Asset, dag, task
 
-from qpan import settings
+from qpan.core import settings
 from qpan.health.alerts import QpanAlertNotifier
 
 RAW_ARTICLES = Asset("qpan://raw/articles")
@@ -43,7 +43,7 @@ def dbt_task_group():
     from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
     from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-    from qpan.airflow_env import ensure_warehouse_connection
+    from qpan.orchestration.airflow_env import ensure_warehouse_connection
 
     ensure_warehouse_connection()  # plain `airflow dags test` on the embedded setup has no AIRFLOW_CONN_...
     venv_dbt = Path(settings.get("QPAN_DBT_EXECUTABLE", REPO / ".venv" / "bin" / "dbt"))
@@ -91,20 +91,20 @@ def dbt_task_group():
 def qpan_transform():
     @task
     def extract_facts() -> dict:
-        from qpan.pipeline import extract_pending
+        from qpan.ingest.extraction import extract_pending
 
         return extract_pending().to_dict()
 
     @task
     def landing_gate(run_id=None) -> dict:
-        from qpan.gate import run_landing_gate
+        from qpan.gate.validate import run_landing_gate
 
         return run_landing_gate(run_id)
 
     @task
     def dbt_started() -> str:
         """The database clock as the dbt tasks start (see audit.tested_builds)."""
-        from qpan.warehouse import database_now
+        from qpan.transform.warehouse import database_now
 
         return database_now().isoformat()
 
@@ -112,31 +112,31 @@ def qpan_transform():
     def dbt_tests_passed(started_at: str) -> None:
         """Every model and test task of the cosmos group succeeded: a tested build, so the next
         run's row-level tests of the big models cover only the rows processed after it started."""
-        from qpan.warehouse import CANDIDATE_SCHEMA, record_tested_build
+        from qpan.transform.warehouse import CANDIDATE_SCHEMA, record_tested_build
 
         record_tested_build(CANDIDATE_SCHEMA, False, datetime.fromisoformat(started_at))
 
     @task
     def dbt_seeds() -> list[str]:
-        from qpan.warehouse import seed_if_changed
+        from qpan.transform.warehouse import seed_if_changed
 
         return seed_if_changed()
 
     @task
     def dbt_build() -> None:
-        from qpan.warehouse import build
+        from qpan.transform.warehouse import build
 
         build()
 
     @task
     def candidate_gate(run_id=None) -> dict:
-        from qpan.gate import run_candidate_gate
+        from qpan.gate.validate import run_candidate_gate
 
         return run_candidate_gate(run_id)
 
     @task(outlets=[MARTS])
     def publish(run_id=None) -> None:
-        from qpan.pipeline import publish as publish_marts
+        from qpan.gate.publish import publish as publish_marts
 
         publish_marts(run_id)
 

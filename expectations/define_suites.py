@@ -6,7 +6,7 @@ made and how to regenerate them after a deliberate change:
     .venv/bin/python expectations/define_suites.py
 
 Values known only at run time (now, the catalogue's codes, the published row counts) are
-suite parameters (`{"$PARAMETER": ...}`) that `qpan/gate.py` fills in.
+suite parameters (`{"$PARAMETER": ...}`) that `qpan/gate/validate.py` fills in.
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ import importlib
 import logging
 import sys
 
-from qpan import config, settings
+from qpan.core import config, settings
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -42,7 +42,7 @@ def _setup_logging(verbose: bool) -> None:
 
 # -- db ----------------------------------------------------------------------------
 def cmd_db(args) -> int:
-    from qpan import db, pgserver
+    from qpan.core import db, pgserver
 
     if args.action == "start":
         pgserver.start()
@@ -71,7 +71,7 @@ def cmd_db(args) -> int:
 
 # -- run ---------------------------------------------------------------------------
 def cmd_run(args) -> int:
-    from qpan.run import run_main_job
+    from qpan.orchestration.run import run_main_job
 
     return run_main_job(sources=args.sources, transform=args.transform)
 
@@ -122,19 +122,19 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("reparse", "scrapers.cli", "re-parse stored raw pages without fetching"),
     ("extract", "qpan.extract.cli", "extract indicator facts from article text files"),
     ("eval", "qpan.extract.cli", "score extraction against gold: P/R/F1, per indicator and per error class"),
-    ("build", "qpan.warehouse", "build the dbt warehouse (seeds, models, tests)"),
-    ("docs", "qpan.warehouse", "build the dbt docs static site and print where it is"),
-    ("check", "qpan.gate_cli", "run the quality gate's checkpoints (exit 1 on failure)"),
-    ("report", "qpan.report", "write the static HTML report of the published marts"),
-    ("show", "qpan.show", "the stored copy of an article, with the evidence of its facts marked"),
-    ("airflow", "qpan.airflow_local",
+    ("build", "qpan.transform.warehouse", "build the dbt warehouse (seeds, models, tests)"),
+    ("docs", "qpan.transform.warehouse", "build the dbt docs static site and print where it is"),
+    ("check", "qpan.gate.cli", "run the quality gate's checkpoints (exit 1 on failure)"),
+    ("report", "qpan.report.page", "write the static HTML report of the published marts"),
+    ("show", "qpan.report.show", "the stored copy of an article, with the evidence of its facts marked"),
+    ("airflow", "qpan.orchestration.airflow_local",
      "Airflow's UI, scheduler, DAG processor and triggerer on the embedded setup (127.0.0.1)"),
     ("sources", "qpan.health.cli", "the health of the sources (status of their last crawl)"),
     ("bi", "qpan.bi.cli", "Apache Superset on the read-only analyst role (start|stop|status)"),
     ("cluster", "qpan.cluster.cli", "Airflow with Celery workers on this machine: start, stop, status"),
     ("review", "qpan.review.cli", "confirm, correct, reject or add facts (the review loop)"),
-    ("backup", "qpan.backup", "back up raw, review and audit (pg_dump) with a manifest"),
-    ("restore", "qpan.backup", "restore a `qpan backup` into this warehouse"),
+    ("backup", "qpan.orchestration.backup", "back up raw, review and audit (pg_dump) with a manifest"),
+    ("restore", "qpan.orchestration.backup", "restore a `qpan backup` into this warehouse"),
     ("gazetteer", "qpan.gazetteer.cli", "build the gazetteer seeds from the pinned source; diff against the committed ones"),
 )
 
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.check_environment()  # a malformed setting: one line naming it, before anything
         config.external_database_url()  # a malformed QPAN_DATABASE_URL: one line, before anything
         if args.command in NEEDS_DATABASE:
-            from qpan import db
+            from qpan.core import db
 
             db.require_reachable()
         return int(args.func(args) or 0)

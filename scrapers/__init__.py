@@ -1,6 +1,6 @@
 """Scrapers of the QP-AN warehouse: registry of portals, polite fetcher, template parsers,
 incremental crawl into a landing store (the protocol `scrapers.store.Store`, which
-`qpan.landing.PostgresStore` implements). They import nothing of qpan but its settings.
+`qpan.landing.store.PostgresStore` implements). They import nothing of qpan but its settings.
 
 Public entry points:
     scrapers.registry.load_registry(path) -> Registry

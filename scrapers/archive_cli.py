@@ -22,7 +22,7 @@ from scrapers.registry import DEFAULT_SOURCES, RegistryError, host_of
 
 def _path(sources) -> Path:
     """A registry path relative to the repository (as the DAG's `sources_file`), or absolute."""
-    from qpan import config
+    from qpan.core import config
 
     path = Path(sources)
     return path if path.is_absolute() else config.REPO_ROOT / path
@@ -31,7 +31,7 @@ def _path(sources) -> Path:
 def run_backfill(name: str, *, sources=DEFAULT_SOURCES, start: date | None = None, end: date | None = None,
                  allow_faster: bool = False, progress=None, store=None, list_only: bool = False):
     """The backfill of one archive source (also the DAG's task): its BackfillStats."""
-    from qpan.landing import PostgresStore
+    from qpan.landing.store import PostgresStore
     from scrapers.archive import backfill, settings_from_env
     from scrapers.archive_registry import load_archives
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 
 import httpx
 
-from qpan import settings
+from qpan.core import settings
 
 from scrapers.downloader.base import FetchError
 from scrapers.downloader.host_gate import HostGate
@@ -46,7 +46,7 @@ class ArchiveSettings:
 def settings_from_env(env=None, *, allow_faster: bool = False) -> ArchiveSettings:
     """QPAN_ARCHIVE_URL, QPAN_ARCHIVE_RATE (requests/minute), QPAN_ARCHIVE_ALLOW_FASTER,
     QPAN_ARCHIVE_BACKOFF (seconds after a 429), QPAN_ARCHIVE_RETRY_BACKOFF (after a 5xx):
-    registered in qpan.settings, read from `env` (default the environment)."""
+    registered in qpan.core.settings, read from `env` (default the environment)."""
     s = ArchiveSettings(base_url=settings.get("QPAN_ARCHIVE_URL", environ=env).rstrip("/"),
                         rate_per_minute=settings.get("QPAN_ARCHIVE_RATE", environ=env),
                         backoff_429=settings.get("QPAN_ARCHIVE_BACKOFF", environ=env),

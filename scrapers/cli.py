@@ -55,7 +55,7 @@ def _progress_bar():
 
 
 def scrape_cmd(args) -> int:
-    from qpan.landing import PostgresStore
+    from qpan.landing.store import PostgresStore
     from scrapers.crawl import crawl
 
     _setup_logging()
@@ -67,7 +67,7 @@ def scrape_cmd(args) -> int:
     if args.since and args.until and args.since > args.until:
         print("--since is after --until", file=sys.stderr)
         return 2
-    from qpan.db import require_reachable
+    from qpan.core.db import require_reachable
 
     require_reachable()  # one line naming where the database was sought, before any fetch
     prog, cb = _progress_bar()
@@ -98,7 +98,7 @@ def scrape_cmd(args) -> int:
 
 
 def reparse_cmd(args) -> int:
-    from qpan.landing import PostgresStore
+    from qpan.landing.store import PostgresStore
     from scrapers.reparse import reparse
 
     _setup_logging()

@@ -350,7 +350,7 @@ def sample_site() -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Serve the sample portals on loopback hosts 127.0.0.2-6.")
-    from qpan.config import sample_port
+    from qpan.core.config import sample_port
 
     ap.add_argument("--port", type=int, default=sample_port(),
                     help="default: QPAN_SAMPLE_PORT, else QPAN_PG_PORT + 10 (what `make run` and sample_sources.yml use)")

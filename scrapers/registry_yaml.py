@@ -88,7 +88,7 @@ def _env_value(name: str) -> str | None:
     QPAN_PG_PORT + 10 everywhere (`make run`, `python -m scrapers.portal_server`, this registry),
     because the port is part of every sample article's URL, its key."""
     if name == "QPAN_SAMPLE_PORT":
-        from qpan.config import sample_port
+        from qpan.core.config import sample_port
 
         return str(sample_port())
     return os.environ.get(name)

@@ -1,4 +1,4 @@
-"""The landing store the crawler writes through, as a protocol: `qpan.landing.PostgresStore`
+"""The landing store the crawler writes through, as a protocol: `qpan.landing.store.PostgresStore`
 implements it (raw.pages, raw.articles, raw.quarantine, crawl state); the scrapers never see
 SQL. Every write is idempotent, so a rerun leaves the rows of an uninterrupted run."""
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db, pgserver
+from qpan.core import config, db, pgserver
 
 SHARED = config.SHARED_DIR
 _PG_RUNNING_AT_START: bool | None = None
@@ -131,7 +131,7 @@ def admin_conn(warehouse_url):
 
 @pytest.fixture()
 def store(warehouse_url):
-    from qpan.landing import PostgresStore
+    from qpan.landing.store import PostgresStore
 
     with PostgresStore() as s:
         yield s
@@ -140,7 +140,7 @@ def store(warehouse_url):
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory):
     """A fresh Airflow home (SQLite metadata DB, migrated once) for the tests that run DAGs."""
-    from qpan import airflow_env
+    from qpan.orchestration import airflow_env
 
     home = tmp_path_factory.mktemp("airflow")
     previous = os.environ.get("AIRFLOW_HOME")

@@ -1,7 +1,7 @@
 {#
     dbt's get_where_subquery (what a data test's `where` config filters its model by), plus one
     placeholder: `__tested_before__` is the end of the latest whole-project `dbt build` that
-    passed all its data tests (audit.tested_builds, written by qpan.warehouse.build and by the
+    passed all its data tests (audit.tested_builds, written by qpan.transform.warehouse.build and by the
     transform DAG after its cosmos tasks).
 
     The row-level tests of the per-article incremental models (millions of mention rows) use
@@ -10,7 +10,7 @@
     by it or by an earlier build that passed (each build tests the rows processed after the
     previous passing build ended, its own included). The rows of a build whose tests failed
     stay in scope until a build passes; with no such build on record (a fresh warehouse, or builds made
-    outside qpan.warehouse.build) every row is tested.
+    outside qpan.transform.warehouse.build) every row is tested.
 #}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}

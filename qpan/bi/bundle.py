@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from qpan import config
+from qpan.core import config
 from qpan.bi import server
 
 BUNDLE_DIR = config.REPO_ROOT / "bi" / "superset"

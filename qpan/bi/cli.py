@@ -6,7 +6,7 @@ import json
 import logging
 import time
 
-from qpan import config
+from qpan.core import config
 
 log = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 def _ensure_warehouse() -> None:
     """The embedded Postgres is started (and migrated, which re-grants the analyst role) when it
     is the warehouse; an external one must answer."""
-    from qpan import db, pgserver
+    from qpan.core import db, pgserver
 
     if not config.external_database_url():
         pgserver.start()
@@ -23,7 +23,7 @@ def _ensure_warehouse() -> None:
 
 
 def _marts_published() -> bool:
-    from qpan import db
+    from qpan.core import db
 
     with db.connect("qpan_analyst") as conn:
         return conn.execute("select to_regclass('marts.mart_district_year') is not null").fetchone()[0]

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from qpan import config, settings
+from qpan.core import config, settings
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ def handler(args) -> int:
             print(json.dumps(info, indent=1))
             return 0
         _print_status(info)
-        from qpan.airflow_local import ensure_login
+        from qpan.orchestration.airflow_local import ensure_login
 
         user, password = ensure_login()
         print(f"\n==> Airflow cluster is up in {info['started_in_s']:.0f}s: {info['url']}\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import time
 
-from qpan import config, db, pgserver
-from qpan.airflow_local import HEALTH_PATH, ensure_login, healthy
+from qpan.core import config, db, pgserver
+from qpan.orchestration.airflow_local import HEALTH_PATH, ensure_login, healthy
 from qpan.cluster import metadata, procs, redis, settings
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import socket
 
-from qpan import settings
+from qpan.core import settings
 
 
 def worker_hostname() -> str:

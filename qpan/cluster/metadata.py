@@ -8,7 +8,8 @@ import subprocess
 
 from psycopg import sql
 
-from qpan import airflow_env, config, db
+from qpan.orchestration import airflow_env
+from qpan.core import config, db
 from qpan.cluster import settings
 
 log = logging.getLogger(__name__)

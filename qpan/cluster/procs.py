@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qpan import airflow_env, config
+from qpan.orchestration import airflow_env
+from qpan.core import config
 from qpan.cluster import redis, settings
 
 # Stop order: workers first (a warm shutdown lets running tasks finish), then what schedules

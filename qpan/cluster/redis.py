@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from qpan import config
+from qpan.core import config
 from qpan.cluster import settings
 
 INSTALL = "apt-get update -qq && apt-get install -y -qq redis-server"

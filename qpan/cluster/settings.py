@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from qpan import config, settings
+from qpan.core import config, settings
 
 METADATA_ROLE = "airflow"
 QUEUES = ("crawl", "transform")
@@ -41,7 +41,7 @@ def log_dir() -> Path:
 
 
 def api_port() -> int:
-    from qpan.airflow_local import airflow_port
+    from qpan.orchestration.airflow_local import airflow_port
 
     return airflow_port()
 
@@ -77,7 +77,7 @@ def env() -> dict[str, str]:
     """`qpan airflow`'s service environment, pointed at the cluster: its own AIRFLOW_HOME,
     Postgres metadata DB, CeleryExecutor with the Redis broker and a Postgres result backend.
     Tunables already in the environment win (e.g. a shorter heartbeat timeout in the tests)."""
-    from qpan.airflow_local import service_env
+    from qpan.orchestration.airflow_local import service_env
 
     base = service_env(api_port())
     concurrency = int(os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY") or DEFAULT_WORKER_CONCURRENCY)
@@ -117,6 +117,6 @@ def env() -> dict[str, str]:
 
 def passwords_file() -> Path:
     """The UI login is `qpan airflow`'s: one password for the local Airflow, whichever runs."""
-    from qpan.airflow_local import passwords_file as local
+    from qpan.orchestration.airflow_local import passwords_file as local
 
     return local()

@@ -31,7 +31,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     """`qpan extract train`: fit the scorer on the corpus gold plus the review decisions in the
     warehouse (when it answers; --no-reviews: the corpus only) and write the model file."""
-    from qpan import config
+    from qpan.core import config
 
     from . import training
     from .engine import RULES_VERSION
@@ -40,7 +40,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     corpus = args.corpus or config.SHARED_DIR / "corpus"
     decisions, articles = [], {}
     if not args.no_reviews:
-        from qpan import db
+        from qpan.core import db
 
         reason = db.unreachable_reason()
         if reason:

@@ -261,9 +261,9 @@ def default_gazetteer() -> Gazetteer:
     seed, e.g. one built from a newer package to try before committing it) and the extra aliases;
     its index is kept compiled in `.qpan/cache/` (rebuilt when either CSV or this code changes:
     ~0.6 s saved per process)."""
-    from qpan import settings
-    from qpan.compiled_cache import load_or_build
-    from qpan.config import REPO_ROOT
+    from qpan.core import settings
+    from qpan.core.compiled_cache import load_or_build
+    from qpan.core.config import REPO_ROOT
 
     csv_path = Path(settings.get("QPAN_GAZETTEER_SEED") or REPO_ROOT / "dbt_project" / "seeds" / "admin_units.csv")
     inputs = (csv_path, EXTRA_ALIASES_PATH, Path(__file__), Path(__file__).with_name("normalize.py"))

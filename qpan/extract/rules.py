@@ -343,7 +343,7 @@ def _group_generic(generic: list[tuple[re.Pattern, int]]) -> list[tuple[re.Patte
 def default_rules() -> Rules:
     """The rules of patterns.yml, kept compiled in `.qpan/cache/` (rebuilt when patterns.yml or
     this code changes; the regexes themselves are compiled again on load, by `re`)."""
-    from qpan.compiled_cache import load_or_build
+    from qpan.core.compiled_cache import load_or_build
 
     def build() -> Rules:
         import yaml  # only when patterns.yml changed: ~0.1 s of imports spared on every other start

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qpan import config
+from qpan.core import config
 
 SEEDS_DIR = config.REPO_ROOT / "dbt_project" / "seeds"
 UNITS_SEED = "admin_units.csv"

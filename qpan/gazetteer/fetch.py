@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qpan import config
+from qpan.core import config
 
 PIN_FILE = config.REPO_ROOT / "requirements" / "gazetteer.txt"
 _PIN_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)==(?P<version>\S+)\s+--hash=sha256:(?P<sha256>[0-9a-f]{64})\s*$")

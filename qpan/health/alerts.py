@@ -17,7 +17,7 @@ import logging
 
 from airflow.sdk import BaseNotifier
 
-from qpan import db
+from qpan.core import db
 from qpan.health.settings import PROBLEMS
 from qpan.health.webhook import WebhookError, redact_url
 from qpan.health.webhook import webhook_url as checked_webhook_url

@@ -13,7 +13,7 @@ import logging
 import os
 import uuid
 
-from qpan import config, db
+from qpan.core import config, db
 from qpan.health.settings import thresholds
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from datetime import timezone
 
 from scrapers.templates.common import VN_TZ as PORTAL_TZ
 
-from qpan import db
+from qpan.core import db
 from qpan.health.settings import EXIT_STATUSES, STATUSES
 
 FIELDS = ("source", "status", "status_reason", "started_at", "list_pages", "article_pages", "articles_landed",

@@ -20,7 +20,7 @@ import uuid
 
 from psycopg.types.json import Jsonb
 
-from qpan import db, settings
+from qpan.core import db, settings
 from qpan.health.webhook import WebhookError, httpx_logs_redacted, redact_text, redact_url
 
 log = logging.getLogger(__name__)

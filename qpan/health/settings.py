@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from qpan import settings
+from qpan.core import settings
 
 STATUSES = ("failing", "drift", "blocked", "silent", "ok")  # worst first
 PROBLEMS = ("failing", "drift", "blocked", "silent")

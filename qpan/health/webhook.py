@@ -12,7 +12,7 @@ import logging
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-from qpan import settings
+from qpan.core import settings
 
 
 class WebhookError(RuntimeError):

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from qpan import config
+from qpan.core import config
 
 SEEDS = config.REPO_ROOT / "dbt_project" / "seeds"
 PERIOD = re.compile(r"^([0-9]{4})(?:/([0-9]{4}))?$")
@@ -25,7 +25,7 @@ class ReviewError(ValueError):
 
 def review_key(url: str, indicator: str, span_start: int, span_end: int) -> str:
     """The stable key of a fact under review: the article's URL, the extractor's indicator and the
-    evidence span. Must equal raw.review_key (qpan/schema.sql), the key stored with each raw mention
+    evidence span. Must equal raw.review_key (qpan/core/schema.sql), the key stored with each raw mention
     when it lands: left(md5(...), 16)."""
     text = f"{url}|{indicator}|{int(span_start)}|{int(span_end)}"
     return hashlib.md5(text.encode("utf-8")).hexdigest()[:16]

@@ -36,7 +36,7 @@ def _run_lock_if_applying(args):
     if not getattr(args, "apply", False):
         yield
         return
-    from qpan.run import run_lock
+    from qpan.orchestration.run import run_lock
 
     with run_lock(wait=args.wait):
         yield
@@ -48,9 +48,9 @@ def _apply(args) -> None:
     _run_lock_if_applying."""
     if not getattr(args, "apply", False):
         return
-    from qpan import airflow_env
-    from qpan.report import build_report
-    from qpan.run import run_dags
+    from qpan.orchestration import airflow_env
+    from qpan.report.page import build_report
+    from qpan.orchestration.run import run_dags
 
     airflow_env.ensure_initialised()
     run_dags([("qpan_transform", None)])

@@ -34,7 +34,7 @@ def gold_and_predictions(conn) -> tuple[list[dict], list[dict], int]:
 def evaluate(as_json: bool) -> int:
     import json
 
-    from qpan import db
+    from qpan.core import db
     from qpan.extract import EXTRACTOR_VERSION
     from qpan.extract.evaluate import score
     from qpan.review.store import connect

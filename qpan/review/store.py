@@ -9,7 +9,7 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import dict_row
 
-from qpan import db
+from qpan.core import db
 from qpan.review.catalog import (STATUS, ReviewError, check_indicator, check_period, check_unit, check_value,
                                  review_key)
 

@@ -58,7 +58,7 @@ ROW_SQL = """select source, url, title, published_at, author, lead, body_text, c
 
 
 def test_bulk_load_matches_row_by_row_and_is_idempotent(admin_conn, store):
-    from qpan.bulk import bulk_load_articles
+    from qpan.landing.bulk import bulk_load_articles
 
     arts = _articles(30)
     urls = [a.url for a in arts]
@@ -84,7 +84,7 @@ def test_bulk_load_matches_row_by_row_and_is_idempotent(admin_conn, store):
 
 
 def test_replace_mentions_is_idempotent_and_replaces(admin_conn):
-    from qpan.bulk import bulk_load_articles, replace_mentions
+    from qpan.landing.bulk import bulk_load_articles, replace_mentions
     from qpan.extract import EXTRACTOR_VERSION
 
     arts = _articles(8, seed=33)
@@ -112,8 +112,8 @@ def test_replace_mentions_is_idempotent_and_replaces(admin_conn):
 def test_extract_pending_with_copy_is_idempotent(admin_conn):
     """extract_pending (COPY per batch of articles) extracts each article once, and a rerun finds
     nothing pending and leaves the same mentions."""
-    from qpan.bulk import bulk_load_articles
-    from qpan.pipeline import extract_pending
+    from qpan.landing.bulk import bulk_load_articles
+    from qpan.ingest.extraction import extract_pending
 
     arts = _articles(12, seed=44)
     urls = [a.url for a in arts]

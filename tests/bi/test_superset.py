@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from qpan import config, db, gate, pipeline, settings, warehouse
+from qpan.core import config, db, settings
+from qpan.gate import validate as gate
+from qpan.gate import publish
+from qpan.transform import warehouse
 from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
 from helpers.net import free_port
@@ -47,7 +50,7 @@ def _publish_sample() -> None:
         sample.insert(conn, sample.INITIAL, age="1 day")
     warehouse.build()
     gate.run_candidate_gate("bi_test")
-    pipeline.publish("bi_test")
+    publish.publish("bi_test")
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db, settings
+from qpan.core import config, db, settings
 from qpan.cluster.api import Airflow
 from helpers.net import free_port
 

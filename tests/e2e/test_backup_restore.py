@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from qpan import backup, db, warehouse
+from qpan.orchestration import backup
+from qpan.core import db
+from qpan.transform import warehouse
 from qpan.cli import main
-from qpan.run import run_dags
+from qpan.orchestration.run import run_dags
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
 import review_data as data  # noqa: E402

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config
+from qpan.core import config
 from helpers.net import free_port
 
 BIN = Path(sys.executable).parent
@@ -81,7 +81,7 @@ def test_sample_port_in_use_names_the_port(warehouse_url, airflow_home):
 
 @pytest.mark.slow
 def test_postgres_gone_during_a_dag_run_names_the_connection(warehouse_url, airflow_home):
-    from qpan.run import DagRunFailed, run_dags
+    from qpan.orchestration.run import DagRunFailed, run_dags
 
     port = free_port()
     gone = f"postgresql://qpan_admin:pw-0123456789@127.0.0.1:{port}/qpan"
@@ -115,7 +115,7 @@ def test_postgres_gone_during_a_dag_run_names_the_connection(warehouse_url, airf
 def test_another_qpan_pg_port_names_the_port_this_clones_server_runs_on():
     """Issue 27, point 8: the server runs on one port, the shell says another. `db status` must not
     claim it runs on the wrong one, and `db start` must not end on a bare "connection refused"."""
-    from qpan import pgserver
+    from qpan.core import pgserver
 
     pgserver.start()
     actual, wrong = config.pg_port(), free_port()

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qpan import airflow_env, config, db
+from qpan.orchestration import airflow_env
+from qpan.core import config, db
 from scrapers.portal_server import PortalServer, sample_site
 from helpers.net import free_port
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from qpan import config, db
-from qpan.run import run_main_job
+from qpan.core import config, db
+from qpan.orchestration.run import run_main_job
 
 pytestmark = pytest.mark.slow
 

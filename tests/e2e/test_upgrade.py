@@ -18,16 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from qpan import backup, config, db, pipeline, warehouse
+from qpan.orchestration import backup
+from qpan.core import config, db
+from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
+from qpan.transform import warehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.upgrade]
 PREVIOUS = ("v0.3.0", "cf1b613")
 
 OLD_SIDE = r'''
-from qpan import db
+from qpan.core import db
 from qpan.cli import main
-from qpan.pipeline import extract_pending
-from qpan.warehouse import run_dbt
+from qpan.ingest.extraction import extract_pending
+from qpan.transform.warehouse import run_dbt
 
 assert main(["db", "migrate"]) == 0
 assert main(["scrape", "--sources", "scrapers/sample_sources.yml"]) == 0
@@ -76,7 +80,7 @@ def test_a_warehouse_of_the_previous_release_is_upgraded_with_nothing_lost(wareh
     db.migrate()
     pipeline.extract_pending()
     warehouse.build()
-    pipeline.publish("upgrade")
+    publish.publish("upgrade")
     with db.connect() as conn:
         after = backup.table_facts(conn)
         assert after["raw.pages"] == before["raw.pages"]  # every raw page kept, byte for byte

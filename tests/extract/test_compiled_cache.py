@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import yaml
 
-from qpan import compiled_cache
-from qpan.config import REPO_ROOT
+from qpan.core import compiled_cache
+from qpan.core.config import REPO_ROOT
 from qpan.extract import gazetteer, rules
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qpan.config import SHARED_DIR
+from qpan.core.config import SHARED_DIR
 from qpan.extract import EXTRACTOR_VERSION, Fact, extract_article
 from qpan.extract.evaluate import evaluate_dir, read_article, score
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan.config import SHARED_DIR
+from qpan.core.config import SHARED_DIR
 from qpan.extract.evaluate import load_sources, predict_dir, read_article, select_docs
 
 CORPUS = SHARED_DIR / "corpus"

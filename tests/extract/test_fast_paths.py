@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qpan.config import SHARED_DIR
+from qpan.core.config import SHARED_DIR
 from qpan.extract import normalize as nz
 from qpan.extract import numbers as nb
 from qpan.extract import periods

@@ -10,13 +10,13 @@ from datetime import date
 
 import pytest
 
-from qpan import config
+from qpan.core import config
 from qpan.extract import EXTRACTOR_VERSION, training
 from qpan.extract.cli import main
 from qpan.extract.engine import RULES_VERSION, extract_article
 from qpan.extract.scoring import MODEL_PATH, article_features, probability, short_hash, use_model
 from qpan.review.catalog import review_key
-from qpan.report_review import LOW_CONFIDENCE, figure_mark
+from qpan.report.review import LOW_CONFIDENCE, figure_mark
 
 CORPUS = config.SHARED_DIR / "corpus"
 pytestmark = pytest.mark.skipif(not (CORPUS / "gold.jsonl").is_file(), reason="no ../shared/corpus")

@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from qpan.landing import ParsedArticle
+from qpan.landing.store import ParsedArticle
 
 
 def _article(url="http://h/a1", body="Nội dung bài viết về quốc phòng."):
@@ -41,7 +41,7 @@ def test_high_water_mark_never_moves_back(store):
 def test_loader_cannot_touch_marts(warehouse_url):
     import psycopg
     import pytest
-    from qpan import db
+    from qpan.core import db
 
     with db.connect("qpan_loader") as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

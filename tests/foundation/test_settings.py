@@ -1,4 +1,4 @@
-"""Every QPAN_* variable is read through qpan.settings, checked when read, and in the README's table."""
+"""Every QPAN_* variable is read through qpan.core.settings, checked when read, and in the README's table."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers.net import free_port
-from qpan import settings
+from qpan.core import settings
 
 REPO = Path(__file__).resolve().parents[2]
 QPAN = str(Path(sys.executable).parent / "qpan")
@@ -81,7 +81,7 @@ def test_the_readme_table_is_the_generated_one():
     readme = (REPO / "README.md").read_text()
     block = re.search(r"<!-- settings:begin[^>]*-->\n(.*?)<!-- settings:end -->", readme, re.S)
     assert block, "README.md lost its settings markers"
-    assert block.group(1) == settings.markdown_table(), "regenerate it: .venv/bin/python -m qpan.settings"
+    assert block.group(1) == settings.markdown_table(), "regenerate it: .venv/bin/python -m qpan.core.settings"
 
 
 CODE = [p for d in ("qpan", "scrapers", "dags", "bench", "tests", "docker") for p in (REPO / d).rglob("*.py")]

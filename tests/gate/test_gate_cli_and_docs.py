@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, gate, gate_cli
+from qpan.core import config
+from qpan.gate import validate as gate, cli as gate_cli
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qpan import gate
+from qpan.gate import validate as gate
 
 RUN_TIMES = ["20261120T080000.000001Z", "20261121T080000.000001Z", "20261122T080000.000001Z"]
 
@@ -51,7 +51,7 @@ def test_retention_setting_is_validated(monkeypatch, bad):
 def test_the_store_layout_is_pinned_to_the_gx_it_was_checked_on():
     from importlib.metadata import version
 
-    from qpan import gate_docs
+    from qpan.gate import docs as gate_docs
 
     # gate_docs reads GX's file-store layout (not GX's public interface): on another GX, check
     # the layout (make_store above, and a real run in test_gate_cli_and_docs.py), then move the pin.

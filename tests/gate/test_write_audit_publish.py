@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 import pytest
 from psycopg.types.json import Jsonb
 
-from qpan import gate, pipeline, warehouse
+from qpan.gate import validate as gate
+from qpan.gate import publish
+from qpan.transform import warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +50,12 @@ def run_pipeline(run_id: str) -> None:
     gate.run_landing_gate(run_id)
     warehouse.build()
     gate.run_candidate_gate(run_id)
-    pipeline.publish(run_id)
+    publish.publish(run_id)
 
 
 @pytest.fixture(scope="module")
 def published(warehouse_url):
-    from qpan import db
+    from qpan.core import db
 
     with db.connect() as conn:
         conn.autocommit = True
@@ -137,7 +139,7 @@ def test_previous_marts_come_back_as_a_private_candidate_that_catches_up(publish
     import psycopg
     from psycopg import errors
 
-    from qpan import config
+    from qpan.core import config
 
     late = add_article(admin_conn, "http://portal.test/late", "38.403", datetime(2023, 12, 24, tzinfo=timezone.utc))
     add_fact(admin_conn, late, "drills_held", 3, "38.403")
@@ -188,12 +190,12 @@ def test_readers_never_see_an_error_during_publishes(published, admin_conn):
     "permission denied for schema marts" in the moment between the swap and the grant)."""
     from bench.publish_load import Readers, readme_queries
 
-    from qpan import config
+    from qpan.core import config
 
     with Readers(config.database_url("qpan_analyst"), readme_queries(), 4) as readers:
         time.sleep(0.3)
         for i in range(6):
-            pipeline.publish(f"readers-{i}")  # back and forth: the candidate is the previous marts
+            publish.publish(f"readers-{i}")  # back and forth: the candidate is the previous marts
             time.sleep(0.1)
     summary = readers.summary()
     assert summary["errors"] == 0, summary["error_kinds"]
@@ -205,7 +207,7 @@ def test_a_publish_waits_for_its_locks_only_so_long(published, admin_conn, monke
     behind another session; the published marts stay as they were when it gives up."""
     import psycopg
 
-    from qpan import config
+    from qpan.core import config
 
     monkeypatch.setenv("QPAN_PUBLISH_LOCK_TIMEOUT", "0.2")
     monkeypatch.setenv("QPAN_PUBLISH_ATTEMPTS", "2")
@@ -213,8 +215,8 @@ def test_a_publish_waits_for_its_locks_only_so_long(published, admin_conn, monke
     with psycopg.connect(config.database_url(), autocommit=True) as other:
         other.execute("select pg_advisory_lock(hashtext('qpan.publish'))")  # another publish, stuck
         started = time.monotonic()
-        with pytest.raises(pipeline.PublishLockTimeout, match="2 attempts of 0.2s"):
-            pipeline.publish("blocked")
+        with pytest.raises(publish.PublishLockTimeout, match="2 attempts of 0.2s"):
+            publish.publish("blocked")
         assert time.monotonic() - started < 5
     assert marts_checksums(admin_conn) == before
 
@@ -225,14 +227,14 @@ def test_a_long_reader_does_not_hold_up_the_swap(published, admin_conn, monkeypa
     next statement reads the new marts, with its rights."""
     import psycopg
 
-    from qpan import config
+    from qpan.core import config
 
     monkeypatch.setenv("QPAN_PUBLISH_LOCK_TIMEOUT", "0.5")
     monkeypatch.setenv("QPAN_PUBLISH_ATTEMPTS", "1")
     with psycopg.connect(config.database_url("qpan_analyst")) as reader:  # not autocommit: locks stay held
         n = reader.execute("select count(*) from marts.fct_indicator_facts").fetchone()[0]
         started = time.monotonic()
-        pipeline.publish("long-reader")
+        publish.publish("long-reader")
         assert time.monotonic() - started < 5
         assert reader.execute("select count(*) from marts.fct_indicator_facts").fetchone()[0] >= 0
         reader.rollback()

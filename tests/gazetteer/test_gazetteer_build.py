@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config
+from qpan.core import config
 from qpan.extract.engine import extract_article
 from qpan.extract.gazetteer import default_gazetteer
 from qpan.gazetteer import build as gbuild

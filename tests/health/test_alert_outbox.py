@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db
+from qpan.core import config, db
 from qpan.health import outbox
 from qpan.health.alerts import deliver
 

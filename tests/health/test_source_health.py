@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from qpan import cli, db
+from qpan import cli
+from qpan.core import db
 from qpan.health.alerts import check_sources
-from qpan.landing import PostgresStore
+from qpan.landing.store import PostgresStore
 from scrapers.crawl import crawl_source
 from scrapers.portal_server import REDESIGN, PortalServer
 from scrapers.registry import load_registry
@@ -155,7 +156,7 @@ def test_mart_and_gate_warnings(env, capsys):
     """One dbt build of just the health models, then the gate's warnings: recorded, not raised."""
     from datetime import date, timedelta
 
-    from qpan import warehouse
+    from qpan.transform import warehouse
     from qpan.health.checks import source_health_warnings
 
     registry, portal, store, receiver = env
@@ -222,7 +223,7 @@ def test_mart_and_gate_warnings(env, capsys):
     assert ("expect_column_values_to_be_in_set", "status", False, "warning") in recorded
 
     # the report's "Sources" panel: each source's status and its articles-per-week trend
-    from qpan import report
+    from qpan.report import page as report
 
     with db.connect() as conn:
         wh = report.load(conn)
@@ -238,7 +239,7 @@ def test_mart_and_gate_warnings(env, capsys):
     probe_row = probe_row[:probe_row.index("</tr>")]
     assert "2026-03-02" in probe_row and "2026-03-03" in probe_row and "1 of 1 (100%)" in probe_row, probe_row
     # the chart draws the quiet weeks as zeros
-    from qpan.report_sources import trend_chart
+    from qpan.report.sources import trend_chart
 
     drawn = [v["articles"] for v in trend_chart(wh.source_weeks).data.values if v["source"] == "weekly_gap_probe"]
     assert drawn == [1, 0, 0, 1]

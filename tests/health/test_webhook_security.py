@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from qpan import db
+from qpan.core import db
 from qpan.health import alerts
 
 SECRET = "T0001/B0002/s3cr3tP4thPart"

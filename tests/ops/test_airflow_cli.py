@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db
+from qpan.core import config, db
 
 pytestmark = pytest.mark.slow
 REPO = config.REPO_ROOT

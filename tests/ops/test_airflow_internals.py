@@ -1,4 +1,4 @@
-"""qpan.airflow_internals: the Airflow internals qpan uses, pinned to the version they were
+"""qpan.orchestration.airflow_internals: the Airflow internals qpan uses, pinned to the version they were
 checked on; the example-DAG clean-up runs against a real metadata DB."""
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import inspect
 import subprocess
 import sys
 
-from qpan import airflow_env, airflow_internals, config
+from qpan.orchestration import airflow_env, airflow_internals
+from qpan.core import config
 
 
 def test_pinned_to_the_airflow_it_was_checked_on():
@@ -23,7 +24,7 @@ def test_pinned_to_the_airflow_it_was_checked_on():
 
 
 def test_deleting_example_dags_runs_against_the_metadata_db(airflow_home):
-    res = subprocess.run([sys.executable, "-m", "qpan.airflow_internals", "delete-example-dags"],
+    res = subprocess.run([sys.executable, "-m", "qpan.orchestration.airflow_internals", "delete-example-dags"],
                          env=airflow_env.env(), cwd=config.REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "deleted 0 example DAGs" in res.stdout  # a fresh home has none

@@ -1,7 +1,7 @@
 """`qpan airflow` end to end: Airflow's own api-server, scheduler, dag-processor and triggerer
 on the embedded setup, reached the way a user reaches them (REST API v2 with a JWT).
 
-Starts `python -m qpan.airflow_local` (the handler behind `qpan airflow`) in its own process
+Starts `python -m qpan.orchestration.airflow_local` (the handler behind `qpan airflow`) in its own process
 group with a temporary AIRFLOW_HOME, a free port and a database of its own, then:
 health endpoint → token → the project's DAGs listed → one qpan_transform run whose first task
 really executes (proves the execution API and the shared JWT secret) → SIGTERM stops every service.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db, pgserver
+from qpan.core import config, db, pgserver
 from helpers.net import free_port
 
 pytestmark = pytest.mark.slow
@@ -106,7 +106,7 @@ def server(tmp_path, own_database):
                NO_PROXY="*", PYTHONUNBUFFERED="1")
     env.pop("QPAN_AIRFLOW_PASSWORD", None)
     with open(out, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "qpan.airflow_local", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "qpan.orchestration.airflow_local", "--port", str(port)],
                                 cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     srv = Server(proc, home, out, port)
     try:

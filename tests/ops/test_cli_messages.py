@@ -7,7 +7,7 @@ import re
 import pytest
 
 from qpan.cli import main
-from qpan.run import mart_count_lines, runs_phrase
+from qpan.orchestration.run import mart_count_lines, runs_phrase
 
 
 def test_db_help_describes_every_action(capsys):

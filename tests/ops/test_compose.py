@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qpan import airflow_local, config
+from qpan.orchestration import airflow_local
+from qpan.core import config
 
 REPO = config.REPO_ROOT
 COMPOSE = REPO / "docker-compose.yml"
@@ -127,8 +128,8 @@ def test_postgres_holds_warehouse_and_airflow_metadata_in_separate_databases(ser
 
 def test_airflow_init_vets_secrets_then_migrates(services):
     script = "\n".join(services["airflow-init"]["command"])
-    steps = ["python -m qpan.airflow_local check-env", "airflow db migrate",
-             "python -m qpan.airflow_local write-login", "qpan db migrate"]
+    steps = ["python -m qpan.orchestration.airflow_local check-env", "airflow db migrate",
+             "python -m qpan.orchestration.airflow_local write-login", "qpan db migrate"]
     positions = [script.index(step) for step in steps]
     assert positions == sorted(positions), script
     assert "-e" in services["airflow-init"]["command"][1]  # bash -e: a refused secret stops the init
@@ -139,12 +140,12 @@ def test_airflow_init_vets_secrets_then_migrates(services):
 
 def test_env_names_match_what_the_code_reads(services):
     env = _env(services["airflow-scheduler"])
-    # qpan/config.py: the external Postgres and one password per role (QPAN_DBT_* are derived from
+    # qpan/core/config.py: the external Postgres and one password per role (QPAN_DBT_* are derived from
     # these); each service gets the roles it needs (tests/ops/test_compose_roles.py), the set-up all
     assert "QPAN_DATABASE_URL" in env
     for role in config.ROLES:
         assert f"{role.upper()}_PASSWORD" in _env(services["airflow-init"]), role
-    assert not any(k.startswith("QPAN_DBT_") for k in env), "qpan.warehouse derives QPAN_DBT_* itself"
+    assert not any(k.startswith("QPAN_DBT_") for k in env), "qpan.transform.warehouse derives QPAN_DBT_* itself"
     # every QPAN_* the compose sets is one the code reads
     code = "\n".join(p.read_text() for folder in ("qpan", "scrapers", "dags")
                      for p in (REPO / folder).rglob("*.py"))

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import yaml
 
-from qpan import config, pipeline
+from qpan.core import config
+from qpan.gate import publish
 
 COMPOSE = config.REPO_ROOT / "docker-compose.yml"
 ROLE_SECRETS = {"QPAN_ADMIN_PASSWORD": "qpan_admin", "QPAN_LOADER_PASSWORD": "qpan_loader",
@@ -71,7 +72,7 @@ def test_publish_needs_no_owner_password(warehouse_url, monkeypatch):
     no_password = urlunsplit(parts._replace(netloc=f"{parts.username}@{parts.hostname}:{parts.port}"))
     monkeypatch.setenv("QPAN_DATABASE_URL", no_password)
     monkeypatch.delenv("PGPASSWORD", raising=False)
-    pipeline.publish("compose-roles")
+    publish.publish("compose-roles")
     with psycopg.connect(config.database_url("qpan_analyst"), autocommit=True) as conn:
         assert conn.execute("select x from marts.roles_probe").fetchall() == [(7,)]
     with psycopg.connect(config.database_url("qpan_reviewer"), autocommit=True) as conn:

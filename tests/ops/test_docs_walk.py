@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config
+from qpan.core import config
 
 REPO = config.REPO_ROOT
 DOCS = {name: (REPO / name).read_text(encoding="utf-8") for name in ("README.md", "docs/operations.md")}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, pgserver
+from qpan.core import config, pgserver
 
 REPO = config.REPO_ROOT
 BIN = Path(sys.executable).parent

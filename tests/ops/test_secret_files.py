@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from qpan import airflow_local, config
+from qpan.orchestration import airflow_local
+from qpan.core import config
 from qpan.cluster import redis, settings
 
 
@@ -67,7 +68,7 @@ def test_secret_files_are_private_from_their_first_byte(tmp_path, monkeypatch):
 
 GENERATE = """
 import sys
-from qpan import config
+from qpan.core import config
 for i in range(int(sys.argv[2])):
     config.stored_secret(f"{sys.argv[1]}_{i}")
 """
@@ -94,12 +95,12 @@ def test_airflow_s_banner_says_where_the_password_is_not_what_it_is(tmp_path, mo
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="folders are opened for the server's user only when run as root")
 def test_as_root_each_folder_opened_is_logged_with_what_it_exposes(tmp_path, caplog):
-    from qpan import pgserver
+    from qpan.core import pgserver
 
     closed = tmp_path / "home-like"
     (closed / "clone" / ".qpan").mkdir(parents=True)
     closed.chmod(0o700)
-    with caplog.at_level(logging.WARNING, logger="qpan.pgserver"):
+    with caplog.at_level(logging.WARNING, logger="qpan.core.pgserver"):
         pgserver.make_traversable(closed / "clone" / ".qpan" / "pgdata")
     assert stat.S_IMODE(closed.stat().st_mode) == 0o701  # pass through, not list
     said = [r.getMessage() for r in caplog.records if str(closed) in r.getMessage()]

@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 
-from qpan import airflow_local, config, pgserver
+from qpan.orchestration import airflow_local
+from qpan.core import config, pgserver
 
 REPO = config.REPO_ROOT
 
@@ -77,10 +78,10 @@ def test_local_mode_requires_nothing_but_still_refuses_example_values():
 
 def test_check_env_command_exit_codes():
     env = {k: v for k, v in os.environ.items() if k not in airflow_local.COMPOSE_SECRETS}
-    bad = subprocess.run([sys.executable, "-m", "qpan.airflow_local", "check-env"], cwd=REPO,
+    bad = subprocess.run([sys.executable, "-m", "qpan.orchestration.airflow_local", "check-env"], cwd=REPO,
                          env=dict(env, **airflow_local.example_values()), capture_output=True, text=True)
     assert bad.returncode == 2 and "refusing to start" in bad.stderr and "QPAN_ADMIN_PASSWORD" in bad.stderr
-    good = subprocess.run([sys.executable, "-m", "qpan.airflow_local", "check-env"], cwd=REPO,
+    good = subprocess.run([sys.executable, "-m", "qpan.orchestration.airflow_local", "check-env"], cwd=REPO,
                           env=dict(env, **_good_env()), capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
 
@@ -128,7 +129,7 @@ def test_postgres_init_script_creates_separate_databases(warehouse_url):
     """docker/postgres-init.sh against the embedded server, with throwaway names."""
     if config.external_database_url() != warehouse_url:
         pytest.skip("needs the embedded server")
-    from qpan import db
+    from qpan.core import db
 
     suffix = uuid.uuid4().hex[:6]
     names = {"AIRFLOW_DB_NAME": f"af_{suffix}", "METABASE_DB_NAME": f"mb_{suffix}"}

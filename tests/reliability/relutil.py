@@ -8,7 +8,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from qpan import config, db
+from qpan.core import config, db
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "scrapers" / "sample_sources.yml"
@@ -92,6 +92,6 @@ def src(registry, short):
 
 
 def secrets_of_every_role() -> dict[str, str]:
-    from qpan import config as cfg
+    from qpan.core import config as cfg
 
     return {role: cfg.role_password(role) for role in (cfg.ADMIN_ROLE, *cfg.ROLES)}

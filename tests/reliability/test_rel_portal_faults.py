@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from qpan.landing import PostgresStore
+from qpan.landing.store import PostgresStore
 from scrapers.crawl import crawl_source
 
 from relutil import src

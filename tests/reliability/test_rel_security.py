@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from qpan import config, db
-from qpan.landing import PostgresStore
+from qpan.core import config, db
+from qpan.landing.store import PostgresStore
 from relutil import secrets_of_every_role, src, write_registry
 from scrapers.crawl import crawl_source
 from scrapers.registry import load_registry
@@ -47,7 +47,7 @@ def test_malformed_date_window_is_refused_at_start(capsys, tmp_path):
     reg = write_registry(tmp_path)
     code, err = _qpan(capsys, "scrape", "--sources", str(reg), "--since", "2023-12-31", "--until", "2023-01-01")
     assert code == 2 and "--since is after --until" in err
-    from qpan.ingest import _parse_day  # the DAG's path (the window comes from the DAG run's conf)
+    from qpan.ingest.crawl import _parse_day  # the DAG's path (the window comes from the DAG run's conf)
 
     with pytest.raises(ValueError, match="malformed date '2023-13-01': expected YYYY-MM-DD"):
         _parse_day("2023-13-01")
@@ -193,7 +193,7 @@ def test_secrets_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_db,
     folders, where the tests' Airflow homes and task logs are (tests/leakscan.py; tests/lanes.py
     scans both lanes again once they are done)."""
     import leakscan
-    from qpan import gate
+    from qpan.gate import validate as gate
 
     with scratch_db():
         try:

@@ -12,8 +12,9 @@ from datetime import datetime, timezone
 import pytest
 from psycopg.types.json import Jsonb
 
-from qpan import db, warehouse
-from qpan.landing import ParsedArticle, PostgresStore
+from qpan.core import db
+from qpan.transform import warehouse
+from qpan.landing.store import ParsedArticle, PostgresStore
 from leakscan import leaks
 from relutil import scratch_database, secrets_of_every_role
 
@@ -81,7 +82,7 @@ def test_hostile_text_is_stored_verbatim_and_never_executed(built):
 
 
 def test_report_shows_hostile_text_escaped(built, tmp_path):
-    from qpan import report
+    from qpan.report import page as report
 
     page = report.build_report(tmp_path).read_text(encoding="utf-8")
     assert JS not in page and "<script" not in page.lower()

@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from qpan import config, pgserver
-from qpan.landing import PostgresStore
+from qpan.core import config, pgserver
+from qpan.landing.store import PostgresStore
 from helpers.net import free_port
 from relutil import RAW_BUSINESS, raw_checksums, scratch_database, write_registry
 
@@ -62,7 +62,7 @@ def _restart_embedded() -> None:
 
 
 def test_postgres_stopped_mid_batch_then_task_retried_gives_the_same_rows(own_server, portal, tmp_path, monkeypatch):
-    from qpan.ingest import crawl_one
+    from qpan.ingest.crawl import crawl_one
 
     reg = write_registry(tmp_path, prefix="pgstop")
     name = "pgstop_ngoclac"
@@ -163,7 +163,7 @@ def _seed_articles(url: str, n: int) -> None:
 
 def test_extract_killed_with_sigkill_then_rerun_gives_the_same_facts(scratch_db):
     n = 400
-    code = "from qpan.pipeline import extract_pending; extract_pending()"
+    code = "from qpan.ingest.extraction import extract_pending; extract_pending()"
     env = dict(os.environ)
     with scratch_db() as url_a:
         _seed_articles(url_a, n)
@@ -182,7 +182,7 @@ def test_extract_killed_with_sigkill_then_rerun_gives_the_same_facts(scratch_db)
 
 
 def test_two_ingests_of_one_source_at_once_serialise_without_duplicates(scratch_db, portal, tmp_path):
-    from qpan.ingest import crawl_one
+    from qpan.ingest.crawl import crawl_one
 
     reg = write_registry(tmp_path, prefix="twice")
     name = "twice_ngoclac"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config, db, report
+from qpan.core import config, db
+from qpan.report import page as report
 
 MALICIOUS = "<script>alert(1)</script>"
 MARTS_DDL = """

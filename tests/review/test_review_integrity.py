@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from qpan import db
+from qpan.core import db
 from qpan.cli import main
-from qpan.run import run_lock
+from qpan.orchestration.run import run_lock
 
 sys.path.insert(0, str(Path(__file__).parent))
 import review_data as data  # noqa: E402

@@ -12,7 +12,9 @@ import os
 import psycopg
 import pytest
 
-from qpan import config, db, gate, warehouse
+from qpan.core import config, db
+from qpan.gate import validate as gate
+from qpan.transform import warehouse
 from qpan.cli import main
 import review_data as data  # tests/review/review_data.py (a test's own folder is on the path)
 
@@ -238,7 +240,7 @@ def test_decisions_survive_reextraction_a_fresh_warehouse_and_full_refresh(appli
 
 
 def test_report_shows_review_progress_and_marks_corrected_figures(applied, tmp_path):
-    from qpan.report import build_report
+    from qpan.report.page import build_report
 
     page = build_report(tmp_path).read_text()
     progress = page.split('id="review"', 1)[1].split("</section>", 1)[0]

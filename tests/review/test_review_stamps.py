@@ -7,7 +7,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from qpan import config, warehouse
+from qpan.core import config
+from qpan.transform import warehouse
 from qpan.review import csvio, store
 from qpan.review.catalog import review_key
 

@@ -312,7 +312,7 @@ def test_dag_param_and_cli_refuse_an_unknown_archive_source(tmp_path, capsys):
 
 
 def test_a_live_copy_and_an_archived_copy_are_one_article(archive, store):
-    from qpan.landing import ParsedArticle
+    from qpan.landing.store import ParsedArticle
 
     urls, s = archive["urls"], archive["s"]
     live = ParsedArticle(source=f"live_{s}", url=urls["a"], title="Bản trực tiếp của bài tổng kết quốc phòng",

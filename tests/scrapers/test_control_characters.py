@@ -8,7 +8,7 @@ import re
 
 from psycopg.types.json import Jsonb
 
-from qpan import db
+from qpan.core import db
 from qpan.cli import main
 from scrapers.templates import parse_article
 

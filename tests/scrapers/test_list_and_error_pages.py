@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qpan import config
+from qpan.core import config
 from scrapers.fixtures_build import NL_NAME, NL_SLOGAN, portal_chrome
 from scrapers.registry import load_registry
 from scrapers.discovery import discovery_urls

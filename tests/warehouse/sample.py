@@ -128,7 +128,7 @@ NEW = [
 
 def insert(conn: psycopg.Connection, articles: list[Article], age: str = "0 days") -> dict[str, int]:
     """Insert articles and their mentions; loaded_at/extracted_at are set `age` in the past.
-    Like the extraction step (qpan.pipeline.extract_pending), each article's extraction row
+    Like the extraction step (qpan.ingest.extraction.extract_pending), each article's extraction row
     carries its profile as the extractor reads it (describe_article: subject unit, reviewed
     year), which the coverage mart uses. Returns article ids by key."""
     ids = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from qpan import config, db
+from qpan.core import config, db
 
 
 def _analyst():

@@ -4,7 +4,7 @@ dbt build, candidate gate, publish), with its right answer on data loaded here.
 
 - Real-data-shaped reviews ("tổng kết … năm X, triển khai nhiệm vụ năm X+1", published in
   December of X or January of X+1, one of them by the provincial newspaper) go through the
-  real extractor (qpan.pipeline.extract_pending), which stores each article's subject unit
+  real extractor (qpan.ingest.extraction.extract_pending), which stores each article's subject unit
   and reviewed year.
 - Bounds and partial sums are hand-made mentions (the extractor's comparators as they land).
 """
@@ -19,7 +19,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from qpan import config, db, gate, pipeline, report, warehouse
+from qpan.core import config, db
+from qpan.gate import validate as gate
+from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
+from qpan.report import page as report
+from qpan.transform import warehouse
 from qpan.extract import EXTRACTOR_VERSION
 from qpan.extract.engine import describe_article
 
@@ -146,7 +151,7 @@ def published(warehouse_url):
     gate.run_landing_gate("issue16")
     warehouse.build()
     gate.run_candidate_gate("issue16")
-    pipeline.publish("issue16")
+    publish.publish("issue16")
     return warehouse_url
 
 

@@ -7,8 +7,12 @@ import uuid
 
 import pytest
 
-from qpan import config, db, gate, pipeline, warehouse
-from qpan.landing import PostgresStore
+from qpan.core import config, db
+from qpan.gate import validate as gate
+from qpan.ingest import extraction as pipeline
+from qpan.gate import publish
+from qpan.transform import warehouse
+from qpan.landing.store import PostgresStore
 from scrapers import fixtures_build as fb
 from scrapers.archive import backfill, settings_from_env
 from scrapers.archive_registry import load_archives
@@ -74,7 +78,7 @@ def published(warehouse_url, tmp_path_factory):
     gate.run_landing_gate("issue30")
     warehouse.build()
     gate.run_candidate_gate("issue30")
-    pipeline.publish("issue30")
+    publish.publish("issue30")
     return warehouse_url
 
 

@@ -12,7 +12,8 @@ import json
 import pytest
 
 from bench.loaders import load_review_decisions
-from qpan import db, warehouse
+from qpan.core import db
+from qpan.transform import warehouse
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from qpan import config, db, gate, pipeline, warehouse
+from qpan.core import config, db
+from qpan.gate import validate as gate
+from qpan.gate import publish
+from qpan.transform import warehouse
 from qpan.extract import EXTRACTOR_VERSION
 from qpan.extract.engine import describe_article
 
@@ -71,7 +74,7 @@ def published(warehouse_url):
     gate.run_landing_gate("issue29")
     warehouse.build()
     results = gate.run_candidate_gate("issue29")
-    pipeline.publish("issue29")
+    publish.publish("issue29")
     return results
 
 
@@ -167,7 +170,7 @@ def test_the_candidate_gate_validated_the_new_marts(published):
 ])
 def test_the_gate_query_finds_a_former_district_sum_said_complete_or_adding_a_partly_inside_commune(published, tamper):
     """What candidate__former_district_overstated validates (0 rows expected), on a tampered copy."""
-    from qpan.gate_assets import FORMER_DISTRICT_OVERSTATED
+    from qpan.gate.assets import FORMER_DISTRICT_OVERSTATED
 
     with db.connect() as conn:
         conn.execute("create schema tampered")

@@ -1,5 +1,5 @@
 """The dbt warehouse end to end: a small realistic sample in raw, the real `dbt build` through
-qpan.warehouse, then what an analyst sees in `marts` (as qpan_analyst)."""
+qpan.transform.warehouse, then what an analyst sees in `marts` (as qpan_analyst)."""
 from __future__ import annotations
 
 import time
@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from qpan import config, db, warehouse
+from qpan.core import config, db
+from qpan.transform import warehouse
 
 import sample  # tests/warehouse/sample.py: pytest puts a test's own folder on the path
 

@@ -3,7 +3,7 @@
     whose warehouse rows that build must recompute, i.e. (re)loaded, (re)extracted (with or
     without a result), deleted from raw, or quarantined or released by the landing gate at or
     after the previous build's safe watermark (load_watermark: the start of the oldest
-    transaction open during that build, see raw.safe_watermark in qpan/schema.sql).
+    transaction open during that build, see raw.safe_watermark in qpan/core/schema.sql).
 
     The per-article models downstream (classified, enriched, fct_indicator_mentions,
     fact_unit_years) delete the articles logged after their own newest processed_at and
@@ -18,7 +18,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook=["select raw.safe_watermark()  -- snapshots the open transactions first (see qpan/schema.sql)"],
+        pre_hook=["select raw.safe_watermark()  -- snapshots the open transactions first (see qpan/core/schema.sql)"],
         post_hook=["{{ analyze_after_full_refresh() }}"],
         indexes=[
             {'columns': ['changed_at']},

@@ -6,7 +6,7 @@
     table's newest consolidated_at come in; a post-hook deletes the facts that no longer
     exist. Like fct_indicator_mentions, it catches up from whichever marts version the publish
     swap handed back. A change of the indicator or unit seeds makes qpan rebuild it in full
-    (qpan.warehouse.build), since every row joins them.
+    (qpan.transform.warehouse.build), since every row joins them.
 #}
 {{
     config(

@@ -1,0 +1,1 @@
+"""Core: settings, configuration, the database and its embedded Postgres; imports nothing else of qpan."""

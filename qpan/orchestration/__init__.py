@@ -1,0 +1,1 @@
+"""Orchestration: `qpan run`, the DAG runs and their logs, Airflow's environment and local runner, backups."""

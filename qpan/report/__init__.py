@@ -1,0 +1,1 @@
+"""Report: the static HTML report of the published marts, and `qpan show`."""

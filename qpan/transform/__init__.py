@@ -1,0 +1,1 @@
+"""Transform: dbt builds the marts (seeds, models, tests) into marts_candidate."""
