@@ -131,7 +131,7 @@ def backup(dest: Path | None = None) -> Path:
     partial = dump.with_suffix(".dump.partial")
     started = time.monotonic()
     with db.connect() as conn:
-        require_tools(int(conn.execute("select current_setting('server_version_num')").fetchone()[0]) // 10000)
+        require_tools(conn.info.server_version // 10000)  # from the connection's handshake: no query
         conn.execute("set transaction isolation level repeatable read, read only")
         snapshot = conn.execute("select pg_export_snapshot()").fetchone()[0]
         argv = [pg_tool("pg_dump"), "--format=custom", "--compress=6", f"--snapshot={snapshot}",
