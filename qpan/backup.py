@@ -271,7 +271,8 @@ def _cmd_restore(args) -> int:
     with run_lock():  # not under a running `qpan run` of this clone
         result = restore(Path(args.file), force=args.force)
     print(f"restored {result['file']}: {result['tables']} tables, {result['rows']} rows in {result['seconds']}s "
-          f"(extractor {result['extractor_version']}); run `make run` or `qpan build` to rebuild the marts")
+          f"(extractor {result['extractor_version']}); the marts are not in a backup: run the transform "
+          f"(the qpan_transform DAG, or `qpan run`) to rebuild and publish them (docs/operations.md, step 4)")
     return 0
 
 
