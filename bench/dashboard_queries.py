@@ -109,17 +109,7 @@ def draw_dashboard(base_url: str, password: str) -> None:
     with tempfile.TemporaryDirectory() as profile:
         browser = cdp.Browser(exe, Path(profile))
         try:
-            browser.navigate(f"{base_url}/login/")
-            if not browser.wait_for("!!document.getElementById('csrf_token')", timeout=60):
-                raise SystemExit("Superset's login form did not load")
-            browser.evaluate("""(() => {
-              const form = document.createElement('form'); form.method = 'POST'; form.action = '/login/';
-              const add = (name, value) => { const i = document.createElement('input'); i.type = 'hidden';
-                i.name = name; i.value = value; form.appendChild(i); };
-              add('username', 'admin'); add('password', %s);
-              add('csrf_token', document.getElementById('csrf_token').value);
-              document.body.appendChild(form); form.submit(); return true; })()""" % json.dumps(password))
-            if not browser.wait_for("!location.pathname.startsWith('/login')", timeout=60):
+            if not cdp.superset_login(browser, base_url, password):
                 raise SystemExit("Superset refused the admin login")
             browser.navigate(f"{base_url}/superset/dashboard/{DASHBOARD_SLUG}/?standalone=1&force=true")
             if not browser.wait_for("document.querySelectorAll('canvas').length >= 3 && "
