@@ -53,6 +53,7 @@ class Readers:
         self.queries = [q if isinstance(q, tuple) else ("query", q) for q in queries]
         self.latencies: list[float] = []
         self.by_kind: dict[str, list[float]] = {kind: [] for kind, _ in self.queries}
+        self.errors_by_kind: dict[str, int] = {kind: 0 for kind, _ in self.queries}
         self.errors: list[tuple[str, str]] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -70,6 +71,7 @@ class Readers:
                 except psycopg.Error as exc:
                     with self._lock:
                         self.errors.append((type(exc).__name__, str(exc).splitlines()[0]))
+                        self.errors_by_kind[kind] += 1
                     continue
                 seconds = time.perf_counter() - started
                 with self._lock:
@@ -90,7 +92,8 @@ class Readers:
         out = {**latency_summary(self.latencies), "errors": len(self.errors),
                "error_kinds": sorted(set(self.errors))[:10]}
         if len(self.by_kind) > 1:
-            out["by_kind"] = {kind: latency_summary(lat) for kind, lat in self.by_kind.items()}
+            out["by_kind"] = {kind: {**latency_summary(lat), "errors": self.errors_by_kind[kind]}
+                              for kind, lat in self.by_kind.items()}
         return out
 
 
@@ -168,7 +171,7 @@ def markdown(r: dict) -> str:
     ]
     for kind in d.get("by_kind", {}):
         dk, qk = d["by_kind"][kind], q["by_kind"][kind]
-        lines.append(f"| {kind} queries: during / without | {dk['queries']} / {qk['queries']} | | "
+        lines.append(f"| {kind} queries: during / without | {dk['queries']} / {qk['queries']} | {dk['errors']} | "
                      f"{dk['p50_ms']} / {qk['p50_ms']} | {dk['p95_ms']} / {qk['p95_ms']} |")
     lines += ["", f"publish (build + gate + swap) s: max {max(r['publish_seconds'])}, "
               f"swap alone s: max {max(r['swap_seconds'])}"]
