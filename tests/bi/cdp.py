@@ -82,3 +82,19 @@ class Browser:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def superset_login(browser: Browser, base_url: str, password: str) -> bool:
+    """Log in as admin through Superset's own login form (its CSRF token included); True once the
+    browser has left /login."""
+    browser.navigate(f"{base_url}/login/")
+    if not browser.wait_for("!!document.getElementById('csrf_token')", timeout=60):
+        return False
+    browser.evaluate("""(() => {
+      const form = document.createElement('form'); form.method = 'POST'; form.action = '/login/';
+      const add = (name, value) => { const i = document.createElement('input'); i.type = 'hidden';
+        i.name = name; i.value = value; form.appendChild(i); };
+      add('username', 'admin'); add('password', %s);
+      add('csrf_token', document.getElementById('csrf_token').value);
+      document.body.appendChild(form); form.submit(); return true; })()""" % json.dumps(password))
+    return browser.wait_for("!location.pathname.startsWith('/login')", timeout=60)

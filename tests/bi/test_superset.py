@@ -269,16 +269,7 @@ def test_the_dashboard_draws_every_chart_in_headless_chromium(superset, api, chr
     started = time.monotonic()
     browser = cdp.Browser(chromium, tmp_path / "profile", width=1600, height=1900)
     try:
-        browser.navigate(f"{superset['url']}/login/")
-        assert browser.wait_for("!!document.getElementById('csrf_token')", timeout=60)
-        browser.evaluate("""(() => {
-          const form = document.createElement('form'); form.method = 'POST'; form.action = '/login/';
-          const add = (name, value) => { const i = document.createElement('input'); i.type = 'hidden';
-            i.name = name; i.value = value; form.appendChild(i); };
-          add('username', 'admin'); add('password', %s);
-          add('csrf_token', document.getElementById('csrf_token').value);
-          document.body.appendChild(form); form.submit(); return true; })()""" % json.dumps(server.admin_password()))
-        assert browser.wait_for("!location.pathname.startsWith('/login')", timeout=60), "the login form refused"
+        assert cdp.superset_login(browser, superset["url"], server.admin_password()), "the login form refused"
         browser.navigate(f"{superset['url']}/superset/dashboard/qpan/?standalone=1")
         drawn = browser.wait_for("document.querySelectorAll('canvas').length >= 3 && "
                                  "document.querySelectorAll('table tbody tr').length > 0 && "

