@@ -1,8 +1,9 @@
--- A province's value is never a partial sum: value_basis = 'district_sum' only when every
--- district-level unit of today's province in that year has a value for the indicator, and
--- 'reported' only when every (former) province that makes up today's province reported it.
--- Recounted here from dim_admin_unit and the unit-year values, not from the mart's own flags.
-{{ config(severity=var('business_rule_severity', 'warn')) }}
+-- Rows that break a business rule (the quality gate expects none): a province's value is never
+-- a partial sum. value_basis = 'district_sum' only when every district-level unit of today's
+-- province in that year has a value for the indicator, and 'reported' only when every (former)
+-- province that makes up today's province reported it: recounted from dim_admin_unit and the
+-- unit-year values, and read from the mart's own counts (a value without a basis, or whose
+-- n_districts_reporting / n_provinces_reporting says some are missing).
 
 with province_rows as (
     select
@@ -47,4 +48,21 @@ where
             unit_values.unit_id = members.unit_id
             and unit_values.year = members.year
             and unit_values.indicator_code = members.indicator_code
+    )
+
+union all
+
+select
+    province_id,
+    year,
+    indicator_code,
+    value_basis,
+    null as missing_unit_id
+from {{ ref('mart_province_year') }}
+where
+    value is not null
+    and (
+        value_basis is null
+        or (value_basis = 'district_sum' and n_districts_reporting < n_districts)
+        or (value_basis = 'reported' and n_provinces_reporting < n_provinces)
     )
