@@ -4,10 +4,7 @@
 -- approximate is never shown as exact ('='): an aggregate over a bound is itself a bound.
 with unit_year_cells as (
     {%- for mart in ['mart_district_year', 'mart_unit_year'] %}
-        {%- if not loop.first %}
-
-        union all
-        {% endif %}
+        {{ 'union all' if not loop.first }}
         select
             '{{ mart }}' as mart,
             unit_year.unit_id,

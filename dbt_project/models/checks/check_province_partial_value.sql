@@ -2,7 +2,7 @@
 -- a partial sum. value_basis = 'district_sum' only when every district-level unit of today's
 -- province in that year has a value for the indicator, and 'reported' only when every (former)
 -- province that makes up today's province reported it: recounted from dim_admin_unit and the
--- unit-year values, and read from the mart's own counts (a value without a basis, or whose
+-- single-year facts, and read from the mart's own counts (a value without a basis, or whose
 -- n_districts_reporting / n_provinces_reporting says some are missing).
 
 with province_rows as (
@@ -43,11 +43,12 @@ where
     members.value_basis not in ('reported', 'district_sum')
     or not exists (
         select 1
-        from {{ ref('int_unit_year_indicator_values') }} as unit_values
+        from {{ ref('fct_indicator_facts') }} as facts
         where
-            unit_values.unit_id = members.unit_id
-            and unit_values.year = members.year
-            and unit_values.indicator_code = members.indicator_code
+            facts.unit_id = members.unit_id
+            and facts.is_single_year
+            and facts.period_start_year = members.year
+            and facts.indicator_code = members.indicator_code
     )
 
 union all
