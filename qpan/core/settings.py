@@ -180,7 +180,7 @@ SETTINGS_LIST: tuple[Setting, ...] = (
     Setting("QPAN_GATE_FRESHNESS_HOURS", 48.0, "`48`", "a number",
             "the newest article must be at most this many hours old for the freshness expectation", _number()),
     Setting("QPAN_GX_KEEP_RUNS", 30.0, "`30`", "a number ≥ 1",
-            "runs of each suite kept in GX's store and Data Docs (every result also stays in "
+            "runs of each suite kept in GX's Data Docs, `.qpan/gx/data_docs` (every result also stays in "
             "`audit.validation_results`)", _number(1)),
     # -- running ------------------------------------------------------------------------
     Setting("QPAN_TRANSFORM_MODE", "build", "`build`", "one of: build, cosmos",

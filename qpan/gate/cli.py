@@ -16,7 +16,7 @@ def check_log_path() -> Path:
 @contextmanager
 def _internals_to_log(path: Path):
     """Every log record to `path`; on the console only qpan's own warnings and errors. (GX's
-    progress bars are off in its project config, expectations/gx/great_expectations.yml.)"""
+    progress bars are off in the context qpan.gate.gx builds.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     handler = logging.FileHandler(path, encoding="utf-8")

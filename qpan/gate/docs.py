@@ -1,116 +1,130 @@
-"""The quality gate's Data Docs: GX's validation pages, pruned to the last N runs of each suite,
-and an index page of our own that reads offline.
+"""The quality gate's Data Docs, a run-time folder (`$QPAN_HOME/gx/data_docs/`): GX's page of
+each validation (qpan.gate.gx renders it), kept for the last N runs of each suite, and an index
+page of our own that reads offline.
 
-This is the one module that knows GX's on-disk layout (its file validation store and docs site,
-`<suite>/<run name>/<run time>/<batch>.json|.html`), which is not GX's public interface:
-`CHECKED_ON_GX` is the version it was checked on, pinned by tests/gate/test_gx_store_retention.py
-(whose real-run test in tests/gate/test_gate_cli_and_docs.py follows a link of this index).
+The runs are listed in `runs.json` beside the index (suite, run name, run time, result, the page
+GX said it wrote), so pruning and the index need nothing of GX's own layout or stores.
 
 GX's own `index.html` is an empty shell filled in by JavaScript from CDNs (jQuery, Bootstrap,
 bootstrap-table): offline, or behind a proxy that blocks them, it showed nothing. The index
-written here is plain HTML: one row per stored validation (suite, run name = the Airflow run id
+written here is plain HTML: one row per kept validation (suite, run name = the Airflow run id
 in the DAG, run time, passed/FAILED, expectations failed), each linked to GX's page for it.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import html
 import json
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
 from qpan.core import config
 
 log = logging.getLogger(__name__)
-GX_PROJECT = config.REPO_ROOT / "expectations"
-CHECKED_ON_GX = "1.24.1"
 
 
-def uncommitted_dir() -> Path:
-    return GX_PROJECT / "gx" / "uncommitted"
+def docs_dir() -> Path:
+    return config.state_dir() / "gx" / "data_docs"
 
 
 def data_docs_index() -> Path:
-    return uncommitted_dir() / "data_docs" / "local_site" / "index.html"
+    return docs_dir() / "index.html"
 
 
-def update_data_docs(context, result, keep: int) -> None:
-    """Prune the stored results to the last `keep` runs of each suite, render this run's
-    validation pages once (not once per validation), then write the offline index."""
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-    prune_validation_results(keep)
-    identifiers = list(result.run_results.keys())
-    identifiers += [ExpectationSuiteIdentifier(name=v.suite_name) for v in result.run_results.values()]
-    context.build_data_docs(resource_identifiers=identifiers, build_index=False)
-    write_offline_index()
-
-
-def prune_validation_results(keep: int, uncommitted: Path | None = None) -> int:
-    """Delete all but the newest `keep` runs of each suite from GX's validation store and their
-    Data Docs pages. Layout (GX's file store): `<suite>/<run name>/<run time>/<batch>.json`,
-    mirrored as `.html` under the docs site. Returns the number of runs deleted."""
-    import shutil
-
-    uncommitted = uncommitted or uncommitted_dir()
-    store = uncommitted / "validations"
-    docs = uncommitted / "data_docs" / "local_site" / "validations"
-    deleted = 0
-    if not store.is_dir():
-        return 0
-    for suite_dir in (d for d in store.iterdir() if d.is_dir()):
-        runs = [run_time for run_name in suite_dir.iterdir() if run_name.is_dir()
-                for run_time in run_name.iterdir() if run_time.is_dir()]
-        # GX names run-time folders as ISO timestamps (20261122T170224.079927Z): they sort by name
-        runs.sort(key=lambda path: path.name, reverse=True)
-        for old in runs[keep:]:
-            relative = old.relative_to(store)
-            shutil.rmtree(old, ignore_errors=True)
-            shutil.rmtree(docs / relative, ignore_errors=True)
-            deleted += 1
-    if deleted:
-        log.info("GX store: deleted %d old validation run(s), kept the last %d per suite "
-                 "(all results stay in audit.validation_results)", deleted, keep)
-    return deleted
-
-
-
-def _runs(uncommitted: Path) -> list[dict]:
-    store = uncommitted / "validations"
-    docs = uncommitted / "data_docs" / "local_site"
-    runs = []
-    for result_file in sorted(store.glob("*/*/*/*.json")) if store.is_dir() else []:
-        suite, run_name, run_time = result_file.parts[-4:-1]
+@contextlib.contextmanager
+def docs_lock(docs: Path | None = None):
+    """One writer of the list of runs at a time, across processes: two Celery workers, or a
+    `qpan check` beside a DAG run, may gate at once."""
+    docs = docs or docs_dir()
+    docs.mkdir(parents=True, exist_ok=True)
+    with open(docs.parent / "data_docs.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            data = json.loads(result_file.read_text())
-        except (OSError, ValueError):
-            continue
-        results = data.get("results") or []
-        page = docs / "validations" / suite / run_name / run_time / (result_file.stem + ".html")
-        runs.append({
-            "suite": suite, "run_name": run_name, "run_time": run_time, "success": bool(data.get("success")),
-            "expectations": len(results), "failed": sum(1 for r in results if not r.get("success")),
-            "page": page.relative_to(docs).as_posix() if page.exists() else None,
-        })
-    runs.sort(key=lambda r: (r["run_time"], r["suite"]), reverse=True)
-    return runs
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _load(docs: Path) -> list[dict]:
+    try:
+        runs = json.loads((docs / "runs.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return runs if isinstance(runs, list) else []
+
+
+def _save(docs: Path, runs: list[dict]) -> None:
+    tmp = docs / "runs.json.tmp"
+    tmp.write_text(json.dumps(runs, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, docs / "runs.json")
+
+
+def record_validations(validations, keep: int, docs: Path | None = None) -> Path:
+    """Add a checkpoint run's validations (qpan.gate.gx.Validation) to the list, keep the last
+    `keep` runs of each suite (deleting the others' pages) and write the index. Returns it."""
+    docs = docs or docs_dir()
+    with docs_lock(docs):
+        runs = _load(docs)
+        for v in validations:
+            page = v.page.relative_to(docs).as_posix() if v.page and v.page.is_relative_to(docs) else None
+            failed = sum(1 for o in v.outcomes if not o.success)
+            runs.append({"suite": v.suite, "run_name": v.run_name, "run_time": v.run_time.isoformat(),
+                         "success": v.success, "expectations": len(v.outcomes), "failed": failed, "page": page})
+        _save(docs, runs)
+        prune_validation_results(keep, docs)
+        return write_offline_index(docs)
+
+
+def prune_validation_results(keep: int, docs: Path | None = None) -> int:
+    """Forget all but the newest `keep` runs of each suite and delete their pages. Returns the
+    number of runs forgotten. (Every result stays in audit.validation_results.)"""
+    docs = docs or docs_dir()
+    runs = _load(docs)
+    newest_first = sorted(runs, key=lambda r: r["run_time"], reverse=True)
+    seen: dict[str, int] = {}
+    kept, dropped = [], []
+    for run in newest_first:
+        seen[run["suite"]] = seen.get(run["suite"], 0) + 1
+        (kept if seen[run["suite"]] <= keep else dropped).append(run)
+    for run in dropped:
+        if run.get("page"):
+            _delete_page(docs, docs / run["page"])
+    if dropped:
+        _save(docs, kept)
+        log.info("GX Data Docs: forgot %d old validation run(s), kept the last %d per suite "
+                 "(all results stay in audit.validation_results)", len(dropped), keep)
+    return len(dropped)
+
+
+def _delete_page(docs: Path, page: Path) -> None:
+    page.unlink(missing_ok=True)
+    folder = page.parent
+    while folder != docs and docs in folder.parents:  # the folders the page leaves empty
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
 
 
 def _when(run_time: str) -> str:
     try:
-        return datetime.strptime(run_time, "%Y%m%dT%H%M%S.%fZ").strftime("%Y-%m-%d %H:%M:%S UTC")
+        return datetime.fromisoformat(run_time).strftime("%Y-%m-%d %H:%M:%S UTC")
     except ValueError:
         return run_time
 
 
-def write_offline_index(uncommitted: Path | None = None) -> Path:
+def write_offline_index(docs: Path | None = None) -> Path:
     """`index.html` of the Data Docs site: plain HTML and inline CSS, no script, no CDN."""
-    uncommitted = uncommitted or uncommitted_dir()
-    path = uncommitted / "data_docs" / "local_site" / "index.html"
+    docs = docs or docs_dir()
+    path = docs / "index.html"
     rows = []
-    for run in _runs(uncommitted):
+    for run in sorted(_load(docs), key=lambda r: (r["run_time"], r["suite"]), reverse=True):
         status = "passed" if run["success"] else "FAILED"
-        link = (f'<a href="{html.escape(run["page"])}">{html.escape(run["suite"])}</a>' if run["page"]
+        link = (f'<a href="{html.escape(run["page"])}">{html.escape(run["suite"])}</a>' if run.get("page")
                 else html.escape(run["suite"]))
         rows.append(f'<tr class="{status.lower()}"><td>{html.escape(_when(run["run_time"]))}</td>'
                     f'<td>{html.escape(run["run_name"])}</td><td>{link}</td><td>{status}</td>'
@@ -126,7 +140,7 @@ tr.failed td {{ background: #fde8e8; }} tr.passed td:nth-child(4) {{ color: #176
 tr.failed td:nth-child(4) {{ color: #a01818; font-weight: bold; }}
 </style></head><body>
 <h1>qpan quality gate: validations</h1>
-<p>The last runs of each suite kept by GX (QPAN_GX_KEEP_RUNS); every result of every run is also in
+<p>The last runs of each suite (QPAN_GX_KEEP_RUNS); every result of every run is also in
 <code>audit.validation_results</code>. The run name is the Airflow run id (or <code>manual__…</code> for
 <code>qpan check</code>).</p>
 <table><thead><tr><th>run time</th><th>run name</th><th>suite</th><th>result</th><th>failed</th></tr></thead>

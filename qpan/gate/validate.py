@@ -9,31 +9,30 @@ Three points:
 1. landing: row-level rules first (an impossible date, an unknown unit): such rows are
    quarantined with their reason and excluded from the marts, unless more than a configured
    fraction is bad, which stops the run; then the landing suites;
-2. candidate: the marts dbt built into `marts_candidate`; a failure stops the publish;
+2. candidate: the marts dbt built into `marts_candidate`, and its views of the rows breaking a
+   business rule (dbt owns each rule: dbt_project/models/checks), which must be empty; a
+   failure stops the publish;
 3. published: freshness of the published marts.
-Every expectation evaluated is also written to `audit.validation_results`.
+Every expectation evaluated is also written to `audit.validation_results`. GX itself is
+reached only through qpan.gate.gx (a context built from code per run; the suites are
+qpan.gate.suites).
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import fcntl
 import logging
-import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
 from qpan.core import config, db, settings
 from qpan.gate.assets import CHECKPOINTS, EXCLUDED_ARTICLES, EXCLUDED_MENTIONS, assets as _assets
-from qpan.gate.docs import data_docs_index, prune_validation_results, uncommitted_dir, update_data_docs
+from qpan.gate.docs import data_docs_index, docs_dir, prune_validation_results, record_validations
 
 __all__ = ["GateFailed", "data_docs_index", "prune_validation_results", "run_checkpoint", "run_landing_gate",
            "run_candidate_gate"]
 log = logging.getLogger(__name__)
-GX_PROJECT = config.REPO_ROOT / "expectations"
 SEEDS = config.REPO_ROOT / "dbt_project" / "seeds"
-DATASOURCE = "warehouse"
 
 
 class GateFailed(RuntimeError):
@@ -62,9 +61,9 @@ def freshness_hours() -> float:
 
 
 def keep_validation_runs() -> int:
-    """How many runs of each suite GX keeps on disk (and in Data Docs). Every result is also in
-    `audit.validation_results`; GX's own store is for browsing, and its index page re-reads
-    every stored result, so an unpruned store made each gate slower the longer qpan ran."""
+    """How many runs of each suite the Data Docs keep (their pages, the index). Every result is
+    also in `audit.validation_results`; the docs are for browsing, and an unpruned store made
+    each gate slower the longer qpan ran."""
     return int(settings.get("QPAN_GX_KEEP_RUNS"))
 
 
@@ -148,59 +147,7 @@ def quarantine_bad_rows() -> dict:
     return result
 
 
-# -- GX wiring ---------------------------------------------------------------------
-def _context(candidate_schema: str = "marts_candidate"):
-    import great_expectations as gx
-    # The connection string stays a `${...}` reference in the committed YAML.
-    url = config.database_url("qpan_transformer").replace("postgresql://", "postgresql+psycopg://", 1)
-    os.environ["QPAN_GX_WAREHOUSE_URL"] = url
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics leave this machine
-    context = gx.get_context(mode="file", project_root_dir=str(GX_PROJECT))
-    try:
-        datasource = context.data_sources.get(DATASOURCE)
-    except (KeyError, ValueError, LookupError):
-        datasource = None
-    if datasource is None:
-        datasource = context.data_sources.add_postgres(name=DATASOURCE, connection_string="${QPAN_GX_WAREHOUSE_URL}")
-    definitions = {}
-    # Reuse what the committed project already holds; rewrite only what changed, so a run
-    # leaves the reviewed JSON files as they are.
-    for asset_name, (query, suite_name) in _assets(candidate_schema).items():
-        asset = next((a for a in datasource.assets if a.name == asset_name), None)
-        if asset is not None and asset.query != query:
-            datasource.delete_asset(asset_name)
-            asset = None
-        if asset is None:
-            asset = datasource.add_query_asset(name=asset_name, query=query)
-        batch = next((b for b in asset.batch_definitions if b.name == "all_rows"), None) \
-            or asset.add_batch_definition_whole_table("all_rows")
-        try:
-            definition = context.validation_definitions.get(asset_name)
-            if definition.data.id != batch.id or definition.suite.name != suite_name:
-                raise LookupError("stale")
-        except Exception:
-            definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=asset_name, data=batch, suite=context.suites.get(suite_name)))
-        definitions[asset_name] = definition
-    checkpoints = {}
-    for name, assets in CHECKPOINTS.items():
-        try:
-            checkpoint = context.checkpoints.get(name)
-            if [v.name for v in checkpoint.validation_definitions] != assets or checkpoint.actions:
-                raise LookupError("stale")
-        except Exception:
-            checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-                name=name,
-                validation_definitions=[definitions[a] for a in assets],
-                # No UpdateDataDocsAction: it rebuilds the docs index once per validation;
-                # run_checkpoint builds the docs once per checkpoint run instead.
-                actions=[],
-                result_format={"result_format": "SUMMARY"},
-            ))
-        checkpoints[name] = checkpoint
-    return context, checkpoints
-
-
+# -- GX (through qpan.gate.gx) ---------------------------------------------------
 def _published_counts() -> dict[str, int]:
     counts = {"fct_indicator_facts": 0, "mart_district_year": 0, "mart_unit_year": 0, "dim_admin_unit_lineage": 0}
     with db.connect("qpan_transformer") as conn:
@@ -228,28 +175,18 @@ def _parameters() -> dict:
     }
 
 
-def _record(run_id: str, checkpoint: str, result) -> list[str]:
+def _record(run_id: str, checkpoint: str, validations) -> list[str]:
     """Write every expectation result to audit.validation_results; return the failures."""
     failures: list[str] = []
     rows = []
-    for validation in result.run_results.values():
-        suite = validation.suite_name
-        for item in validation.results:
-            cfg = item.expectation_config
-            column = cfg.kwargs.get("column") or ",".join(cfg.kwargs.get("column_list", []) or [])
-            observed = item.result.get("observed_value") if item.result else None
-            if observed is None and item.result:
-                observed = item.result.get("unexpected_count")
-            details = {k: v for k, v in (item.result or {}).items() if k in (
-                "unexpected_count", "unexpected_percent", "partial_unexpected_list", "element_count")}
-            if item.exception_info and item.exception_info.get("raised_exception"):
-                details["exception"] = str(item.exception_info.get("exception_message"))[:500]
-            rows.append((run_id, suite, cfg.type, column or None, bool(item.success),
-                         None if observed is None else json.dumps(observed, default=str)[:1000],
-                         json.dumps(details, default=str, ensure_ascii=False)))
-            if not item.success:
-                failures.append(f"{suite}: {cfg.type}({column or ''}) observed={observed} "
-                                f"{details.get('partial_unexpected_list', '') or details.get('exception', '')}")
+    for validation in validations:
+        for o in validation.outcomes:
+            rows.append((run_id, o.suite, o.expectation, o.column, o.success,
+                         None if o.observed is None else json.dumps(o.observed)[:1000],
+                         json.dumps(o.details, ensure_ascii=False)))
+            if not o.success:
+                failures.append(f"{o.suite}: {o.expectation}({o.column or ''}) observed={o.observed} "
+                                f"{o.details.get('partial_unexpected_list', '') or o.details.get('exception', '')}")
     with db.connect("qpan_transformer") as conn:
         with conn.cursor() as cur:
             cur.executemany(
@@ -260,33 +197,18 @@ def _record(run_id: str, checkpoint: str, result) -> list[str]:
     return failures
 
 
-@contextlib.contextmanager
-def _gx_project_lock():
-    """One checkpoint at a time per GX project, across processes: the file-backed project (its
-    datasource YAML, validation definitions, result store and Data Docs, pruned as it goes) has no
-    locking of its own, and two Celery workers, or a `qpan check` beside a DAG run, may gate at once."""
-    path = uncommitted_dir() / "checkpoint.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def run_checkpoint(name: str, run_id: str | None = None, candidate_schema: str = "marts_candidate") -> dict:
     """Run one checkpoint; its GX run is named by `run_id` (the Airflow run id in the DAG)."""
-    from great_expectations.core.run_identifier import RunIdentifier
+    from qpan.gate import gx as gate_gx
+    from qpan.gate.suites import suites
 
     run_id = run_id or f"manual__{uuid.uuid4().hex[:12]}"
-    with _gx_project_lock():
-        context, checkpoints = _context(candidate_schema)
-        result = checkpoints[name].run(expectation_parameters=_parameters(), run_id=RunIdentifier(run_name=run_id))
-        failures = _record(run_id, name, result)
-        update_data_docs(context, result, keep_validation_runs())
-    docs = data_docs_index()
-    expectations = sum(len(v.results) for v in result.run_results.values())
+    assets = _assets(candidate_schema)
+    validations = gate_gx.run_checkpoint(name, {a: assets[a] for a in CHECKPOINTS[name]}, suites(), _parameters(),
+                                         run_id, docs_dir())
+    failures = _record(run_id, name, validations)
+    docs = record_validations(validations, keep_validation_runs())
+    expectations = sum(len(v.outcomes) for v in validations)
     if failures:
         raise GateFailed(f"quality gate '{name}' failed {len(failures)} expectation(s):\n  - "
                          + "\n  - ".join(failures) + f"\nData Docs: {docs}")

@@ -3,8 +3,8 @@
 
 On each source's latest day of marts_candidate.mart_source_health: no source failing, drifting
 or blocked; quarantine rate, days without a new article and median response time under the
-thresholds of qpan.health.settings (QPAN_HEALTH_WARN_*). An ephemeral GX context: the warnings
-leave the committed GX project (expectations/gx) as it is.
+thresholds of qpan.health.settings (QPAN_HEALTH_WARN_*). An ephemeral GX context, as the gate's
+(qpan.gate.gx).
 """
 from __future__ import annotations
 

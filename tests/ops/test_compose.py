@@ -80,7 +80,7 @@ def test_dockerfile_builds_from_the_official_image_and_bakes_the_project_in():
     assert "apache/airflow:3.3.2-python3.11" in dockerfile
     assert re.search(r"pip install .*-r \$\{QPAN_REPO\}/requirements/lock.txt", dockerfile)
     assert "pip install --no-cache-dir --no-deps -e ${QPAN_REPO}" in dockerfile
-    for folder in ("qpan", "scrapers", "dags", "dbt_project", "expectations", "docker"):
+    for folder in ("qpan", "scrapers", "dags", "dbt_project", "docker"):
         assert f"COPY --chown=airflow:0 {folder} " in dockerfile, folder
         assert (REPO / folder).is_dir()
     # pip runs as the airflow user, as the official image requires

@@ -169,14 +169,12 @@ def test_the_candidate_gate_validated_the_new_marts(published):
     "where district_unit_id = '38.392'",
 ])
 def test_the_gate_query_finds_a_former_district_sum_said_complete_or_adding_a_partly_inside_commune(published, tamper):
-    """What candidate__former_district_overstated validates (0 rows expected), on a tampered copy."""
-    from qpan.gate.assets import FORMER_DISTRICT_OVERSTATED
-
+    """What candidate__former_district_overstated validates (0 rows expected): dbt's view of the
+    rule (check_former_district_overstated), here over the published mart tampered in a
+    transaction that is rolled back."""
     with db.connect() as conn:
-        conn.execute("create schema tampered")
-        conn.execute("create table tampered.mart_former_district_year as select * from marts.mart_former_district_year")
-        assert conn.execute(FORMER_DISTRICT_OVERSTATED.format(c="tampered")).fetchall() == []
-        conn.execute(tamper.format(c="tampered"))
-        found = conn.execute(FORMER_DISTRICT_OVERSTATED.format(c="tampered")).fetchall()
+        assert conn.execute("select * from marts.check_former_district_overstated").fetchall() == []
+        conn.execute(tamper.format(c="marts"))
+        found = conn.execute("select * from marts.check_former_district_overstated").fetchall()
         conn.rollback()
     assert len(found) == 1

@@ -6,12 +6,14 @@
     table's newest consolidated_at come in; a post-hook deletes the facts that no longer
     exist. Like fct_indicator_mentions, it catches up from whichever marts version the publish
     swap handed back. A change of the indicator or unit seeds makes qpan rebuild it in full
-    (qpan.transform.warehouse.build), since every row joins them.
+    (qpan.transform.warehouse.build), since every row joins them. Its columns are a contract
+    (_marts__models.yml): a table found with other columns stops the build (on_schema_change).
 #}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         unique_key='fact_id',
         indexes=[
             {'columns': ['fact_id'], 'unique': True},

@@ -16,6 +16,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
         unique_key='mention_id',
         indexes=[
             {'columns': ['mention_id'], 'unique': True},
