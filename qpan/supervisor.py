@@ -134,7 +134,11 @@ def stop(path: Path, timeout: float = 30) -> bool:
         path.unlink(missing_ok=True)
         return False
     pgid = int(rec["pid"])
-    if running_pid(path) is None and not group_members(pgid):
+    leader = start_time(pgid)
+    # Linux reuses no PID while a process group of that number lives: a PID running with another
+    # start time means the recorded group is gone and the number now belongs to someone else
+    reused = leader is not None and rec.get("start_time", leader) != leader
+    if reused or (running_pid(path) is None and not group_members(pgid)):
         path.unlink(missing_ok=True)
         return False
     stop_groups({path.stem: pgid}, timeout)

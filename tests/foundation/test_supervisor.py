@@ -82,9 +82,15 @@ def test_a_group_whose_leader_was_killed_is_still_stopped(tmp_path):
 def test_a_stale_or_reused_pid_is_never_taken_for_the_program(tmp_path):
     pid_file = tmp_path / "svc.json"
     # a PID the system gave to another process since (here: this very test process)
-    supervisor.write_pid_file(pid_file, {"pid": os.getpid(), "start_time": "1"})
-    assert supervisor.running_pid(pid_file) is None
-    assert supervisor.stop(pid_file) is False and not pid_file.exists()  # and this process was not signalled
+    reused = subprocess.Popen(["sleep", "60"], start_new_session=True)  # leads a group of that number
+    try:
+        supervisor.write_pid_file(pid_file, {"pid": reused.pid, "start_time": "1"})
+        assert supervisor.running_pid(pid_file) is None
+        assert supervisor.stop(pid_file) is False and not pid_file.exists()
+        assert reused.poll() is None  # not signalled
+    finally:
+        reused.kill()
+        reused.wait()
     # a program that died: its PID is gone
     dead = subprocess.Popen(["true"])
     dead.wait()
