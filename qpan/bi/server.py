@@ -12,15 +12,12 @@ import hashlib
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from qpan.core import config, settings
+from qpan.core import config, settings, supervisor
 
 log = logging.getLogger(__name__)
 
@@ -173,77 +170,37 @@ def prepare() -> bool:
 
 # -- the web server -------------------------------------------------------------------------
 def pid() -> int | None:
-    try:
-        value = int(_pid_file().read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        if os.waitpid(value, os.WNOHANG)[0] == value:  # our own child that has exited (tests)
-            return None
-    except ChildProcessError:
-        pass  # started by another qpan process: not ours to reap
-    try:
-        os.kill(value, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return value
+    """The PID of the running Superset (gunicorn's master), None if it is not running."""
+    return supervisor.running_pid(_pid_file())
 
 
 def healthy(timeout: float = 3) -> bool:
-    try:
-        with urllib.request.urlopen(url() + "/health", timeout=timeout) as resp:  # noqa: S310 - loopback URL
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    return supervisor.http_get(url() + "/health", timeout) is not None
 
 
 def start_server() -> int:
-    """Start gunicorn in the background (its own session, so `qpan bi stop` stops it and its
+    """Start gunicorn in the background (its own process group, so `qpan bi stop` stops it and its
     workers) and wait until /health answers."""
     running = pid()
     if running:
         return running
     if healthy():
         raise BIError(f"something else already listens on {url()}; set QPAN_BI_PORT to a free port")
-    logfile = open(log_file(), "ab")  # noqa: SIM115 - handed to the child process
     # gunicorn's default request-line (4094 bytes) and header (8190 bytes) limits stay on
     cmd = [str(VENV / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{bi_port()}", "--workers", "1",
            "--worker-class", "gthread", "--threads", "8", "--timeout", "120", "superset.app:create_app()"]
-    proc = subprocess.Popen(cmd, env=env(), stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            cwd=home(), start_new_session=True)
-    _pid_file().write_text(f"{proc.pid}\n")
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            _pid_file().unlink(missing_ok=True)
-            raise BIError(f"Superset exited at start (exit {proc.returncode}); see {log_file()}")
-        if healthy():
-            return proc.pid
-        time.sleep(1)
-    stop()
-    raise BIError(f"Superset did not answer on {url()} within {START_TIMEOUT:.0f} s; see {log_file()}")
+    started = supervisor.start(supervisor.Program("superset", cmd, log_file(), env(), home(), _pid_file()))
+    try:
+        supervisor.wait_ready(healthy, START_TIMEOUT, exited=lambda: supervisor.first_exited([started]))
+    except supervisor.Exited:
+        _pid_file().unlink(missing_ok=True)
+        raise BIError(f"Superset exited at start (exit {started.popen.returncode}); see {log_file()}") from None
+    except TimeoutError:
+        stop()
+        raise BIError(f"Superset did not answer on {url()} within {START_TIMEOUT:.0f} s; see {log_file()}") from None
+    return started.pid
 
 
 def stop() -> bool:
     """Stop the background Superset (its whole process group). False when none was running."""
-    running = pid()
-    if running is None:
-        _pid_file().unlink(missing_ok=True)
-        return False
-    try:
-        os.killpg(running, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    for _ in range(50):
-        if pid() is None:
-            break
-        time.sleep(0.2)
-    else:
-        try:
-            os.killpg(running, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _pid_file().unlink(missing_ok=True)
-    return True
+    return supervisor.stop(_pid_file(), timeout=10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 
-from qpan.core import config, db, pgserver
+from qpan.core import config, db, pgserver, supervisor
 from qpan.orchestration.airflow_local import HEALTH_PATH, ensure_login, healthy
 from qpan.cluster import metadata, procs, redis, settings
 
@@ -25,23 +25,17 @@ def _check_ports(names: set[str]) -> None:
                                f"stop it or set {var} to a free port")
 
 
-def _tail(path, n: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return ""
-
-
 def _wait(what: str, ready, names: list[str], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        for name in names:
-            if procs.alive_pid(name) is None:
-                raise ClusterError(f"{name} exited before {what}; its log ({procs.log_file(name)}):\n"
-                                   f"{_tail(procs.log_file(name))}")
-        if time.monotonic() > deadline:
-            raise ClusterError(f"{what}: not after {timeout:.0f}s; logs in {settings.log_dir()}")
-        time.sleep(0.5)
+    def exited() -> str | None:
+        return next((name for name in names if procs.alive_pid(name) is None), None)
+
+    try:
+        supervisor.wait_ready(ready, timeout, exited=exited, interval=0.5)
+    except supervisor.Exited as dead:
+        raise ClusterError(f"{dead.name} exited before {what}; its log ({procs.log_file(dead.name)}):\n"
+                           f"{supervisor.tail(procs.log_file(dead.name), 30)}") from None
+    except TimeoutError:
+        raise ClusterError(f"{what}: not after {timeout:.0f}s; logs in {settings.log_dir()}") from None
 
 
 def _redis_up() -> bool:

@@ -1,22 +1,17 @@
-"""Start, watch and stop the cluster's processes in the background.
+"""The cluster's processes, started, watched and stopped in the background by `qpan.core.supervisor`.
 
-Each service leads a process group of its own (`setsid`), so stopping it also stops what it
-forked (Celery's pool processes, task supervisors and tasks, dbt). Its PID file
+Each service leads a process group of its own, so stopping it also stops what it forked
+(Celery's pool processes, task supervisors and tasks, dbt). Its PID file
 (`.qpan/cluster/pids/<name>.json`) records the PID and the process' start time: a PID the
 system later reused for something else is never mistaken for the service, nor signalled.
 """
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from qpan.orchestration import airflow_env
-from qpan.core import config
+from qpan.core import config, supervisor
 from qpan.cluster import redis, settings
 
 # Stop order: workers first (a warm shutdown lets running tasks finish), then what schedules
@@ -65,94 +60,25 @@ def log_file(name: str) -> Path:
 
 
 def recorded(name: str) -> dict | None:
-    try:
-        return json.loads(pid_file(name).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat fields after the command name (state is [0], pgid [2], start time [19])."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def start_time(pid: int) -> str | None:
-    fields = _stat(pid)
-    return fields[19] if fields and fields[0] != "Z" else None
+    return supervisor.recorded(pid_file(name))
 
 
 def alive_pid(name: str) -> int | None:
-    """The service's PID if it runs (the recorded PID, still with its command line)."""
-    rec = recorded(name)
-    if not rec:
-        return None
-    pid = int(rec["pid"])
-    # (services rename themselves, e.g. `airflow api_server -- host:...`: the start time, not
-    # the command line, tells the recorded process from a later one with its PID)
-    return pid if start_time(pid) == rec.get("start_time") else None
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live processes of a process group (from /proc: what a SIGKILLed leader left behind)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _stat(int(entry.name))
-        if fields and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
+    """The service's PID if it runs (the recorded process, not a later one with its PID)."""
+    return supervisor.running_pid(pid_file(name))
 
 
 def start(service: Service) -> int:
-    settings.pid_dir().mkdir(parents=True, exist_ok=True)
-    settings.log_dir().mkdir(parents=True, exist_ok=True)
-    # where this start's lines begin: the log is appended to across restarts
-    offset = log_file(service.name).stat().st_size if log_file(service.name).exists() else 0
-    with open(log_file(service.name), "ab") as out:
-        proc = subprocess.Popen(service.cmd, env=service.env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=config.REPO_ROOT, start_new_session=True)
-    record = {"pid": proc.pid, "start_time": start_time(proc.pid), "kind": service.kind, "hostname": service.hostname,
-              "queues": list(service.queues), "started": time.time(), "log": str(log_file(service.name)), "log_offset": offset}
-    tmp = pid_file(service.name).with_suffix(".tmp")
-    tmp.write_text(json.dumps(record) + "\n")
-    tmp.replace(pid_file(service.name))
-    return proc.pid
-
-
-def _signal(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+    program = supervisor.Program(service.name, service.cmd, log_file(service.name), service.env, config.REPO_ROOT,
+                                 pid_file(service.name), record={"kind": service.kind, "hostname": service.hostname,
+                                                                 "queues": list(service.queues)})
+    return supervisor.start(program).pid
 
 
 def stop(name: str, timeout: float = 30) -> bool:
     """SIGTERM to the service's process group, SIGKILL to what is left after `timeout`; True
     if something was running. A group whose leader died (SIGKILL) is still cleaned up."""
-    rec = recorded(name)
-    if not rec:
-        return False
-    pgid = int(rec["pid"])
-    pid = alive_pid(name)
-    members = group_members(pgid)
-    if pid is None and not members:
-        pid_file(name).unlink(missing_ok=True)
-        return False
-    _signal(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if group_members(pgid):
-        _signal(pgid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while group_members(pgid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    pid_file(name).unlink(missing_ok=True)
-    return True
+    return supervisor.stop(pid_file(name), timeout)
 
 
 def known_services() -> list[str]:

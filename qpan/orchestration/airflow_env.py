@@ -125,12 +125,13 @@ def _drop_example_dags(home: Path) -> None:
     that `airflow dags list` then shows (or fails to deserialize): delete them, once."""
     import sqlite3
 
+    from qpan.orchestration import airflow_internals
+
     path = home / "airflow.db"
     if not path.exists():
         return
     try:
-        with sqlite3.connect(path) as conn:
-            found = conn.execute("select count(*) from dag where bundle_name like '%example%'").fetchone()[0]
+        found = airflow_internals.example_dag_count(path)
     except sqlite3.Error:
         return
     if not found:

@@ -24,16 +24,13 @@ import logging
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from qpan.core import config, settings
+from qpan.core import config, settings, supervisor
 
 log = logging.getLogger(__name__)
 
@@ -235,19 +232,11 @@ def service_commands(port: int) -> dict[str, list[str]]:
 
 def healthy(port: int, timeout: float = 3) -> dict | None:
     """The api-server's health document, or None while it is not answering."""
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{HEALTH_PATH}")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    body = supervisor.http_get(f"http://127.0.0.1:{port}{HEALTH_PATH}", timeout)
     try:
-        with opener.open(req, timeout=timeout) as resp:
-            return json.loads(resp.read().decode())
-    except (urllib.error.URLError, OSError, ValueError):
+        return json.loads(body.decode()) if body is not None else None
+    except ValueError:
         return None
-
-
-def _tail(path: Path, n: int = 40) -> str:
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
 
 
 class _Stop(Exception):
@@ -258,64 +247,47 @@ def _raise_stop(signum, frame):  # pragma: no cover - signal handler
     raise _Stop(signum)
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _service_preexec() -> None:  # pragma: no cover - runs in the child
-    """Each service leads its own process group (so stopping it also stops what it spawned:
-    LocalExecutor workers, task processes, dbt), and gets SIGTERM if `qpan airflow` dies."""
-    os.setsid()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def stop_all(procs: dict[str, subprocess.Popen], timeout: float = 30) -> None:
+def stop_all(started: list[supervisor.Started], timeout: float = 30) -> None:
     """Stop the services, the api-server last (running tasks report their end through its
     execution API): SIGTERM to each service's process group, SIGKILL to what is left after
     `timeout` seconds."""
-    workers = {n: p for n, p in procs.items() if n != "api-server"}
-    last = {n: p for n, p in procs.items() if n == "api-server"}
-    for group in (workers, last):
-        _stop_groups(group, timeout)
+    supervisor.stop_started([s for s in started if s.name != "api-server"], timeout)
+    supervisor.stop_started([s for s in started if s.name == "api-server"], timeout)
 
 
-def _stop_groups(procs: dict[str, subprocess.Popen], timeout: float) -> None:
-    for proc in procs.values():
-        _signal_group(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-    while any(_group_alive(p.pid) for p in procs.values()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for name, proc in procs.items():
-        if _group_alive(proc.pid):
-            log.warning("airflow %s did not stop in %.0fs; killing it", name, timeout)
-            _signal_group(proc.pid, signal.SIGKILL)
-        proc.wait()
-    deadline = time.monotonic() + 10  # SIGKILLed members take a moment to be reaped
-    while any(_group_alive(p.pid) for p in procs.values()) and time.monotonic() < deadline:
-        time.sleep(0.1)
+def _wait_until_healthy(port: int, started: list[supervisor.Started], timeout: float) -> None:
+    try:
+        supervisor.wait_ready(lambda: healthy(port) is not None, timeout,
+                              exited=lambda: supervisor.first_exited(started))
+    except supervisor.Exited as dead:
+        service = next(s for s in started if s.name == dead.name)
+        raise RuntimeError(f"airflow {dead.name} exited ({service.popen.returncode}) before the UI was up:\n"
+                           f"{supervisor.tail(service.log)}") from None
+    except TimeoutError:
+        api = next(s for s in started if s.name == "api-server")
+        raise RuntimeError(f"the api-server did not answer {HEALTH_PATH} in {timeout:.0f}s:\n"
+                           f"{supervisor.tail(api.log)}") from None
+
+
+def _banner(port: int, user: str, env: dict[str, str], log_dir: Path) -> str:
+    from qpan.orchestration import airflow_env
+
+    airflow = f"AIRFLOW_HOME={config.airflow_home()} {airflow_env.airflow_bin()}"
+    return (
+        f"\n==> Airflow is up: http://127.0.0.1:{port}\n"
+        f"    {login_hint(user)}\n"
+        f"    DAGs:     {', '.join(airflow_env.DAG_IDS)} (from {config.REPO_ROOT / 'dags'})\n"
+        f"    PAUSED:   both DAGs start paused, and a triggered run of a paused DAG stays `queued`.\n"
+        f"              Unpause them first (UI toggle, or):\n"
+        f"                {airflow} dags unpause qpan_transform\n"
+        f"                {airflow} dags unpause qpan_ingest\n"
+        f"              unpausing qpan_ingest also starts its @daily crawl of the LIVE portals (scrapers/sources.yml);\n"
+        f"              for the sample: `.venv/bin/python -m scrapers.portal_server`, then Trigger qpan_ingest with\n"
+        f"              {{\"sources_file\": \"scrapers/sample_sources.yml\"}}\n"
+        f"    warehouse connection: qpan_warehouse -> {config.redact(env['AIRFLOW_CONN_QPAN_WAREHOUSE'])}\n"
+        f"    logs:     {log_dir}\n"
+        f"    Ctrl-C stops everything.\n"
+    )
 
 
 def serve(port: int | None = None, ready_timeout: float = 180) -> int:
@@ -341,51 +313,24 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
     user, _password = ensure_login()
     env = service_env(port)
     log_dir = config.airflow_home() / "logs" / "services"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, subprocess.Popen] = {}
-    logs: dict[str, Path] = {}
+    started: list[supervisor.Started] = []
     # Ctrl-C reaches only this process (the services have their own process groups): it stops them.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         for name, cmd in service_commands(port).items():
-            logs[name] = log_dir / f"{name}.log"
-            out = open(logs[name], "ab")
-            procs[name] = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL, cwd=config.REPO_ROOT,
-                                           preexec_fn=_service_preexec)
-            out.close()
-            print(f"==> airflow {name} (pid {procs[name].pid}, log {logs[name]})", flush=True)
-        deadline = time.monotonic() + ready_timeout
-        while healthy(port) is None:
-            dead = _first_dead(procs)
-            if dead:
-                raise RuntimeError(f"airflow {dead} exited ({procs[dead].returncode}) before the UI was up:\n"
-                                   f"{_tail(logs[dead])}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the api-server did not answer {HEALTH_PATH} in {ready_timeout:.0f}s:\n"
-                                   f"{_tail(logs['api-server'])}")
-            time.sleep(1)
-        print(
-            f"\n==> Airflow is up: http://127.0.0.1:{port}\n"
-            f"    {login_hint(user)}\n"
-            f"    DAGs:     {', '.join(airflow_env.DAG_IDS)} (from {config.REPO_ROOT / 'dags'})\n"
-            f"    PAUSED:   both DAGs start paused, and a triggered run of a paused DAG stays `queued`.\n"
-            f"              Unpause them first (UI toggle, or):\n"
-            f"                AIRFLOW_HOME={config.airflow_home()} {airflow_env.airflow_bin()} dags unpause qpan_transform\n"
-            f"                AIRFLOW_HOME={config.airflow_home()} {airflow_env.airflow_bin()} dags unpause qpan_ingest\n"
-            f"              unpausing qpan_ingest also starts its @daily crawl of the LIVE portals (scrapers/sources.yml);\n"
-            f"              for the sample: `.venv/bin/python -m scrapers.portal_server`, then Trigger qpan_ingest with\n"
-            f"              {{\"sources_file\": \"scrapers/sample_sources.yml\"}}\n"
-            f"    warehouse connection: qpan_warehouse -> {config.redact(env['AIRFLOW_CONN_QPAN_WAREHOUSE'])}\n"
-            f"    logs:     {log_dir}\n"
-            f"    Ctrl-C stops everything.\n",
-            flush=True,
-        )
+            # Each service leads its own process group (stopping it also stops what it spawned:
+            # LocalExecutor workers, task processes, dbt), and gets SIGTERM if `qpan airflow` dies.
+            started.append(supervisor.start(supervisor.Program(name, cmd, log_dir / f"{name}.log", env,
+                                                               config.REPO_ROOT, die_with_parent=True)))
+            print(f"==> airflow {name} (pid {started[-1].pid}, log {started[-1].log})", flush=True)
+        _wait_until_healthy(port, started, ready_timeout)
+        print(_banner(port, user, env, log_dir), flush=True)
         while True:
-            dead = _first_dead(procs)
+            dead = supervisor.first_exited(started)
             if dead:
-                print(f"airflow {dead} exited ({procs[dead].returncode}); stopping the others\n{_tail(logs[dead])}",
-                      file=sys.stderr, flush=True)
+                service = next(s for s in started if s.name == dead)
+                print(f"airflow {dead} exited ({service.popen.returncode}); stopping the others\n"
+                      f"{supervisor.tail(service.log)}", file=sys.stderr, flush=True)
                 return 1
             time.sleep(1)
     except (KeyboardInterrupt, _Stop):
@@ -394,13 +339,9 @@ def serve(port: int | None = None, ready_timeout: float = 180) -> int:
     finally:
         for sig in previous:  # a second Ctrl-C must not cut the shutdown short
             signal.signal(sig, signal.SIG_IGN)
-        stop_all(procs)
+        stop_all(started)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _first_dead(procs: dict[str, subprocess.Popen]) -> str | None:
-    return next((name for name, proc in procs.items() if proc.poll() is not None), None)
 
 
 # -- CLI --------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import time
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
-from qpan.orchestration import airflow_env
+from qpan.orchestration import airflow_env, airflow_internals
 from qpan.core import config, db, pgserver, settings
 
 log = logging.getLogger(__name__)
@@ -94,23 +94,18 @@ def failure_cause(log_text: str) -> str | None:
     return None
 
 
+def _metadata_db() -> Path:
+    return config.airflow_home() / "airflow.db"
+
+
 def _failed_tasks(dag_id: str) -> list[str]:
-    path = config.airflow_home() / "airflow.db"
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            "select task_id from task_instance where dag_id = ? and state = 'failed' and run_id = "
-            "(select run_id from dag_run where dag_id = ? order by id desc limit 1)", (dag_id, dag_id)).fetchall()
-    return sorted({r[0] for r in rows})
+    return airflow_internals.failed_tasks(_metadata_db(), dag_id)
 
 
 def _last_run_state(dag_id: str) -> str | None:
     """The state Airflow recorded for the DAG's latest run (what `dags test` left behind)."""
-    path = config.airflow_home() / "airflow.db"
-    with sqlite3.connect(path) as conn:
-        row = conn.execute(
-            "select state from dag_run where dag_id = ? order by id desc limit 1", (dag_id,)
-        ).fetchone()
-    return row[0] if row else None
+    run = airflow_internals.last_run(_metadata_db(), dag_id)
+    return run[1] if run else None
 
 
 def run_dags(runs: list[tuple[str, dict | None]], extra_env: dict[str, str] | None = None) -> dict[str, float]:
@@ -144,10 +139,8 @@ def runs_phrase(n: int) -> str:
 
 
 def _last_run_id(dag_id: str) -> int | None:
-    path = config.airflow_home() / "airflow.db"
-    with sqlite3.connect(path) as conn:
-        row = conn.execute("select max(id) from dag_run where dag_id = ?", (dag_id,)).fetchone()
-    return row[0] if row else None
+    run = airflow_internals.last_run(_metadata_db(), dag_id)
+    return run[0] if run else None
 
 
 def _timings(log_path) -> dict[str, float]:

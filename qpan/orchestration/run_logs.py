@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from qpan.orchestration import airflow_internals
 from qpan.core import config, settings
 
 START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
@@ -49,13 +50,7 @@ def new_log_path(log_dir: Path, name: str = "run") -> Path:
 
 def _task_instance(home: Path, dag_id: str, task_id: str, map_index: int) -> tuple | None:
     try:
-        with sqlite3.connect(home / "airflow.db", timeout=5) as conn:
-            return conn.execute(
-                "select ti.run_id, ti.state, ti.try_number, ti.rendered_map_index, "
-                "(julianday(ti.end_date) - julianday(ti.start_date)) * 86400 from task_instance ti "
-                "where ti.dag_id = ? and ti.task_id = ? and ti.map_index = ? and ti.run_id = "
-                "(select run_id from dag_run where dag_id = ? order by id desc limit 1)",
-                (dag_id, task_id, map_index, dag_id)).fetchone()
+        return airflow_internals.task_instance(home / "airflow.db", dag_id, task_id, map_index)
     except sqlite3.Error:
         return None
 

@@ -271,14 +271,14 @@ def test_sigkilled_worker_task_is_retried_on_the_other_and_the_warehouse_matches
 
 
 def test_stop_leaves_no_process_behind(cluster):
-    from qpan.cluster import procs
+    from qpan.core import supervisor
 
     env = cluster["env"]
     pids = {p.stem: json.loads(p.read_text())["pid"] for p in (cluster["home"] / "pids").glob("*.json")}
     assert len(pids) == 7
     res = qpan_cluster(env, "stop", timeout=300)
     assert res.returncode == 0, res.stderr
-    assert all(not procs.group_members(pid) for pid in pids.values()), {n: procs.group_members(p) for n, p in pids.items()}
+    assert all(not supervisor.group_members(pid) for pid in pids.values()), {n: supervisor.group_members(p) for n, p in pids.items()}
     assert not list((cluster["home"] / "pids").glob("*.json"))
     info = cluster["info"]
     port = int(info["url"].rsplit(":", 1)[1])

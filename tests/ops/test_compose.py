@@ -183,10 +183,9 @@ def test_env_names_match_what_the_code_reads(services):
                 continue
             assert name in code, f"{name} is set by compose but read nowhere"
     # AIRFLOW__SECTION__KEY names are real Airflow options
-    from airflow.configuration import retrieve_configuration_description
+    from qpan.orchestration.airflow_internals import config_options
 
-    options = {section: set(spec["options"]) for section, spec in
-               retrieve_configuration_description(include_providers=True).items()}
+    options = config_options()
     # The celery provider ships in the apache/airflow image, not in this venv's lock.
     options.setdefault("celery", {"broker_url", "result_backend", "worker_concurrency"})
     for service in services.values():
