@@ -85,6 +85,7 @@ def _type_before(low: str, rs: int) -> int:
 
 # The last word of each type word: a name whose word before is none of these has no type word.
 _TYPE_LAST_WORDS = frozenset(w.split()[-1] for w in _TYPE_WORDS)
+_TYPE_LAST_CHARS = frozenset(w[-1] for w in _TYPE_WORDS)
 
 
 @lru_cache(maxsize=8192)
@@ -147,7 +148,7 @@ class Gazetteer:
             for i in provs or ids:
                 self._add(toks, i, False)
         self._run_cache: dict[str, tuple] = {}
-        self.max_len: dict[str, int] = {}
+        self.max_len: dict[str, int] = {}  # the first words of names (and the most words of one)
         for idx in (self.index, self.ascii_index):
             for toks in idx:
                 self.max_len[toks[0]] = max(self.max_len.get(toks[0], 0), len(toks))
@@ -178,7 +179,8 @@ class Gazetteer:
         new = tuple.__new__  # Mention(...) without the named tuple's Python-level __new__
         for rm in RUN_RE.finditer(text, start, end):
             rs, re_ = rm.span()
-            if rs and low[rs - 1] == " ":  # _type_before, inlined: a type word ends in a space
+            # _type_before, inlined: a type word ends in a space, after one of a few letters
+            if rs > 1 and low[rs - 1] == " " and low[rs - 2] in _TYPE_LAST_CHARS:
                 rs -= type_len(low[rs - 18 if rs > 18 else 0:rs])
             key = low[rs:re_]
             found = runs.get(key)
@@ -197,8 +199,10 @@ class Gazetteer:
         """The names in a run (lower case), longest first from each word on: (start, end, unit
         indexes, typed) relative to the run. A token tuple that is no name in `index` is looked
         up in `ascii_index` when all its words are ASCII (text written without diacritics)."""
-        index, ascii_index, prefixes = self.index, self.ascii_index, self.prefixes
+        index, ascii_index, prefixes, opening = self.index, self.ascii_index, self.prefixes, self.max_len
         if run.isalnum():  # one word (most runs): \w+ finds exactly the run
+            if run not in opening:
+                return ()
             key = (run,)
             found = index.get(key)
             if found is None and run.isascii():
@@ -206,18 +210,21 @@ class Gazetteer:
             return () if found is None else ((0, len(run), tuple(sorted(found[0])), found[1]),)
         spans = [m.span() for m in _TOKEN_RE.finditer(run)]
         words = [run[a:b] for a, b in spans]
-        ascii_ = [w.isascii() for w in words]
         n = len(words)
         out = []
         i = 0
         while i < n:
+            if words[i] not in opening:  # no name opens on this word (most words)
+                i += 1
+                continue
             hit = None
             key: tuple[str, ...] = ()
             all_ascii = True
             j = i
             while j < n:  # read on while a longer name may follow; the longest hit wins
-                key += (words[j],)
-                all_ascii = all_ascii and ascii_[j]
+                w = words[j]
+                key += (w,)
+                all_ascii = all_ascii and w.isascii()
                 j += 1
                 found = index.get(key)
                 if found is None and all_ascii:

@@ -40,16 +40,19 @@ _SECOND = {}
 for _b in ("a", "e", "y", "A", "E", "Y"):
     _SECOND.update(_toned(_b))
 _FIRST_OK = {"a": "oO", "e": "oO", "y": "uU", "A": "oO", "E": "oO", "Y": "uU"}
-_TONE_RE = re.compile(r"([oOuU])([" + "".join(_SECOND) + r"])(?![^\W\d_])")
+# The toned a/e and y that follow o or u in an old-style placement.
+_SECOND_AE = "".join(c for c, (_m, b) in _SECOND.items() if b in "aeAE")
+_SECOND_Y = "".join(c for c, (_m, b) in _SECOND.items() if b in "yY")
+# Only the placements _move_tone changes: o + a/e, u + y, not after q ("quả", "quý": most Vietnamese
+# text has these, and its tones need no move). A placement it leaves alone never overlaps one it
+# moves (the second letter is no o or u), so substituting these gives the text substituting
+# every o/u + toned letter and moving only these gave.
+_TONE_RE = re.compile(rf"(?<![qQ])(?:([oO])([{_SECOND_AE}])|([uU])([{_SECOND_Y}]))(?![^\W\d_])")
 
 
 def _move_tone(m: re.Match) -> str:
-    first, second = m.group(1), m.group(2)
-    if m.start() > 0 and m.string[m.start() - 1] in "qQ":
-        return m.group(0)  # "quý": the u belongs to "qu"
+    first, second = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
     mark, base = _SECOND[second]
-    if first not in _FIRST_OK[base]:
-        return m.group(0)
     return unicodedata.normalize("NFC", first + mark) + base
 
 
@@ -87,8 +90,8 @@ class Normalized:
 # Anything the fast path has to rule out, in one scan: a character to fold or delete, or an
 # old-style tone placement (a _TONE_RE match).
 # (Written to open on one character class, so the engine jumps between candidate characters.)
-_ODD_RE = re.compile(f"[{_SPACE_CHARS}{_DELETE}{''.join(_FIRST_OK.values())}]"
-                     f"(?:(?<=[{_SPACE_CHARS}{_DELETE}])|(?<=[oOuU])[{''.join(_SECOND)}](?![^\\W\\d_]))")
+_ODD_RE = re.compile(f"[{_SPACE_CHARS}{_DELETE}oOuU]"
+                     f"(?:(?<=[{_SPACE_CHARS}{_DELETE}])|(?<![qQ].)(?:(?<=[oO])[{_SECOND_AE}]|(?<=[uU])[{_SECOND_Y}])(?![^\\W\\d_]))")
 
 
 def normalize(original: str) -> Normalized:
