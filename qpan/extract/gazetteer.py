@@ -83,10 +83,18 @@ def _type_before(low: str, rs: int) -> int:
     return rs - _type_len_before(low[max(0, rs - 18):rs])
 
 
+# The last word of each type word: a name whose word before is none of these has no type word.
+_TYPE_LAST_WORDS = frozenset(w.split()[-1] for w in _TYPE_WORDS)
+_TYPE_LAST_CHARS = frozenset(w[-1] for w in _TYPE_WORDS)
+
+
 @lru_cache(maxsize=8192)
 def _type_len_before(head: str) -> int:
     """How many characters before the end of `head` a type word (plus its space) starts; 0 if none.
     Depends only on the 18 characters before a name, so it is cached across articles."""
+    last = head.rsplit(None, 1)
+    if not last or last[-1] not in _TYPE_LAST_WORDS:  # (most names: the type word's last word is not there)
+        return 0
     ws = head.split()
     n = len(head)
     for k in (3, 2, 1):
@@ -140,10 +148,14 @@ class Gazetteer:
             for i in provs or ids:
                 self._add(toks, i, False)
         self._run_cache: dict[str, tuple] = {}
-        self.max_len: dict[str, int] = {}
+        self.max_len: dict[str, int] = {}  # the first words of names (and the most words of one)
         for idx in (self.index, self.ascii_index):
             for toks in idx:
                 self.max_len[toks[0]] = max(self.max_len.get(toks[0], 0), len(toks))
+        # The token tuples that a longer name goes on from ("huyện", "huyện thọ"): a run's
+        # longest name is found by reading on while the words so far are one of these.
+        self.prefixes: frozenset[tuple[str, ...]] = frozenset(
+            toks[:k] for idx in (self.index, self.ascii_index) for toks in idx for k in range(1, len(toks)))
 
     def _add(self, toks: tuple[str, ...], i: int, typed: bool) -> None:
         for idx, key in ((self.index, toks), (self.ascii_index, tuple(strip_diacritics(t) for t in toks))):
@@ -167,7 +179,8 @@ class Gazetteer:
         new = tuple.__new__  # Mention(...) without the named tuple's Python-level __new__
         for rm in RUN_RE.finditer(text, start, end):
             rs, re_ = rm.span()
-            if rs and low[rs - 1] == " ":  # _type_before, inlined: a type word ends in a space
+            # _type_before, inlined: a type word ends in a space, after one of a few letters
+            if rs > 1 and low[rs - 1] == " " and low[rs - 2] in _TYPE_LAST_CHARS:
                 rs -= type_len(low[rs - 18 if rs > 18 else 0:rs])
             key = low[rs:re_]
             found = runs.get(key)
@@ -183,26 +196,47 @@ class Gazetteer:
         return out
 
     def _run_mentions(self, run: str) -> tuple:
-        toks = [(m.group(0), m.start(), m.end()) for m in _TOKEN_RE.finditer(run)]
+        """The names in a run (lower case), longest first from each word on: (start, end, unit
+        indexes, typed) relative to the run. A token tuple that is no name in `index` is looked
+        up in `ascii_index` when all its words are ASCII (text written without diacritics)."""
+        index, ascii_index, prefixes, opening = self.index, self.ascii_index, self.prefixes, self.max_len
+        if run.isalnum():  # one word (most runs): \w+ finds exactly the run
+            if run not in opening:
+                return ()
+            key = (run,)
+            found = index.get(key)
+            if found is None and run.isascii():
+                found = ascii_index.get(key)
+            return () if found is None else ((0, len(run), tuple(sorted(found[0])), found[1]),)
+        spans = [m.span() for m in _TOKEN_RE.finditer(run)]
+        words = [run[a:b] for a, b in spans]
+        n = len(words)
         out = []
         i = 0
-        while i < len(toks):
-            n = self.max_len.get(toks[i][0], 0)
-            if not n and toks[i][0].isascii():
-                n = self.max_len.get(strip_diacritics(toks[i][0]), 0)
+        while i < n:
+            if words[i] not in opening:  # no name opens on this word (most words)
+                i += 1
+                continue
             hit = None
-            for k in range(min(n, len(toks) - i), 0, -1):
-                key = tuple(t[0] for t in toks[i:i + k])
-                found = self.index.get(key)
-                if found is None and all(t.isascii() for t in key):
-                    found = self.ascii_index.get(key)
+            key: tuple[str, ...] = ()
+            all_ascii = True
+            j = i
+            while j < n:  # read on while a longer name may follow; the longest hit wins
+                w = words[j]
+                key += (w,)
+                all_ascii = all_ascii and w.isascii()
+                j += 1
+                found = index.get(key)
+                if found is None and all_ascii:
+                    found = ascii_index.get(key)
                 if found is not None:
-                    hit = (k, found)
+                    hit = (j, found)
+                if key not in prefixes:
                     break
             if hit:
-                k, (ids, typed) = hit
-                out.append((toks[i][1], toks[i + k - 1][2], tuple(sorted(ids)), typed))
-                i += k
+                j, (ids, typed) = hit
+                out.append((spans[i][0], spans[j - 1][1], tuple(sorted(ids)), typed))
+                i = j
             else:
                 i += 1
         return tuple(out)

@@ -18,7 +18,7 @@ from hypothesis import given, settings, strategies as st
 from qpan.core.config import SHARED_DIR
 from qpan.extract import normalize as nz
 from qpan.extract import numbers as nb
-from qpan.extract import periods
+from qpan.extract import gazetteer, periods
 from qpan.extract.rules import PATTERNS_PATH, default_rules, literal_first, may_match, phrase_re, required_literals, words_re
 
 HERE = Path(__file__).parent
@@ -34,7 +34,7 @@ def _real_texts() -> list[str]:
 
 REAL = _real_texts()
 TOKENS = list("0123456789.,/%-–:;!?…\"”’)( \n\tabhmnstuĐđTÀàáạảãâăêôơưừứựửữ_") + [
-    "\u00a0", "\u00ad", "\u200b", "\u0301", "hoà", "thuỷ", "quý", "TP.", "H.", "đ/c.", "năm ", "Năm 2023, ",
+    "\u00a0", "\u00ad", "\u200b", "\u0301", "hoà", "thuỷ", "quý", "quả", "QUẢ", "uá", "oÉ", "UỶ", "khoẻ", "Qoà", "TP.", "H.", "đ/c.", "năm ", "Năm 2023, ",
     "hai mươi", "mười một", "một trăm", " ba", "khai ba", " nghìn", " tỷ đồng", "2023", "2019/2020", "2023,5",
     "2023.000", "20234", "1.000", "12,5", "100%", "21/5/2019", "số ", "tổng số ", "thứ ", "ban chỉ đạo ", "sư đoàn ",
     " giờ", "h3", " đồng chí", " vụ", "ngày ", "hơn ", "khoảng ", "trên dưới ", "huyện ", "Thọ Xuân", "xã ",
@@ -168,10 +168,28 @@ def _ref_split(text: str) -> list[tuple]:
     return out
 
 
+_REF_TONE_RE = re.compile(r"([oOuU])([" + "".join(nz._SECOND) + r"])(?![^\W\d_])")
+
+
+def _ref_move_tone(m: re.Match) -> str:
+    first, second = m.group(1), m.group(2)
+    if m.start() > 0 and m.string[m.start() - 1] in "qQ":
+        return m.group(0)  # "quý": the u belongs to "qu"
+    mark, base = nz._SECOND[second]
+    if first not in {"a": "oO", "e": "oO", "y": "uU", "A": "oO", "E": "oO", "Y": "uU"}[base]:
+        return m.group(0)
+    return unicodedata.normalize("NFC", first + mark) + base
+
+
+def _ref_unify_tones(s: str) -> str:
+    """Every o/u + toned a/e/y looked at, the ones to leave alone left in the callback."""
+    return _REF_TONE_RE.sub(_ref_move_tone, s)
+
+
 def _ref_normalize(original: str) -> tuple:
     s = nz._SPACE_RE.sub(" ", original)
     if unicodedata.is_normalized("NFC", s) and not nz._DELETE_RE.search(s):
-        text = nz.unify_tones(s)
+        text = _ref_unify_tones(s)
         return text, nz._lower(text), None
     n = nz.normalize(original)  # the slow path itself is unchanged
     return n.text, n.lower, n._starts
@@ -224,6 +242,8 @@ def test_real_articles_take_the_same_paths(text):
     assert _new_numbers(low) == _ref_find_numbers(low)
     n = nz.normalize(text)
     assert (n.text, n.lower, n._starts) == _ref_normalize(text)
+    for variant in (text, unicodedata.normalize("NFD", text), text.upper()):
+        assert nz.unify_tones(variant) == _ref_unify_tones(variant)
     assert [tuple(s) for s in nz.split_sentences(n.text)] == _ref_split(n.text)
     _same_cue_matches(low)
 
@@ -246,6 +266,7 @@ def test_digit_runs_match_the_reference(text):
 def test_normalize_and_sentences_match_the_reference(text):
     n = nz.normalize(text)
     assert (n.text, n.lower, n._starts) == _ref_normalize(text)
+    assert nz.unify_tones(text) == _ref_unify_tones(text)
     assert [tuple(s) for s in nz.split_sentences(n.text)] == _ref_split(n.text)
 
 
@@ -339,3 +360,84 @@ def test_span_and_year_shortcuts_match_the_reference(text):
     for a, b in _windows(low):
         assert periods.find_span(low, a, b) == _ref_find_span(low, a, b)
         assert periods.years_in(low, a, b) == _ref_years_in(low, a, b)
+
+
+# ---------------------------------------------------------------- place names
+_REF_TYPE_WORDS = frozenset("""huyện ủy|thành ủy|tỉnh ủy|thị ủy|quận ủy|đảng ủy xã|đảng ủy phường|thành phố|
+thị xã|thị trấn|đặc khu|huyện|tỉnh|xã|phường|quận|tp|tp.|tx|tx.|tt|tt.|h.|q.|p.|huyen|tinh|xa|phuong|
+quan|thanh pho|thi xa|thi tran""".replace("\n", "").split("|"))
+_REF_TOKEN_RE = re.compile(r"\w+")
+
+
+def _ref_type_len_before(head: str) -> int:
+    ws = head.split()
+    n = len(head)
+    for k in (3, 2, 1):
+        if len(ws) >= k:
+            cand = " ".join(ws[-k:])
+            if cand in _REF_TYPE_WORDS and head.startswith(cand + " ", n - len(cand) - 1):
+                return len(cand) + 1
+    return 0
+
+
+def _ref_run_mentions(gaz, run: str) -> tuple:
+    """Every length tried, longest first, up to the longest name opening on the word."""
+    toks = [(m.group(0), m.start(), m.end()) for m in _REF_TOKEN_RE.finditer(run)]
+    out = []
+    i = 0
+    while i < len(toks):
+        n = gaz.max_len.get(toks[i][0], 0)
+        if not n and toks[i][0].isascii():
+            n = gaz.max_len.get(nz.strip_diacritics(toks[i][0]), 0)
+        hit = None
+        for k in range(min(n, len(toks) - i), 0, -1):
+            key = tuple(t[0] for t in toks[i:i + k])
+            found = gaz.index.get(key)
+            if found is None and all(t.isascii() for t in key):
+                found = gaz.ascii_index.get(key)
+            if found is not None:
+                hit = (k, found)
+                break
+        if hit:
+            k, (ids, typed) = hit
+            out.append((toks[i][1], toks[i + k - 1][2], tuple(sorted(ids)), typed))
+            i += k
+        else:
+            i += 1
+    return tuple(out)
+
+
+def _ref_find_mentions(gaz, text: str, low: str, start: int, end: int) -> list[tuple]:
+    out = []
+    for rm in gazetteer.RUN_RE.finditer(text, start, end):
+        rs, re_ = rm.span()
+        if rs and low[rs - 1] == " ":
+            rs -= _ref_type_len_before(low[max(0, rs - 18):rs])
+        out += [(rs + a, rs + b, ids, typed) for a, b, ids, typed in _ref_run_mentions(gaz, low[rs:re_])]
+    return out
+
+
+PLACE_TOKENS = TOKENS + [
+    "Thọ Xuân", "Tho Xuan", "Thanh Hóa", "THANH HÓA", "Xuân Lai", "Nga Sơn", "Bà Rịa", "Vũng Tàu", "Quận 1", "Hà Nội",
+    " - ", "-", "–", ". ", "tp ", "tx. ", "huyện ủy ", "đảng ủy xã ", "thành phố ", "thi xa ", "tỉnh ", "Công an ",
+    "Năm ", "Ban Chỉ huy Quân sự ", "Cẩm Thủy", "Cẩm Thuỷ", "Nguyễn Văn A ",
+]
+
+
+def _same_mentions(text: str) -> None:
+    gaz = gazetteer.default_gazetteer()
+    n = nz.normalize(text)
+    for a, b in _windows(n.text):
+        assert [tuple(m) for m in gaz.find_mentions(n.text, n.lower, a, b)] == \
+            _ref_find_mentions(gaz, n.text, n.lower, a, b)
+
+
+@pytest.mark.parametrize("text", REAL, ids=range(len(REAL)))
+def test_place_names_of_real_articles_match_the_reference(text):
+    _same_mentions(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PLACE_TOKENS), max_size=40).map("".join))
+def test_place_names_match_the_reference(text):
+    _same_mentions(text)
