@@ -1,9 +1,11 @@
-"""Shared fixtures: a real Postgres (the embedded server) with a fresh database per test module."""
+"""Shared fixtures: a real Postgres (the embedded server) with a fresh database per test module;
+the suite's markers; each pytest-xdist worker's own state folder and ports; the leak scan."""
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,7 +17,70 @@ import pytest
 from qpan import config, db, pgserver
 
 SHARED = config.SHARED_DIR
+TESTS = Path(__file__).resolve().parent
 _PG_RUNNING_AT_START: bool | None = None
+
+
+# --- pytest-xdist workers: each one a clone of its own --------------------------------------------
+# `make test` runs the suite in pytest-xdist workers (`-n`). The first worker uses the caller's state
+# folder and ports, as a plain `pytest` does; every other worker gets a state folder of its own
+# (`.qpan/workers/gwN`: its own embedded Postgres, secrets, Airflow and Superset homes, dbt target)
+# and ports of its own, so that no worker can see or stop another's servers (some tests stop and
+# restart Postgres, kill workers of the Celery cluster, or publish into the warehouse).
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port_block(start: int, offsets: tuple[int, ...]) -> int:
+    """A base port such that base + each offset is free (Postgres, sample portal, Redis)."""
+    for base in range(start, start + 2000, 37):
+        if all(_port_is_free(base + off) for off in offsets):
+            return base
+    raise RuntimeError(f"no free block of ports from {start}")
+
+
+def isolate_worker(worker: str) -> None:
+    """Point this process at worker `worker`'s own state folder and ports (gw0 keeps the caller's)."""
+    index = int(worker.removeprefix("gw"))
+    if index == 0:
+        return
+    home = config.REPO_ROOT / ".qpan" / "workers" / worker
+    home.mkdir(parents=True, exist_ok=True)
+    caller = {name: int(os.environ.get(name, default)) for name, default in
+              (("QPAN_PG_PORT", 55432), ("QPAN_AIRFLOW_PORT", 8080), ("QPAN_BI_PORT", 8088))}
+    for inherited in ("QPAN_SAMPLE_PORT", "QPAN_REDIS_PORT", "QPAN_DATABASE_URL", "AIRFLOW_HOME",
+                      "QPAN_SUPERSET_HOME", "QPAN_CLUSTER_DIR"):
+        os.environ.pop(inherited, None)  # derived from this worker's own state folder and ports
+    os.environ["QPAN_HOME"] = str(home)
+    if pgserver.is_running():  # left by a run of this worker that was killed: its port may be any
+        pgserver.stop()
+    step = 100 * (index - 1)
+    os.environ.update(
+        # QPAN_SAMPLE_PORT and QPAN_REDIS_PORT default to QPAN_PG_PORT + 10 and + 20
+        QPAN_PG_PORT=str(_free_port_block(caller["QPAN_PG_PORT"] + 1000 + step, (0, 10, 20))),
+        QPAN_AIRFLOW_PORT=str(_free_port_block(caller["QPAN_AIRFLOW_PORT"] + 700 + step, (0,))),
+        QPAN_BI_PORT=str(_free_port_block(caller["QPAN_BI_PORT"] + 700 + step, (0,))),
+        # dbt's target folder (manifest, partial parse) is the project's by default: one per worker
+        DBT_TARGET_PATH=str(home / "dbt-target"),
+    )
+
+
+def pytest_addoption(parser):
+    parser.addoption("--leak-scan", action="store_true",
+                     help="after the session, look for every generated secret in everything the run wrote "
+                          "(the state folders and pytest's temporary folders; tests/leakscan.py)")
+
+
+def pytest_configure(config):
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker:
+        isolate_worker(worker)
 
 
 def pytest_sessionstart(session):
@@ -49,7 +114,59 @@ def _start_background_check(name: str) -> None:
     _BACKGROUND[name] = (proc, out)
 
 
+# --- markers -------------------------------------------------------------------------------------
+# What each test needs, so that a selection can leave the slow parts out (`make test-fast` is
+# `-m "not dbt and not airflow and not service"`). `db` follows from the fixtures a test uses; the
+# others are per module (paths under tests/). A test with none of them is `unit`.
+DB_FIXTURES = {"warehouse_url", "warehouse_factory", "store", "admin_conn", "scratch_db", "sample_warehouse",
+               "sample_clone"}
+SERVICE = {  # start whole services: the Celery cluster, Superset, DAG runs end to end, Airflow's UI
+    "cluster/test_cluster.py", "bi/test_superset.py", "e2e/test_main_job.py", "e2e/test_ingest_dag.py",
+    "e2e/test_backup_restore.py", "e2e/test_upgrade.py", "e2e/test_errors_name_their_cause.py",
+    "ops/test_airflow_ui.py", "review/test_review_apply.py",
+}
+AIRFLOW = {  # run DAGs, Airflow's CLI or its metadata database (also: every test using `airflow_home`)
+    "cluster/test_cluster.py", "e2e/test_main_job.py", "e2e/test_ingest_dag.py", "e2e/test_backup_restore.py",
+    "e2e/test_errors_name_their_cause.py", "ops/test_airflow_cli.py", "ops/test_airflow_ui.py",
+    "review/test_review_apply.py",
+}
+DBT = {  # run dbt (or a check that drives it: GX on dbt's relations, sqlfluff's dbt templater)
+    "cluster/test_cluster.py", "bi/test_superset.py", "e2e/test_main_job.py", "e2e/test_backup_restore.py",
+    "e2e/test_upgrade.py", "e2e/test_errors_name_their_cause.py", "gate/test_gate_cli_and_docs.py",
+    "gate/test_write_audit_publish.py", "health/test_source_health.py", "reliability/test_rel_transform.py",
+    "report/test_report.py", "review/test_review_loop.py", "review/test_review_stamps.py",
+    "review/test_review_integrity.py", "review/test_review_apply.py", "warehouse/test_warehouse.py",
+    "warehouse/test_model_plans.py", "warehouse/test_units_across_reform.py",
+    "warehouse/test_analyst_questions.py", "warehouse/test_archive_marts.py", "warehouse/test_cosmos_render.py",
+}
+# The longest modules first: pytest-xdist hands out whole files in this order (`--dist loadfile
+# --no-loadscope-reorder`), so the long ones start at once and the short ones fill the end.
+FIRST = ["cluster/test_cluster.py", "e2e/test_backup_restore.py", "e2e/test_upgrade.py", "bi/test_superset.py",
+         "e2e/test_main_job.py", "warehouse/test_units_across_reform.py", "review/test_review_loop.py",
+         "warehouse/test_model_plans.py", "e2e/test_errors_name_their_cause.py", "e2e/test_ingest_dag.py"]
+
+
+def _module(item) -> str:
+    return Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
+
+
+def mark_item(item) -> None:
+    module = _module(item)
+    kinds = {name for name, modules in (("service", SERVICE), ("airflow", AIRFLOW), ("dbt", DBT)) if module in modules}
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if "airflow_home" in fixtures:
+        kinds.add("airflow")
+    if fixtures & DB_FIXTURES:
+        kinds.add("db")
+    for kind in sorted(kinds) or ["unit"]:
+        item.add_marker(kind)
+
+
 def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        mark_item(item)
+    rank = {module: i for i, module in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(_module(item), len(FIRST)))  # stable: the rest keep their order
     selected = {item.originalname for item in items if hasattr(item, "originalname")}
     for name in BACKGROUND_CHECKS.keys() & selected:
         _start_background_check(name)
@@ -65,12 +182,39 @@ def background_check(request):
     return proc.returncode, out.read_text(errors="replace")
 
 
+def _leak_scan(session) -> None:
+    """Every generated secret of every worker, in nothing the run wrote (tests/leakscan.py): the
+    state folders (the workers' are under `.qpan/workers/`) and pytest's temporary folders (the
+    tests' Airflow homes and task logs; the workers' are under the session's)."""
+    import leakscan
+
+    roots = [config.state_dir()]
+    basetemp = session.config.getoption("basetemp")
+    if basetemp:
+        roots.append(Path(basetemp))
+    workers = config.REPO_ROOT / ".qpan" / "workers"
+    if workers.exists() and config.state_dir() not in workers.parents:
+        roots.append(workers)
+    secrets = leakscan.generated_secrets(roots)
+    found = leakscan.leaks(roots, secrets)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    write = reporter.write_line if reporter is not None else print
+    write(f"qpan tests: {len(secrets)} generated secrets looked for under {', '.join(map(str, roots))}: "
+          + ("none found outside their files" if not found else f"{len(found)} LEAKS"))
+    for line in found:
+        write(f"  {line}")
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Stop the embedded Postgres if this test session started it (and say so); leave one that
-    was already running as it was."""
+    was already running as it was. With --leak-scan, the controller scans what the run wrote."""
     for proc, _out in _BACKGROUND.values():
         if proc.poll() is None:
             proc.kill()
+    if session.config.getoption("leak_scan") and not hasattr(session.config, "workerinput"):
+        _leak_scan(session)
     try:
         if _PG_RUNNING_AT_START is True or not pgserver.is_running():
             return
