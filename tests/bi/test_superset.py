@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,11 +24,8 @@ from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
 from helpers.net import free_port
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "warehouse"))
-import cdp  # noqa: E402
-import sample  # noqa: E402
-from bi_setup import wait_prepared  # noqa: E402
+from helpers import cdp, sample
+from helpers.bi_setup import wait_prepared
 
 DOCS_SHOT = config.REPO_ROOT / "docs" / "superset-dashboard.png"
 AWARDS = ("awarded_collectives", "awarded_individuals")

@@ -19,7 +19,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -30,8 +29,7 @@ from qpan import config, db, settings
 from qpan.cluster.api import Airflow
 from helpers.net import free_port
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability"))
-from relutil import raw_checksums  # noqa: E402
+from helpers.relutil import raw_checksums
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

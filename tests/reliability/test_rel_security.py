@@ -23,7 +23,7 @@ from psycopg import errors
 
 from qpan import config, db
 from qpan.landing import PostgresStore
-from relutil import secrets_of_every_role, src, write_registry
+from helpers.relutil import secrets_of_every_role, src, write_registry
 from scrapers.crawl import crawl_source
 from scrapers.registry import load_registry
 

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from qpan import db, warehouse
 from qpan.landing import ParsedArticle, PostgresStore
 from leakscan import leaks
-from relutil import scratch_database, secrets_of_every_role
+from helpers.relutil import scratch_database, secrets_of_every_role
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import pytest
 
 from qpan import config, db, gate, warehouse
 from qpan.cli import main
-import review_data as data  # tests/review/review_data.py (a test's own folder is on the path)
+from helpers import review_data as data
 
 pytestmark = pytest.mark.slow
 

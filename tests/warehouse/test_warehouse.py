@@ -11,7 +11,7 @@ from psycopg import errors
 
 from qpan import config, db, warehouse
 
-import sample  # tests/warehouse/sample.py: pytest puts a test's own folder on the path
+from helpers import sample
 
 pytestmark = pytest.mark.slow
 
