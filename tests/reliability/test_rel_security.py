@@ -188,10 +188,10 @@ def test_roles_are_least_privilege(scratch_db):
 
 # -- secrets ---------------------------------------------------------------------------------------
 def test_secrets_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_db, tmp_path_factory):
-    """Every generated secret of this lane (its state folder's secrets.json, every Airflow UI
-    password file) in nothing the lane wrote so far: the whole state folder and pytest's temporary
-    folders, where the tests' Airflow homes and task logs are (tests/leakscan.py; tests/lanes.py
-    scans both lanes again once they are done)."""
+    """Every generated secret of this worker (its state folder's secrets.json, every Airflow UI
+    password file) in nothing the worker wrote so far: the whole state folder and pytest's temporary
+    folders, where the tests' Airflow homes and task logs are (tests/leakscan.py; `make test`'s
+    --leak-scan scans every worker's again once they are all done)."""
     import leakscan
     from qpan import gate
 
@@ -231,7 +231,7 @@ def test_the_leak_scan_finds_a_secret_wherever_a_run_writes_it(tmp_path):
         "/pytest-temps/airflow0/logs/dag_id=qpan_ingest/attempt=1.log", "/pytest-temps/broker.txt",
         "/state/pgdata/server.log"]
     assert not any("s3cret" in line for line in found)  # the report names the secret, never shows it
-    shutil.rmtree(tmp_path)  # planted for this test only: the lanes' final scan must not find them
+    shutil.rmtree(tmp_path)  # planted for this test only: the final --leak-scan must not find them
 
 
 # -- network exposure --------------------------------------------------------------------------------
