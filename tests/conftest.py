@@ -92,10 +92,11 @@ def pytest_sessionstart(session):
         _PG_RUNNING_AT_START = None
 
 
-# Slow, self-contained checks start in the background, niced, as soon as the tests are collected:
-# sqlfluff takes ~40 s of one core, and the serial suite leaves the second core mostly idle while it
-# waits on dbt, Airflow and Postgres. The test that owns a check only waits for its result (and
-# starts it itself when run alone).
+# Slow, self-contained checks start in the background, niced, as soon as the tests are collected
+# in a plain (serial) pytest run: sqlfluff takes ~40 s of one core, and a serial run leaves the
+# second core mostly idle while it waits on dbt, Airflow and Postgres. The test that owns a check
+# only waits for its result (and starts it itself when run alone, or under pytest-xdist, where the
+# other workers keep the cores busy meanwhile).
 BACKGROUND_CHECKS = {
     "test_models_pass_sqlfluff_lint": (["sqlfluff", "lint", "models", "tests"], config.REPO_ROOT / "dbt_project"),
 }
@@ -118,8 +119,7 @@ def _start_background_check(name: str) -> None:
 # What each test needs, so that a selection can leave the slow parts out (`make test-fast` is
 # `-m "not dbt and not airflow and not service"`). `db` follows from the fixtures a test uses; the
 # others are per module (paths under tests/). A test with none of them is `unit`.
-DB_FIXTURES = {"warehouse_url", "warehouse_factory", "store", "admin_conn", "scratch_db", "sample_warehouse",
-               "sample_clone"}
+DB_FIXTURES = {"warehouse_url", "warehouse_factory", "store", "admin_conn", "scratch_db", "sample_warehouse"}
 SERVICE = {  # start whole services: the Celery cluster, Superset, DAG runs end to end, Airflow's UI
     "cluster/test_cluster.py", "bi/test_superset.py", "e2e/test_main_job.py", "e2e/test_ingest_dag.py",
     "e2e/test_backup_restore.py", "e2e/test_upgrade.py", "e2e/test_errors_name_their_cause.py",
@@ -167,6 +167,8 @@ def pytest_collection_modifyitems(session, config, items):
         mark_item(item)
     rank = {module: i for i, module in enumerate(FIRST)}
     items.sort(key=lambda item: rank.get(_module(item), len(FIRST)))  # stable: the rest keep their order
+    if hasattr(config, "workerinput"):
+        return  # every pytest-xdist worker collects every test: the owner starts its check when it runs
     selected = {item.originalname for item in items if hasattr(item, "originalname")}
     for name in BACKGROUND_CHECKS.keys() & selected:
         _start_background_check(name)
@@ -231,26 +233,85 @@ def pytest_sessionfinish(session, exitstatus):
         print(line)
 
 
-@contextlib.contextmanager
-def fresh_warehouse():
-    """A fresh, migrated warehouse database on the embedded server, used through
-    QPAN_DATABASE_URL by everything the test starts (dbt, GX, Airflow subprocesses);
-    dropped afterwards, and the previous QPAN_DATABASE_URL restored."""
-    previous = os.environ.get("QPAN_DATABASE_URL")
-    os.environ.pop("QPAN_DATABASE_URL", None)
-    pgserver.start()
+def _new_database(template: str | None = None) -> str:
+    """A new database on the embedded server (started if need be), empty or a copy of `template`."""
+    previous = os.environ.pop("QPAN_DATABASE_URL", None)  # pgserver.start() returns early while it is set
+    try:
+        pgserver.start()
+    finally:
+        if previous is not None:
+            os.environ["QPAN_DATABASE_URL"] = previous
     name = f"qpan_test_{uuid.uuid4().hex[:8]}"
+    with db.connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
+        if template is None:
+            conn.execute(f'create database "{name}"')
+        else:
+            # a template must have no other session: a pooled connection left by GX would make this fail
+            conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (template,))
+            conn.execute(f'create database "{name}" template "{template}"')
+    return name
+
+
+def _drop_database(name: str) -> None:
+    with db.connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@contextlib.contextmanager
+def _warehouse_env(name: str):
+    """Database `name`, migrated, as QPAN_DATABASE_URL of everything started meanwhile (dbt, GX,
+    Airflow subprocesses); the previous QPAN_DATABASE_URL restored afterwards."""
+    previous = os.environ.get("QPAN_DATABASE_URL")
     url = config.database_url(config.ADMIN_ROLE, dbname=name)
     os.environ["QPAN_DATABASE_URL"] = url
     try:
-        db.migrate()
+        db.migrate()  # for a copy: the database's own grants, which a template does not carry
         yield url
     finally:
         os.environ.pop("QPAN_DATABASE_URL", None)
-        with db.connect(config.ADMIN_ROLE, dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
         if previous is not None:
             os.environ["QPAN_DATABASE_URL"] = previous
+
+
+@contextlib.contextmanager
+def fresh_warehouse(template: str | None = None):
+    """A fresh, migrated warehouse database on the embedded server (a copy of `template` when
+    given), used through QPAN_DATABASE_URL by everything the test starts; dropped afterwards."""
+    name = _new_database(template)
+    try:
+        with _warehouse_env(name) as url:
+            yield url
+    finally:
+        _drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def published_sample():
+    """The name of a database holding the sample articles (tests/helpers/sample.py, INITIAL, two
+    days old) published as `make run` publishes: the real dbt build into the candidate schema, the
+    real candidate gate, the publish swap. Built once per session (per pytest-xdist worker), never
+    used directly: `sample_warehouse` gives each module a copy (CREATE DATABASE ... TEMPLATE)."""
+    from helpers import sample
+    from qpan import gate, pipeline, warehouse
+
+    name = _new_database()
+    try:
+        with _warehouse_env(name):
+            with db.connect(autocommit=True) as conn:
+                sample.insert(conn, sample.INITIAL, age="2 days")
+            warehouse.build()
+            gate.run_candidate_gate("published_sample")
+            pipeline.publish("published_sample")
+        yield name
+    finally:
+        _drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def sample_warehouse(published_sample):
+    """This module's own copy of the published sample warehouse (its URL, as warehouse_url's)."""
+    with fresh_warehouse(template=published_sample) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

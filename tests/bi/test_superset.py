@@ -1,6 +1,7 @@
 """`qpan bi`: Apache Superset on the analyst role, end to end and for real.
 
-One published warehouse (the sample articles, real dbt, the real quality gate, the publish swap)
+One published warehouse (the sample articles, real dbt, the real quality gate, the publish swap: a copy
+of the session's, tests/conftest.py::published_sample)
 and one Superset start for the whole module: the dashboard of bi/superset/ is imported, the API
 logs in, every chart's saved query returns rows of the marts, SQL Lab cannot read `raw`, and
 headless Chromium logs in through the login form and draws the dashboard.
@@ -19,12 +20,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from qpan import config, db, gate, pipeline, settings, warehouse
+from qpan import config, db, settings
 from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
 from helpers.net import free_port
 
-from helpers import cdp, sample
+from helpers import cdp
 from helpers.bi_setup import wait_prepared
 
 DOCS_SHOT = config.REPO_ROOT / "docs" / "superset-dashboard.png"
@@ -37,19 +38,11 @@ def _analyst(sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def _publish_sample() -> None:
-    """The sample articles through the real dbt build, the real candidate gate and the publish swap."""
-    with db.connect(autocommit=True) as conn:
-        sample.insert(conn, sample.INITIAL, age="1 day")
-    warehouse.build()
-    gate.run_candidate_gate("bi_test")
-    pipeline.publish("bi_test")
-
-
 @pytest.fixture(scope="module")
-def superset(warehouse_url, superset_home):
-    """Superset started by `qpan bi start`'s own code, on a free port, in the prepared home, while
-    the warehouse is built and published (Superset's import and start do not need the marts)."""
+def superset(superset_home, sample_warehouse):
+    """Superset started by `qpan bi start`'s own code, on a free port, in the prepared home, on a
+    copy of the published sample warehouse (tests/conftest.py; `superset_home` first: Superset's
+    set-up runs in the background while the sample is built)."""
     previous = {k: os.environ.get(k) for k in ("QPAN_SUPERSET_HOME", "QPAN_BI_PORT")}
     os.environ.update(QPAN_SUPERSET_HOME=str(superset_home), QPAN_BI_PORT=str(free_port()))
     started = time.monotonic()
@@ -59,7 +52,7 @@ def superset(warehouse_url, superset_home):
         try:
             wait_prepared()
             outcome["prepared"] = time.monotonic() - started
-            outcome["info"] = bi_cli.start(ensure_warehouse=False)  # warehouse_url migrated it
+            outcome["info"] = bi_cli.start(ensure_warehouse=False)  # sample_warehouse migrated it
         except Exception as exc:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = exc
         outcome["seconds"] = time.monotonic() - started
@@ -67,8 +60,6 @@ def superset(warehouse_url, superset_home):
     starter = threading.Thread(target=_start, daemon=True)
     starter.start()
     try:
-        _publish_sample()
-        TIMINGS["warehouse"] = time.monotonic() - started
         starter.join(timeout=600)
         TIMINGS["superset_prepared_wait"] = outcome.get("prepared", -1)
         TIMINGS["superset_ready"] = outcome.get("seconds", -1)
