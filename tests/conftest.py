@@ -123,19 +123,19 @@ DB_FIXTURES = {"warehouse_url", "warehouse_factory", "store", "admin_conn", "scr
 SERVICE = {  # start whole services: the Celery cluster, Superset, DAG runs end to end, Airflow's UI
     "cluster/test_cluster.py", "bi/test_superset.py", "e2e/test_main_job.py", "e2e/test_ingest_dag.py",
     "e2e/test_backup_restore.py", "e2e/test_upgrade.py", "e2e/test_errors_name_their_cause.py",
-    "ops/test_airflow_ui.py", "review/test_review_apply.py",
+    "ops/test_airflow_ui.py",
 }
 AIRFLOW = {  # run DAGs, Airflow's CLI or its metadata database (also: every test using `airflow_home`)
     "cluster/test_cluster.py", "e2e/test_main_job.py", "e2e/test_ingest_dag.py", "e2e/test_backup_restore.py",
     "e2e/test_errors_name_their_cause.py", "ops/test_airflow_cli.py", "ops/test_airflow_ui.py",
-    "review/test_review_apply.py",
+    "review/test_review_loop.py",  # its one `--apply` runs qpan_transform through Airflow
 }
 DBT = {  # run dbt (or a check that drives it: GX on dbt's relations, sqlfluff's dbt templater)
     "cluster/test_cluster.py", "bi/test_superset.py", "e2e/test_main_job.py", "e2e/test_backup_restore.py",
     "e2e/test_upgrade.py", "e2e/test_errors_name_their_cause.py", "gate/test_gate_cli_and_docs.py",
     "gate/test_write_audit_publish.py", "health/test_source_health.py", "reliability/test_rel_transform.py",
     "report/test_report.py", "review/test_review_loop.py", "review/test_review_stamps.py",
-    "review/test_review_integrity.py", "review/test_review_apply.py", "warehouse/test_warehouse.py",
+    "warehouse/test_warehouse.py",
     "warehouse/test_model_plans.py", "warehouse/test_units_across_reform.py",
     "warehouse/test_analyst_questions.py", "warehouse/test_archive_marts.py", "warehouse/test_cosmos_render.py",
 }
