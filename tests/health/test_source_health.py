@@ -13,19 +13,13 @@ from pathlib import Path
 import pytest
 
 from qpan import cli, db
+from qpan.health.alerts import check_sources  # imports Airflow: at collection, not inside a test's captured output
 from qpan.landing import PostgresStore
 from scrapers.crawl import crawl_source
 from scrapers.portal_server import REDESIGN, PortalServer
 from scrapers.registry import load_registry
 
 from helpers.webhook import Receiver
-
-
-def check_sources(*args, **kwargs):
-    # qpan.health.alerts imports Airflow (seconds): when a test runs, not while every worker collects
-    from qpan.health.alerts import check_sources as check_sources_
-
-    return check_sources_(*args, **kwargs)
 
 
 REPO = Path(__file__).resolve().parents[2]
