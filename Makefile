@@ -27,11 +27,32 @@ $(STAMP): requirements/lock.txt pyproject.toml
 run: setup
 	$(BIN)/qpan run
 
-## test         set everything up, lint, run the test suite (stops the Postgres it started)
-# Two pytest lanes at once (tests/lanes.py): the tests that start whole services (cluster, Superset,
-# end-to-end DAG runs) beside the rest; `make test ARGS="tests/x -k y"` runs one plain pytest.
+## test         set everything up, lint, run the test suite in parallel workers (stops the Postgres it started)
+## test-fast    the tests that need no dbt, no Airflow and no service (unit + db; ~2-3 minutes)
+## test-all     `make test` and what it leaves out: the full astronomer-cosmos end-to-end run
+# pytest-xdist workers (tests/conftest.py gives each one its own state folder, Postgres and ports),
+# whole files per worker, the longest first; every generated secret is then looked for in all the
+# run wrote (--leak-scan). `make test ARGS="tests/x -k y"` runs one plain pytest.
+# WORKERS: the suite mostly waits on Postgres, dbt and Airflow, so more workers than the 2 cores.
+WORKERS ?= 3
+define run_pytest
+	@temps=$$(mktemp -d /tmp/qpan-tests-XXXXXX); \
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=30 --leak-scan \
+	  --basetemp=$$temps $(1); status=$$?; rm -rf $$temps; exit $$status
+endef
+.PHONY: test-fast test-all
 test: setup
-	$(BIN)/python tests/lanes.py $(ARGS)
+ifdef ARGS
+	$(BIN)/python -m pytest $(ARGS)
+else
+	$(call run_pytest,-m "not cosmos")
+endif
+
+test-fast: setup
+	$(call run_pytest,-m "not dbt and not airflow and not service")
+
+test-all: setup
+	$(call run_pytest,)
 
 ## lint         ruff on the Python code, the import layers (.importlinter), sqlfluff on the dbt models (also part of `make test`)
 lint: setup

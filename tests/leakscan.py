@@ -5,7 +5,7 @@ The secrets are every value of each state folder's `secrets.json` (role password
 metadata and Redis passwords, the Superset admin...) and every Airflow UI password file; the places
 are the whole state folder (logs, dbt logs and docs, reports, Airflow homes, the Postgres server
 log) and pytest's temporary folders (where the tests' Airflow homes and task logs live), minus the
-files whose job is to hold a secret. `tests/lanes.py` scans both lanes after they finish;
+files whose job is to hold a secret. `make test` scans every worker's after they finish (`--leak-scan`, tests/conftest.py);
 `python tests/leakscan.py DIR...` scans folders by hand.
 """
 from __future__ import annotations

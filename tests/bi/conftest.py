@@ -1,6 +1,8 @@
-"""Superset's set-up (its virtualenv .venv-bi/ and a fresh metadata database) is slow, so it starts
-in the background as soon as the BI tests are collected, and the BI tests run last: the set-up
-overlaps the rest of the suite instead of adding to it."""
+"""Superset's set-up (its virtualenv .venv-bi/ and a fresh metadata database) is slow. In a plain
+pytest run it starts in the background as soon as the BI tests are collected, and the BI tests run
+last: the set-up overlaps the rest of the suite instead of adding to it. Under pytest-xdist every
+worker collects every test, so it starts only where the BI tests run (the other workers are the
+overlap), when they ask for it (`superset_home`)."""
 from __future__ import annotations
 
 import shutil
@@ -8,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-import bi_setup  # tests/bi/bi_setup.py (pytest puts a conftest's own folder on the path)
+from helpers import bi_setup
 
 HERE = Path(__file__).parent
 
 
+@pytest.hookimpl(trylast=True)  # after tests/conftest.py's ordering
 def pytest_collection_modifyitems(session, config, items):
+    if hasattr(config, "workerinput"):
+        return
     mine = [item for item in items if HERE in Path(str(item.fspath)).parents]
     if not mine:
         return

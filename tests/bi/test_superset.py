@@ -1,6 +1,7 @@
 """`qpan bi`: Apache Superset on the analyst role, end to end and for real.
 
-One published warehouse (the sample articles, real dbt, the real quality gate, the publish swap)
+One published warehouse (the sample articles, real dbt, the real quality gate, the publish swap: a copy
+of the session's, tests/conftest.py::published_sample)
 and one Superset start for the whole module: the dashboard of bi/superset/ is imported, the API
 logs in, every chart's saved query returns rows of the marts, SQL Lab cannot read `raw`, and
 headless Chromium logs in through the login form and draws the dashboard.
@@ -12,7 +13,6 @@ import json
 import os
 import shutil
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,18 +21,12 @@ import pytest
 import requests
 
 from qpan.core import config, db, settings
-from qpan.gate import validate as gate
-from qpan.gate import publish
-from qpan.transform import warehouse
 from qpan.bi import bundle, server
 from qpan.bi import cli as bi_cli
 from helpers.net import free_port
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "warehouse"))
-import cdp  # noqa: E402
-import sample  # noqa: E402
-from bi_setup import wait_prepared  # noqa: E402
+from helpers import cdp
+from helpers.bi_setup import wait_prepared
 
 DOCS_SHOT = config.REPO_ROOT / "docs" / "superset-dashboard.png"
 AWARDS = ("awarded_collectives", "awarded_individuals")
@@ -44,19 +38,11 @@ def _analyst(sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def _publish_sample() -> None:
-    """The sample articles through the real dbt build, the real candidate gate and the publish swap."""
-    with db.connect(autocommit=True) as conn:
-        sample.insert(conn, sample.INITIAL, age="1 day")
-    warehouse.build()
-    gate.run_candidate_gate("bi_test")
-    publish.publish("bi_test")
-
-
 @pytest.fixture(scope="module")
-def superset(warehouse_url, superset_home):
-    """Superset started by `qpan bi start`'s own code, on a free port, in the prepared home, while
-    the warehouse is built and published (Superset's import and start do not need the marts)."""
+def superset(superset_home, sample_warehouse):
+    """Superset started by `qpan bi start`'s own code, on a free port, in the prepared home, on a
+    copy of the published sample warehouse (tests/conftest.py; `superset_home` first: Superset's
+    set-up runs in the background while the sample is built)."""
     previous = {k: os.environ.get(k) for k in ("QPAN_SUPERSET_HOME", "QPAN_BI_PORT")}
     os.environ.update(QPAN_SUPERSET_HOME=str(superset_home), QPAN_BI_PORT=str(free_port()))
     started = time.monotonic()
@@ -66,7 +52,7 @@ def superset(warehouse_url, superset_home):
         try:
             wait_prepared()
             outcome["prepared"] = time.monotonic() - started
-            outcome["info"] = bi_cli.start(ensure_warehouse=False)  # warehouse_url migrated it
+            outcome["info"] = bi_cli.start(ensure_warehouse=False)  # sample_warehouse migrated it
         except Exception as exc:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = exc
         outcome["seconds"] = time.monotonic() - started
@@ -74,8 +60,6 @@ def superset(warehouse_url, superset_home):
     starter = threading.Thread(target=_start, daemon=True)
     starter.start()
     try:
-        _publish_sample()
-        TIMINGS["warehouse"] = time.monotonic() - started
         starter.join(timeout=600)
         TIMINGS["superset_prepared_wait"] = outcome.get("prepared", -1)
         TIMINGS["superset_ready"] = outcome.get("seconds", -1)
@@ -269,7 +253,16 @@ def test_the_dashboard_draws_every_chart_in_headless_chromium(superset, api, chr
     started = time.monotonic()
     browser = cdp.Browser(chromium, tmp_path / "profile", width=1600, height=1900)
     try:
-        assert cdp.superset_login(browser, superset["url"], server.admin_password()), "the login form refused"
+        browser.navigate(f"{superset['url']}/login/")
+        assert browser.wait_for("!!document.getElementById('csrf_token')", timeout=60)
+        browser.evaluate("""(() => {
+          const form = document.createElement('form'); form.method = 'POST'; form.action = '/login/';
+          const add = (name, value) => { const i = document.createElement('input'); i.type = 'hidden';
+            i.name = name; i.value = value; form.appendChild(i); };
+          add('username', 'admin'); add('password', %s);
+          add('csrf_token', document.getElementById('csrf_token').value);
+          document.body.appendChild(form); form.submit(); return true; })()""" % json.dumps(server.admin_password()))
+        assert browser.wait_for("!location.pathname.startsWith('/login')", timeout=60), "the login form refused"
         browser.navigate(f"{superset['url']}/superset/dashboard/qpan/?standalone=1")
         drawn = browser.wait_for("document.querySelectorAll('canvas').length >= 3 && "
                                  "document.querySelectorAll('table tbody tr').length > 0 && "

@@ -19,7 +19,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -30,8 +29,7 @@ from qpan.core import config, db, settings
 from qpan.cluster.api import Airflow
 from helpers.net import free_port
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reliability"))
-from relutil import raw_checksums  # noqa: E402
+from helpers.relutil import raw_checksums
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +43,7 @@ STATE: dict = {}
 # crawls landed articles (the raw checksums leave them out for the same reason).
 SERIAL_IDS = ("article_id", "mention_id", "value_mention_id")
 # The marts of the run with a killed worker cost a second transform (~1.5 minutes on a quiet
-# machine): on by default (the test runs in make test's second lane, beside the rest);
+# machine): on by default (the module runs in one of make test's workers, beside the rest);
 # QPAN_CLUSTER_TEST_MARTS=0 compares only the raw layer, all that the killed and retried crawl writes.
 COMPARE_MARTS = settings.get("QPAN_CLUSTER_TEST_MARTS")
 TRANSFORM_WRITES = ("raw.indicator_mentions", "raw.article_extractions")  # extract_facts, not the crawl
@@ -187,7 +185,7 @@ SERVER_CLOCK_SLACK = 0.06
 def _assert_polite(portal) -> None:
     """Per host, as the server saw them: never two requests at once, starts >= DELAY apart, less
     SERVER_CLOCK_SLACK: the server stamps a request when its handler thread runs, which on a
-    loaded 2-core machine (`make test` runs a second lane beside this one) can be tens of ms after
+    loaded 2-core machine (`make test` runs other workers beside this one) can be tens of ms after
     the client sent it; a late stamp of one request shortens the gap that follows it (seen: 170 ms
     for a 200 ms delay, with the crawler's own send times 200 ms apart by construction)."""
     by_site: dict[str, list[dict]] = {}

@@ -5,9 +5,7 @@ holds data, unless --force) followed by a dbt build gives marts identical to the
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +15,7 @@ from qpan.transform import warehouse
 from qpan.cli import main
 from qpan.orchestration.run import run_dags
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
-import review_data as data  # noqa: E402
+from helpers import review_data as data
 
 pytestmark = pytest.mark.slow
 # marts rebuilt from raw: what a restore must reproduce (dbt's data tests ran in the DAG tests)

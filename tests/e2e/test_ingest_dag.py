@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,8 +14,7 @@ from qpan.core import config, db
 from scrapers.portal_server import PortalServer, sample_site
 from helpers.net import free_port
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "health"))
-from webhook import Receiver  # noqa: E402
+from helpers.webhook import Receiver
 
 
 def _airflow_dags_test(dag_id: str, conf: dict, extra_env: dict[str, str]) -> subprocess.CompletedProcess:

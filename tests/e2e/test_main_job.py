@@ -1,6 +1,8 @@
 """The main job end to end, through Airflow itself (`airflow dags test`), on a fresh database:
 sample portal pages over real HTTP → raw → facts → dbt → GX gate → published marts.
-A second run must leave every table's row count unchanged."""
+A second run must leave every table's row count unchanged. The full astronomer-cosmos run (one
+Airflow task per dbt model, ~9 min) is behind the marker `cosmos` (`make test-all`); `make test`
+checks its rendering in tests/warehouse/test_cosmos_render.py."""
 from __future__ import annotations
 
 import contextlib
@@ -29,10 +31,11 @@ def own_warehouse(airflow_home, warehouse_factory):
 
 @pytest.fixture(scope="module")
 def first_run(own_warehouse):
-    # the first run renders dbt with astronomer-cosmos (one Airflow task per model)
+    # one `dbt build` task (the quick run's default); the cosmos rendering of the same models is
+    # test_cosmos_render.py, the full cosmos run test_the_cosmos_run_* below
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = run_main_job("sample", transform="cosmos")
+        status = run_main_job("sample", transform="build")
     OUTPUT["first"] = out.getvalue()
     assert status == 0, out.getvalue()[-3000:]
     with db.connect() as conn:
@@ -54,15 +57,35 @@ def test_first_run_lands_all_seed_articles_and_publishes_facts(first_run):
     assert published == 1
 
 
-def test_the_cosmos_run_records_one_tested_build(first_run):
-    # every cosmos model and test task passed: the next run's row-level tests of the big models
-    # may skip the rows this one tested (audit.tested_builds)
+def test_the_run_records_one_tested_build(first_run):
+    # every model and test passed: the next run's row-level tests of the big models may skip the
+    # rows this one tested (audit.tested_builds)
     assert first_run["audit.tested_builds"] == 1
 
 
+@pytest.mark.cosmos
+def test_the_cosmos_run_records_one_tested_build_and_lands_what_the_build_run_lands(first_run, warehouse_factory):
+    """The dbt project rendered by astronomer-cosmos, one Airflow task per model, on a database of
+    its own: every model and test task passes (one tested build), and the marts hold the rows the
+    one-task `dbt build` run of first_run published."""
+    out = io.StringIO()
+    with warehouse_factory():
+        with contextlib.redirect_stdout(out):
+            status = run_main_job("sample", transform="cosmos")
+        assert status == 0, out.getvalue()[-3000:]
+        assert "dbt through: astronomer-cosmos, one task per model" in out.getvalue()
+        with db.connect() as conn:
+            cosmos = db.table_counts(conn, ("raw", "marts", "audit"))
+    assert cosmos.pop("audit.tested_builds") == 1
+    build = {k: v for k, v in first_run.items() if not k.startswith("audit.")}
+    cosmos = {k: v for k, v in cosmos.items() if not k.startswith("audit.")}
+    # one row per source and UTC day crawled: the two runs may straddle midnight UTC
+    assert cosmos.pop("marts.mart_source_health") > 0 and build.pop("marts.mart_source_health") > 0
+    assert cosmos == build
+
+
 def test_second_run_is_idempotent(first_run):
-    # The first run rendered dbt with cosmos; this one runs the same models as one `dbt build`
-    # task (the quick run's default): both must agree, and nothing may be duplicated.
+    # The same sample again: nothing may be duplicated.
     assert run_main_job("sample", transform="build") == 0
     with db.connect() as conn:
         again = db.table_counts(conn, ("raw", "marts"))

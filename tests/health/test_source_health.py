@@ -14,13 +14,14 @@ import pytest
 
 from qpan import cli
 from qpan.core import db
-from qpan.health.alerts import check_sources
+from qpan.health.alerts import check_sources  # imports Airflow: at collection, not inside a test's captured output
 from qpan.landing.store import PostgresStore
 from scrapers.crawl import crawl_source
 from scrapers.portal_server import REDESIGN, PortalServer
 from scrapers.registry import load_registry
 
-from webhook import Receiver  # tests/health/webhook.py (a test's own folder is on the path)
+from helpers.webhook import Receiver
+
 
 REPO = Path(__file__).resolve().parents[2]
 NL_LIST = "/portal/KenhTin/Tin-tuc-su-kien.aspx"

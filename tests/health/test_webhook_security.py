@@ -3,6 +3,7 @@ machine or opted into, and its URL (whose path is the secret on Slack/Teams) in 
 error, whether the post succeeds or fails. A real receiver on 127.0.0.1."""
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from qpan.core import db
-from qpan.health import alerts
+
+
+def _alerts():
+    # qpan.health.alerts imports Airflow (seconds): when a test runs, not while every worker collects
+    return importlib.import_module("qpan.health.alerts")
+
 
 SECRET = "T0001/B0002/s3cr3tP4thPart"
 ALERT = {"text": "source x is failing", "kind": "problem", "key": "source:x"}
@@ -44,19 +50,19 @@ def test_a_webhook_that_is_not_https_is_refused_before_anything_is_sent(monkeypa
     monkeypatch.setenv("QPAN_ALERT_WEBHOOK_URL", url)
     monkeypatch.setenv("QPAN_ALERT_WEBHOOK_TOKEN", "bearer-secret")
     monkeypatch.setenv("QPAN_ALERT_WEBHOOK_TIMEOUT", "1")
-    with pytest.raises(alerts.WebhookError, match="must be https://") as caught:
-        alerts.deliver(ALERT)
+    with pytest.raises(_alerts().WebhookError, match="must be https://") as caught:
+        _alerts().deliver(ALERT)
     assert SECRET not in str(caught.value) and "bearer-secret" not in str(caught.value)
     monkeypatch.setenv("QPAN_ALERT_WEBHOOK_ALLOW_HTTP", "1")
     if url.startswith("http://"):
-        assert alerts.webhook_url() == url  # the explicit opt-in
+        assert _alerts().webhook_url() == url  # the explicit opt-in
 
 
 def test_a_failing_webhook_s_url_is_in_no_log_or_stored_error(warehouse_url, monkeypatch, caplog, failing_receiver):
     url, seen = failing_receiver
     monkeypatch.setenv("QPAN_ALERT_WEBHOOK_URL", url)  # loopback: plain http allowed
     with caplog.at_level(logging.DEBUG):
-        assert alerts.deliver(ALERT) == "outbox"  # not accepted: kept for a retry (issue 32)
+        assert _alerts().deliver(ALERT) == "outbox"  # not accepted: kept for a retry (issue 32)
     assert seen == [f"/services/{SECRET}"]  # it was posted, to the real URL
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "127.0.0.1" in logged and ALERT["text"] in logged  # httpx and the outbox did log it...
@@ -67,6 +73,6 @@ def test_a_failing_webhook_s_url_is_in_no_log_or_stored_error(warehouse_url, mon
 
 
 def test_redact_url_keeps_scheme_and_host_only():
-    assert alerts.redact_url("https://hooks.slack.com/services/T/B/X") == "https://hooks.slack.com/***"
-    assert alerts.redact_url("https://u:p@x.example.org:8443/?key=k") == "https://x.example.org:8443/***"
-    assert alerts.redact_url("https://x.example.org") == "https://x.example.org"
+    assert _alerts().redact_url("https://hooks.slack.com/services/T/B/X") == "https://hooks.slack.com/***"
+    assert _alerts().redact_url("https://u:p@x.example.org:8443/?key=k") == "https://x.example.org:8443/***"
+    assert _alerts().redact_url("https://x.example.org") == "https://x.example.org"

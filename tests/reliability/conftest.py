@@ -1,11 +1,11 @@
-"""Fixtures of the reliability suite (helpers in relutil.py)."""
+"""Fixtures of the reliability suite (helpers in tests/helpers/relutil.py)."""
 from __future__ import annotations
 
 import uuid
 
 import pytest
 
-from relutil import scratch_database, write_registry
+from helpers.relutil import scratch_database, write_registry
 from scrapers.registry import load_registry
 
 

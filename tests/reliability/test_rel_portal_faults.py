@@ -14,7 +14,7 @@ import pytest
 from qpan.landing.store import PostgresStore
 from scrapers.crawl import crawl_source
 
-from relutil import src
+from helpers.relutil import src
 
 NL_SEED = "/portal/Pages/2023-12-20/Ngoc-Lac-tong-ket-cong-tac-Quoc-phong-An-ninh-nam-2023-e5f1c2.aspx"
 NL_GQ = "/portal/Pages/2023-2-14/Ngoc-Lac-giao-quan-nam-2023-a11b22.aspx"

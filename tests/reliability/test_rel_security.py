@@ -23,7 +23,7 @@ from psycopg import errors
 
 from qpan.core import config, db
 from qpan.landing.store import PostgresStore
-from relutil import secrets_of_every_role, src, write_registry
+from helpers.relutil import secrets_of_every_role, src, write_registry
 from scrapers.crawl import crawl_source
 from scrapers.registry import load_registry
 
@@ -188,10 +188,10 @@ def test_roles_are_least_privilege(scratch_db):
 
 # -- secrets ---------------------------------------------------------------------------------------
 def test_secrets_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_db, tmp_path_factory):
-    """Every generated secret of this lane (its state folder's secrets.json, every Airflow UI
-    password file) in nothing the lane wrote so far: the whole state folder and pytest's temporary
-    folders, where the tests' Airflow homes and task logs are (tests/leakscan.py; tests/lanes.py
-    scans both lanes again once they are done)."""
+    """Every generated secret of this worker (its state folder's secrets.json, every Airflow UI
+    password file) in nothing the worker wrote so far: the whole state folder and pytest's temporary
+    folders, where the tests' Airflow homes and task logs are (tests/leakscan.py; `make test`'s
+    --leak-scan scans every worker's again once they are all done)."""
     import leakscan
     from qpan.gate import validate as gate
 
@@ -206,7 +206,7 @@ def test_secrets_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_db,
     state, temps = config.state_dir(), tmp_path_factory.getbasetemp()
     secrets = {**roles, **leakscan.generated_secrets([state, temps])}
     assert set(roles.values()) <= set(secrets.values())
-    places = [gate.data_docs_index().parent, state, temps, REPO / "dbt_project" / "target", REPO / "dbt_project" / "logs"]
+    places = [gate.GX_PROJECT, state, temps, REPO / "dbt_project" / "target", REPO / "dbt_project" / "logs"]
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
     places += [REPO / p for p in tracked.decode().split("\0") if p]
     assert leakscan.leaks([p for p in places if p.exists()], secrets) == []
@@ -231,7 +231,7 @@ def test_the_leak_scan_finds_a_secret_wherever_a_run_writes_it(tmp_path):
         "/pytest-temps/airflow0/logs/dag_id=qpan_ingest/attempt=1.log", "/pytest-temps/broker.txt",
         "/state/pgdata/server.log"]
     assert not any("s3cret" in line for line in found)  # the report names the secret, never shows it
-    shutil.rmtree(tmp_path)  # planted for this test only: the lanes' final scan must not find them
+    shutil.rmtree(tmp_path)  # planted for this test only: the final --leak-scan must not find them
 
 
 # -- network exposure --------------------------------------------------------------------------------

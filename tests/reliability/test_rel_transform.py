@@ -16,7 +16,7 @@ from qpan.core import db
 from qpan.transform import warehouse
 from qpan.landing.store import ParsedArticle, PostgresStore
 from leakscan import leaks
-from relutil import scratch_database, secrets_of_every_role
+from helpers.relutil import scratch_database, secrets_of_every_role
 
 pytestmark = pytest.mark.slow
 

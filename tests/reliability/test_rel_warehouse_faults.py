@@ -19,7 +19,7 @@ import pytest
 from qpan.core import config, pgserver
 from qpan.landing.store import PostgresStore
 from helpers.net import free_port
-from relutil import RAW_BUSINESS, raw_checksums, scratch_database, write_registry
+from helpers.relutil import RAW_BUSINESS, raw_checksums, scratch_database, write_registry
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable

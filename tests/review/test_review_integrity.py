@@ -6,10 +6,8 @@ A warehouse of its own with the sample articles as raw facts (no dbt, no Airflow
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +15,7 @@ from qpan.core import db
 from qpan.cli import main
 from qpan.orchestration.run import run_lock
 
-sys.path.insert(0, str(Path(__file__).parent))
-import review_data as data  # noqa: E402
+from helpers import review_data as data
 
 A = data.ARTICLES
 THOXUAN226 = data.key("thoxuan", "recruits_enlisted", "giao 226 công dân nhập ngũ")

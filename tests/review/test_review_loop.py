@@ -16,7 +16,7 @@ from qpan.core import config, db
 from qpan.gate import validate as gate
 from qpan.transform import warehouse
 from qpan.cli import main
-import review_data as data  # tests/review/review_data.py (a test's own folder is on the path)
+from helpers import review_data as data
 
 pytestmark = pytest.mark.slow
 
