@@ -66,18 +66,22 @@ def _post(url: str, payload: dict) -> None:
 
 
 def send_due(url: str) -> dict:
-    """Post every outbox row that is due, oldest first; {"sent": n, "failed": n, "pending": n}."""
+    """Post every outbox row that is due, oldest first, each at most once per call (a row that fails
+    again waits for its back-off, even when the back-off is shorter than this pass);
+    {"sent": n, "failed": n, "pending": n}."""
     sent = failed = 0
+    last_id = 0
     with db.connect(ROLE) as conn:
         while True:
             with conn.transaction():
                 row = conn.execute(
                     "select outbox_id, payload, attempts from audit.alert_outbox "
-                    "where sent_at is null and next_attempt_at <= now() "
-                    "order by outbox_id limit 1 for update skip locked").fetchone()
+                    "where sent_at is null and next_attempt_at <= now() and outbox_id > %s "
+                    "order by outbox_id limit 1 for update skip locked", (last_id,)).fetchone()
                 if row is None:
                     break
                 outbox_id, payload, attempts = row
+                last_id = outbox_id
                 try:
                     _post(url, payload)
                 except Exception as exc:  # noqa: BLE001 - down, refused, 5xx: all retried later

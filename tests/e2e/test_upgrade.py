@@ -27,11 +27,12 @@ from qpan.transform import warehouse
 pytestmark = [pytest.mark.slow, pytest.mark.upgrade]
 PREVIOUS = ("v0.3.0", "cf1b613")
 
+# Run by the previous release's code, so in its module layout (flat modules, before issue 26's packages).
 OLD_SIDE = r'''
-from qpan.core import db
+from qpan import db
 from qpan.cli import main
-from qpan.ingest.extraction import extract_pending
-from qpan.transform.warehouse import run_dbt
+from qpan.pipeline import extract_pending
+from qpan.warehouse import run_dbt
 
 assert main(["db", "migrate"]) == 0
 assert main(["scrape", "--sources", "scrapers/sample_sources.yml"]) == 0

@@ -78,3 +78,19 @@ def test_only_the_loader_writes_the_outbox(warehouse_url, role):
     with psycopg.connect(config.database_url(role), autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("insert into audit.alert_outbox (idempotency_key, payload) values ('k', '{}')")
+
+
+def test_one_pass_tries_each_alert_once_even_when_its_back_off_is_already_over(warehouse_url, monkeypatch):
+    """A back-off shorter than the pass itself (a busy machine, a small base) must not turn one
+    send into a burst of retries against a webhook that is down."""
+    port = _free_port()
+    monkeypatch.setenv("QPAN_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{port}/hook")
+    monkeypatch.setenv("QPAN_ALERT_RETRY_BASE_SECONDS", "0.000001")
+    with db.connect() as conn:
+        conn.execute("delete from audit.alert_outbox")
+        conn.commit()
+    alert = {"kind": "problem", "key": "source:burst_test", "source": "burst_test", "status": "failing",
+             "text": "qpan: source burst_test is failing"}
+    outbox.enqueue(alert)
+    assert outbox.send_due(os.environ["QPAN_ALERT_WEBHOOK_URL"]) == {"sent": 0, "failed": 1, "pending": 1}
+    assert [row[1] for row in _outbox()] == [1]

@@ -206,7 +206,7 @@ def test_secrets_appear_in_no_log_data_docs_artefact_or_tracked_file(scratch_db,
     state, temps = config.state_dir(), tmp_path_factory.getbasetemp()
     secrets = {**roles, **leakscan.generated_secrets([state, temps])}
     assert set(roles.values()) <= set(secrets.values())
-    places = [gate.GX_PROJECT, state, temps, REPO / "dbt_project" / "target", REPO / "dbt_project" / "logs"]
+    places = [gate.data_docs_index().parent, state, temps, REPO / "dbt_project" / "target", REPO / "dbt_project" / "logs"]
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
     places += [REPO / p for p in tracked.decode().split("\0") if p]
     assert leakscan.leaks([p for p in places if p.exists()], secrets) == []
